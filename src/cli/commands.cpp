@@ -1,0 +1,203 @@
+// Subcommands: parse options at the edge, call the library, map errors to exit codes.
+#include "cli/commands.h"
+
+#include <torch/torch.h>
+
+#include <cxxopts.hpp>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "data/dataset.h"
+#include "data/masks.h"
+#include "experiment/config.h"
+#include "experiment/pipeline.h"
+#include "sim/teacher.h"
+#include "util/errors.h"
+#include "util/files.h"
+
+namespace ltrnn {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr int kOk = 0, kInternalError = 1, kBadInput = 2;
+
+const char* kUsage =
+    "ltrnn - low-tensor-rank RNNs fitted to neural recordings made over learning\n"
+    "\n"
+    "usage:\n"
+    "  ltrnn simulate teacher [options] --out FILE.npz   data from a known low-tensor-rank RNN\n"
+    "  ltrnn fit --data FILE.npz --model tensor_rank --rank R [options] --out DIR\n"
+    "\n"
+    "Run 'ltrnn COMMAND --help' for a command's options.\n";
+
+// Parses argv with cxxopts; prints help and returns false when --help was given.
+bool parse(cxxopts::Options& options, int argc, const char* const* argv, cxxopts::ParseResult& result) {
+  options.add_options()("h,help", "show this help");
+  result = options.parse(argc, argv);
+  if (!result.unmatched().empty()) throw InputError("unexpected argument '" + result.unmatched().front() + "'");
+  if (result.count("help")) {
+    std::cout << options.help() << std::endl;
+    return false;
+  }
+  return true;
+}
+
+std::string required_string(const cxxopts::ParseResult& r, const std::string& name) {
+  if (!r.count(name)) throw InputError("--" + name + " is required");
+  return r[name].as<std::string>();
+}
+
+int simulate_command(int argc, const char* const* argv) {
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
+    std::cout << "usage: ltrnn simulate teacher [options] --out FILE.npz\n";
+    return argc < 2 ? kBadInput : kOk;
+  }
+  const std::string kind = argv[1];
+  if (kind != "teacher") throw InputError("simulate: unknown generator '" + kind + "'; expected 'teacher'");
+  TeacherConfig c;
+  cxxopts::Options options("ltrnn simulate teacher",
+                           "Simulates a known low-tensor-rank RNN over three epochs (baseline BL, adaptation AD,\n"
+                           "washout WO) and saves its noisy activity, labels and true factors as .npz.");
+  options.add_options()("out", "output .npz file", cxxopts::value<std::string>())
+      ("rank", "true rank R", cxxopts::value<int64_t>()->default_value(std::to_string(c.rank)))
+      ("hidden", "teacher hidden units N", cxxopts::value<int64_t>()->default_value(std::to_string(c.hidden)))
+      ("neurons", "recorded neurons D", cxxopts::value<int64_t>()->default_value(std::to_string(c.neurons)))
+      ("conditions", "task conditions", cxxopts::value<int64_t>()->default_value(std::to_string(c.conditions)))
+      ("trials-per-epoch", "trials in each epoch", cxxopts::value<int64_t>()->default_value(std::to_string(c.trials_per_epoch)))
+      ("bins", "time bins T per trial", cxxopts::value<int64_t>()->default_value(std::to_string(c.bins)))
+      ("preparatory-bins", "bins before the go cue", cxxopts::value<int64_t>()->default_value(std::to_string(c.preparatory_bins)))
+      ("bin-width", "seconds per bin", cxxopts::value<double>()->default_value(std::to_string(c.bin_width)))
+      ("tau", "time constant (s)", cxxopts::value<double>()->default_value(std::to_string(c.tau)))
+      ("noise", "noise std as a fraction of the signal std", cxxopts::value<double>()->default_value(std::to_string(c.noise)))
+      ("seed", "random seed", cxxopts::value<int64_t>()->default_value(std::to_string(c.seed)));
+  cxxopts::ParseResult r;
+  if (!parse(options, argc - 1, argv + 1, r)) return kOk;
+  const fs::path out = required_string(r, "out");
+  c.rank = r["rank"].as<int64_t>();
+  c.hidden = r["hidden"].as<int64_t>();
+  c.neurons = r["neurons"].as<int64_t>();
+  c.conditions = r["conditions"].as<int64_t>();
+  c.trials_per_epoch = r["trials-per-epoch"].as<int64_t>();
+  c.bins = r["bins"].as<int64_t>();
+  c.preparatory_bins = r["preparatory-bins"].as<int64_t>();
+  c.bin_width = r["bin-width"].as<double>();
+  c.tau = r["tau"].as<double>();
+  c.noise = r["noise"].as<double>();
+  c.seed = r["seed"].as<int64_t>();
+  const TeacherData teacher = simulate_teacher(c);
+  write_npz(out, teacher_arrays(teacher));
+  std::cout << "wrote " << out.string() << ": data " << teacher.dataset.n_bins() << " x " << teacher.dataset.n_trials()
+            << " x " << teacher.dataset.n_neurons() << " (time x trial x neuron), true rank " << c.rank << "\n";
+  return kOk;
+}
+
+int fit_command(int argc, const char* const* argv) {
+  const ModelConfig m;
+  const TrainConfig t;
+  const MaskConfig mask;
+  cxxopts::Options options("ltrnn fit", "Fits one model to a dataset and writes results.json and runs/<id>/ into --out.");
+  options.add_options()("data", "dataset .npz or .npy (DESIGN section 3)", cxxopts::value<std::string>())
+      ("model", "model family: tensor_rank", cxxopts::value<std::string>()->default_value(to_string(m.kind)))
+      ("rank", "rank R", cxxopts::value<int64_t>())
+      ("hidden", "hidden units N", cxxopts::value<int64_t>()->default_value(std::to_string(m.hidden)))
+      ("iterations", "iteration cap", cxxopts::value<int64_t>()->default_value(std::to_string(t.iterations)))
+      ("seed", "random seed (model initialisation and trial dropout)", cxxopts::value<int64_t>()->default_value("0"))
+      ("out", "output directory", cxxopts::value<std::string>())
+      ("solver", "ODE solver: euler, heun, rk4", cxxopts::value<std::string>()->default_value(to_string(m.solver)))
+      ("substeps", "ODE steps per time bin", cxxopts::value<int64_t>()->default_value(std::to_string(m.substeps)))
+      ("tau", "time constant, in the units of times", cxxopts::value<double>()->default_value(std::to_string(m.tau)))
+      ("learning-rate", "Adam learning rate", cxxopts::value<double>()->default_value(std::to_string(t.learning_rate)))
+      ("loss", "auto (poisson for integer counts, else mse), mse, poisson", cxxopts::value<std::string>()->default_value("auto"))
+      ("test-fraction", "fraction of entries held out for testing", cxxopts::value<double>()->default_value(std::to_string(mask.test_fraction)))
+      ("mask-seed", "seed of the cross-validation mask", cxxopts::value<int64_t>()->default_value("0"))
+      ("smooth", "Gaussian smoothing over time, std in bins (0: none)", cxxopts::value<double>()->default_value("0"))
+      ("zscore", "z-score each neuron")
+      ("float64", "compute in double precision")
+      ("threads", "intra-op threads (0: LibTorch default)", cxxopts::value<int64_t>()->default_value("0"))
+      ("quiet", "no progress output");
+  cxxopts::ParseResult r;
+  if (!parse(options, argc, argv, r)) return kOk;
+  const fs::path data_path = required_string(r, "data");
+  const fs::path out = required_string(r, "out");
+  if (!r.count("rank")) throw InputError("--rank is required");
+
+  ModelConfig model;
+  model.kind = parse_model_kind(r["model"].as<std::string>(), "--model");
+  model.rank = r["rank"].as<int64_t>();
+  model.hidden = r["hidden"].as<int64_t>();
+  model.solver = parse_solver(r["solver"].as<std::string>(), "--solver");
+  model.substeps = r["substeps"].as<int64_t>();
+  model.tau = r["tau"].as<double>();
+  TrainConfig train;
+  train.iterations = r["iterations"].as<int64_t>();
+  train.seed = r["seed"].as<int64_t>();
+  train.learning_rate = r["learning-rate"].as<double>();
+  train.loss = parse_loss_kind(r["loss"].as<std::string>(), "--loss");
+  train.float64 = r.count("float64") > 0;
+  train.threads = r["threads"].as<int64_t>();
+  MaskConfig mask_config;
+  mask_config.test_fraction = r["test-fraction"].as<double>();
+  mask_config.seed = r["mask-seed"].as<int64_t>();
+  PreprocessConfig preprocess_config;
+  preprocess_config.smooth_sigma = r["smooth"].as<double>();
+  preprocess_config.zscore = r.count("zscore") > 0;
+  validate(model, "fit options");
+  validate(train, "fit options");
+  validate(mask_config, "fit options");
+  validate(preprocess_config, "fit options");
+
+  // Everything is checked before any output is written.
+  const Dataset raw = load_dataset(data_path);
+  for (const auto& note : raw.notes) std::cerr << "note: " << note << "\n";
+  const Dataset dataset = preprocess(raw, preprocess_config);
+  const Masks masks = make_block_masks(dataset.n_bins(), dataset.n_trials(), dataset.n_neurons(), mask_config);
+
+  const json experiment{{"name", out.filename().string()},
+                        {"dataset", {{"file", fs::absolute(data_path).string()}}},
+                        {"preprocess", preprocess_config},
+                        {"mask", mask_config},
+                        {"model", model},
+                        {"train", train}};
+  fs::create_directories(out);
+  write_file_atomic(out / "experiment.json", experiment.dump(2) + "\n");
+  const RunSummary summary =
+      execute_run(dataset, masks, model, train, out / "runs" / run_id(model, train), !r.count("quiet"));
+  write_results(out, experiment, {summary});
+  std::cout << summary.id << ": " << summary.status << " after " << summary.iterations << " iterations, "
+            << summary.seconds << " s; test nMSE " << summary.test_nmse << ", test R^2 " << summary.test_r2 << "\n"
+            << "results in " << (out / "results.json").string() << "\n";
+  return summary.status == "finished" ? kOk : kInternalError;
+}
+
+}  // namespace
+
+int run_cli(int argc, const char* const* argv) {
+  try {
+    if (argc < 2) {
+      std::cerr << kUsage;
+      return kBadInput;
+    }
+    const std::string command = argv[1];
+    if (command == "-h" || command == "--help" || command == "help") {
+      std::cout << kUsage;
+      return kOk;
+    }
+    if (command == "simulate") return simulate_command(argc - 1, argv + 1);
+    if (command == "fit") return fit_command(argc - 1, argv + 1);
+    std::cerr << "ltrnn: unknown command '" << command << "'\n\n" << kUsage;
+    return kBadInput;
+  } catch (const InputError& e) {
+    std::cerr << "ltrnn: error: " << e.what() << "\n";
+    return kBadInput;
+  } catch (const cxxopts::exceptions::exception& e) {
+    std::cerr << "ltrnn: error: " << e.what() << "\n";
+    return kBadInput;
+  } catch (const std::exception& e) {
+    std::cerr << "ltrnn: internal error: " << e.what() << "\n";
+    return kInternalError;
+  }
+}
+
+}  // namespace ltrnn

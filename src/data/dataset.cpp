@@ -1,0 +1,242 @@
+// Dataset loading, validation and preprocessing.
+#include "data/dataset.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+
+#include "util/errors.h"
+
+namespace ltrnn {
+
+namespace {
+
+const std::set<std::string> kKnownKeys{"data", "condition", "epoch", "trial_id", "times"};
+
+std::string shape_text(const std::vector<int64_t>& shape) {
+  std::string s = "(";
+  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + (shape.size() == 1 ? ",)" : ")");
+}
+
+[[noreturn]] void refuse(const std::string& where, const std::string& key, const std::string& what) {
+  throw InputError(where + ", key '" + key + "': " + what);
+}
+
+void check_vector(const NpyArray& a, int64_t length, const std::string& where, const std::string& key,
+                  const std::string& length_name) {
+  if (a.shape.size() != 1 || a.shape[0] != length)
+    refuse(where, key, "expected a 1-d array of length " + length_name + " = " + std::to_string(length) +
+                           ", got shape " + shape_text(a.shape));
+}
+
+std::vector<int64_t> integer_vector(const NpyArray& a, const std::string& where, const std::string& key) {
+  if (a.is_integer()) return a.to_int64s();
+  if (a.is_float()) {
+    // Accept integral floats (MATLAB exports often are), refuse anything else.
+    std::vector<int64_t> out;
+    for (double v : a.to_doubles()) {
+      if (!std::isfinite(v) || v != std::floor(v))
+        refuse(where, key, "expected integers, found the value " + std::to_string(v));
+      out.push_back(static_cast<int64_t>(v));
+    }
+    return out;
+  }
+  refuse(where, key, "expected an integer array, got dtype " + a.dtype_name());
+}
+
+}  // namespace
+
+double Dataset::bin_width() const {
+  if (times.numel() < 2) return 1.0;
+  return times.diff().median().item<double>();
+}
+
+NpyArray to_npy(const torch::Tensor& tensor) {
+  torch::Tensor t = tensor.detach().contiguous().cpu();
+  std::vector<int64_t> shape(t.sizes().begin(), t.sizes().end());
+  NpyArray a;
+  a.shape = shape;
+  switch (t.scalar_type()) {
+    case torch::kFloat32: a.dtype = DType::Float32; break;
+    case torch::kFloat64: a.dtype = DType::Float64; break;
+    case torch::kInt64: a.dtype = DType::Int64; break;
+    case torch::kInt32: a.dtype = DType::Int32; break;
+    case torch::kBool: a.dtype = DType::Bool; break;
+    default: throw std::logic_error("to_npy: unsupported tensor dtype");
+  }
+  a.item_size = t.element_size();
+  a.bytes.resize(t.numel() * a.item_size);
+  if (!a.bytes.empty()) std::memcpy(a.bytes.data(), t.data_ptr(), a.bytes.size());
+  return a;
+}
+
+torch::Tensor from_npy(const NpyArray& a) {
+  torch::ScalarType type;
+  switch (a.dtype) {
+    case DType::Float32: type = torch::kFloat32; break;
+    case DType::Float64: type = torch::kFloat64; break;
+    case DType::Int64: type = torch::kInt64; break;
+    case DType::Int32: type = torch::kInt32; break;
+    case DType::Bool: type = torch::kBool; break;
+    default: throw std::logic_error("from_npy: unicode arrays have no tensor form");
+  }
+  torch::Tensor t = torch::empty(a.shape, torch::TensorOptions().dtype(type));
+  if (!a.bytes.empty()) std::memcpy(t.data_ptr(), a.bytes.data(), a.bytes.size());
+  return t;
+}
+
+Dataset dataset_from_arrays(const std::map<std::string, NpyArray>& arrays, const std::string& where) {
+  Dataset ds;
+  // 1. data: T x K x D, numeric, finite, non-empty.
+  auto data_it = arrays.find("data");
+  if (data_it == arrays.end()) {
+    std::string keys;
+    for (const auto& [k, v] : arrays) keys += (keys.empty() ? "" : ", ") + k;
+    throw InputError(where + ": missing required key 'data' (a T x K x D array); keys present: " +
+                     (keys.empty() ? "none" : keys));
+  }
+  const NpyArray& data = data_it->second;
+  if (data.dtype == DType::Unicode) refuse(where, "data", "expected a numeric array, got dtype " + data.dtype_name());
+  if (data.shape.size() != 3)
+    refuse(where, "data", "expected 3 dimensions (time x trial x neuron), got shape " + shape_text(data.shape));
+  for (int64_t s : data.shape)
+    if (s < 1) refuse(where, "data", "expected every dimension >= 1, got shape " + shape_text(data.shape));
+  const int64_t T = data.shape[0], K = data.shape[1];
+  ds.counts = data.dtype == DType::Int32 || data.dtype == DType::Int64;
+  ds.data = from_npy(data).to(torch::kFloat64);
+  if (!torch::isfinite(ds.data).all().item<bool>()) {
+    const int64_t bad = (~torch::isfinite(ds.data)).sum().item<int64_t>();
+    refuse(where, "data", "expected finite values, found " + std::to_string(bad) + " NaN or Inf entries");
+  }
+  if (ds.counts && (ds.data < 0).any().item<bool>())
+    refuse(where, "data", "integer data are read as spike counts and must be >= 0");
+
+  // 2. condition: K integers (default all zero), relabelled 0..C-1.
+  std::vector<int64_t> condition(K, 0);
+  if (auto it = arrays.find("condition"); it != arrays.end()) {
+    check_vector(it->second, K, where, "condition", "K (trials)");
+    condition = integer_vector(it->second, where, "condition");
+  }
+  std::set<int64_t> labels(condition.begin(), condition.end());
+  ds.condition_labels.assign(labels.begin(), labels.end());
+  std::vector<int64_t> condition_index(K);
+  for (int64_t k = 0; k < K; ++k)
+    condition_index[k] = std::lower_bound(ds.condition_labels.begin(), ds.condition_labels.end(), condition[k]) -
+                         ds.condition_labels.begin();
+  ds.condition = torch::tensor(condition_index, torch::kInt64);
+
+  // 3. epoch: K integers or strings (default all zero), indexed in order of first appearance.
+  std::vector<std::string> epoch_text(K, "0");
+  if (auto it = arrays.find("epoch"); it != arrays.end()) {
+    check_vector(it->second, K, where, "epoch", "K (trials)");
+    if (it->second.dtype == DType::Unicode) {
+      epoch_text = it->second.to_strings();
+    } else {
+      const auto values = integer_vector(it->second, where, "epoch");
+      for (int64_t k = 0; k < K; ++k) epoch_text[k] = std::to_string(values[k]);
+    }
+  }
+  std::vector<int64_t> epoch_index(K);
+  for (int64_t k = 0; k < K; ++k) {
+    auto pos = std::find(ds.epoch_labels.begin(), ds.epoch_labels.end(), epoch_text[k]);
+    if (pos == ds.epoch_labels.end()) pos = ds.epoch_labels.insert(ds.epoch_labels.end(), epoch_text[k]);
+    epoch_index[k] = pos - ds.epoch_labels.begin();
+  }
+  ds.epoch = torch::tensor(epoch_index, torch::kInt64);
+
+  // 4. trial_id: K strictly increasing integers (default arange(K)); gaps allowed.
+  std::vector<int64_t> trial_id(K);
+  for (int64_t k = 0; k < K; ++k) trial_id[k] = k;
+  if (auto it = arrays.find("trial_id"); it != arrays.end()) {
+    check_vector(it->second, K, where, "trial_id", "K (trials)");
+    trial_id = integer_vector(it->second, where, "trial_id");
+    for (int64_t k = 1; k < K; ++k)
+      if (trial_id[k] <= trial_id[k - 1])
+        refuse(where, "trial_id", "expected strictly increasing values (trials in session order), but entry " +
+                                      std::to_string(k) + " is " + std::to_string(trial_id[k]) + " after " +
+                                      std::to_string(trial_id[k - 1]));
+  }
+  ds.trial_id = torch::tensor(trial_id, torch::kInt64);
+
+  // 5. times: T finite, strictly increasing floats (default linspace(0, 1, T)).
+  ds.times = torch::linspace(0.0, 1.0, T, torch::kFloat64);
+  if (auto it = arrays.find("times"); it != arrays.end()) {
+    check_vector(it->second, T, where, "times", "T (time bins)");
+    if (it->second.dtype == DType::Unicode) refuse(where, "times", "expected numbers, got dtype " + it->second.dtype_name());
+    const auto values = it->second.to_doubles();
+    for (std::size_t t = 0; t < values.size(); ++t) {
+      if (!std::isfinite(values[t])) refuse(where, "times", "expected finite values, entry " + std::to_string(t) + " is not");
+      if (t > 0 && values[t] <= values[t - 1])
+        refuse(where, "times", "expected strictly increasing values, entry " + std::to_string(t) + " is not");
+    }
+    ds.times = torch::tensor(values, torch::kFloat64);
+  }
+
+  // 6. Name every key we ignore, so a misspelt key does not pass silently.
+  std::string ignored;
+  for (const auto& [key, value] : arrays)
+    if (!kKnownKeys.count(key)) ignored += (ignored.empty() ? "'" : ", '") + key + "'";
+  if (!ignored.empty()) ds.notes.push_back(where + ": ignoring keys outside the data format: " + ignored);
+  return ds;
+}
+
+Dataset load_dataset(const std::filesystem::path& path) {
+  const std::string where = path.string();
+  if (!std::filesystem::exists(path)) throw InputError(where + ": file not found");
+  const std::string ext = path.extension().string();
+  if (ext == ".npy") return dataset_from_arrays({{"data", read_npy(path)}}, where);
+  if (ext == ".npz") return dataset_from_arrays(read_npz(path), where);
+  throw InputError(where + ": expected a .npz or .npy file");
+}
+
+NpzContents dataset_arrays(const Dataset& ds) {
+  std::vector<int64_t> condition_values;
+  for (int64_t c : std::vector<int64_t>(ds.condition.data_ptr<int64_t>(),
+                                        ds.condition.data_ptr<int64_t>() + ds.condition.numel()))
+    condition_values.push_back(ds.condition_labels[c]);
+  std::vector<std::string> epochs;
+  for (int64_t k = 0; k < ds.epoch.numel(); ++k) epochs.push_back(ds.epoch_labels[ds.epoch[k].item<int64_t>()]);
+  return {{"data", to_npy(ds.counts ? ds.data.round().to(torch::kInt64) : ds.data)},
+          {"condition", NpyArray::from_int64s({ds.n_trials()}, condition_values)},
+          {"epoch", NpyArray::from_strings({ds.n_trials()}, epochs)},
+          {"trial_id", to_npy(ds.trial_id)},
+          {"times", to_npy(ds.times)}};
+}
+
+Dataset preprocess(const Dataset& input, const PreprocessConfig& config) {
+  Dataset ds = input;
+  if (config.smooth_sigma > 0) {
+    // Gaussian kernel truncated at 4 sigma, applied along time with reflected edges.
+    const int64_t half = static_cast<int64_t>(std::ceil(4 * config.smooth_sigma));
+    torch::Tensor offsets = torch::arange(-half, half + 1, torch::kFloat64);
+    torch::Tensor kernel = torch::exp(-0.5 * (offsets / config.smooth_sigma).pow(2));
+    kernel = kernel / kernel.sum();
+    const int64_t T = ds.n_bins();
+    torch::Tensor smoothed = torch::zeros_like(ds.data);
+    for (int64_t s = -half; s <= half; ++s) {
+      std::vector<int64_t> source(T);
+      for (int64_t t = 0; t < T; ++t) {
+        int64_t u = t + s;
+        if (T == 1) u = 0;
+        while (u < 0 || u >= T) u = u < 0 ? -u - 1 : 2 * T - u - 1;  // reflect about the edges
+        source[t] = u;
+      }
+      smoothed += kernel[s + half] * ds.data.index_select(0, torch::tensor(source, torch::kInt64));
+    }
+    ds.data = smoothed;
+    ds.counts = false;  // smoothed counts are rates
+  }
+  if (config.zscore) {
+    torch::Tensor mean = ds.data.mean(torch::IntArrayRef{0, 1}, /*keepdim=*/true);
+    torch::Tensor std = ds.data.std(torch::IntArrayRef{0, 1}, /*unbiased=*/false, /*keepdim=*/true);
+    ds.data = (ds.data - mean) / torch::where(std > 0, std, torch::ones_like(std));
+    ds.counts = false;
+  }
+  return ds;
+}
+
+}  // namespace ltrnn

@@ -1,0 +1,183 @@
+// One run from dataset to run directory, and the results table.
+#include "experiment/pipeline.h"
+
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <iomanip>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "model/ltrnn_model.h"
+#include "train/fit.h"
+#include "util/files.h"
+
+namespace ltrnn {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+void to_json(json& j, const RunSummary& s) {
+  j = json{{"id", s.id},
+           {"model", s.model},
+           {"rank", s.rank},
+           {"hidden", s.hidden},
+           {"seed", s.seed},
+           {"n_params", s.n_params},
+           {"train_loss", s.train_loss},
+           {"test_loss", s.test_loss},
+           {"test_nmse", s.test_nmse},
+           {"test_r2", s.test_r2},
+           {"iterations", s.iterations},
+           {"seconds", s.seconds},
+           {"status", s.status}};
+}
+
+std::string run_id(const ModelConfig& model, const TrainConfig& train) {
+  return to_string(model.kind) + "-r" + std::to_string(model.rank) + "-n" + std::to_string(model.hidden) + "-s" +
+         std::to_string(train.seed);
+}
+
+namespace {
+
+std::string log_csv(const std::vector<IterationRecord>& history) {
+  std::ostringstream out;
+  out << "iteration,train_loss,test_loss,seconds\n" << std::setprecision(9);
+  for (const auto& r : history) out << r.iteration << ',' << r.train_loss << ',' << r.test_loss << ',' << r.seconds << '\n';
+  return out.str();
+}
+
+// A progress line rewritten in place on a terminal; plain lines every ~10 s otherwise.
+class ProgressPrinter {
+ public:
+  ProgressPrinter(std::string id, int64_t cap) : id_(std::move(id)), cap_(cap), tty_(isatty(fileno(stderr))) {}
+  void update(const IterationRecord& r) {
+    const double since = r.seconds - last_print_;
+    if (r.iteration != 1 && since < (tty_ ? 0.25 : 10.0)) return;
+    last_print_ = r.seconds;
+    const double rate = r.iteration / std::max(r.seconds, 1e-9);
+    const double left = (cap_ - r.iteration) / std::max(rate, 1e-9);
+    char line[256];
+    std::snprintf(line, sizeof line, "%s  it %lld/%lld  train %.4g  test %.4g  %.1f it/s  <= %.0f s left", id_.c_str(),
+                  static_cast<long long>(r.iteration), static_cast<long long>(cap_), r.train_loss, r.test_loss, rate,
+                  left);
+    if (tty_) std::fprintf(stderr, "\r%-110s", line);
+    else std::fprintf(stderr, "%s\n", line);
+    std::fflush(stderr);
+  }
+  void finish() {
+    if (tty_) std::fprintf(stderr, "\n");
+  }
+
+ private:
+  std::string id_;
+  int64_t cap_;
+  bool tty_;
+  double last_print_ = -1e9;
+};
+
+NpzContents factor_arrays(RnnModel& model) {
+  torch::NoGradGuard no_grad;
+  const TensorRankFactors f = model->factors();
+  NpzContents arrays{{"column_factors", to_npy(f.column)},
+                     {"row_factors", to_npy(f.row)},
+                     {"trial_factors", to_npy(f.trial)},
+                     {"readout", to_npy(model->readout_matrix())},
+                     {"initial_state", to_npy(model->initial_state)},
+                     {"inputs", to_npy(model->inputs)}};
+  if (model->config().readout_bias) arrays.emplace_back("readout_bias", to_npy(model->readout_bias));
+  if (model->config().recurrent_bias) arrays.emplace_back("bias", to_npy(model->bias));
+  return arrays;
+}
+
+}  // namespace
+
+RunSummary execute_run(const Dataset& dataset, const Masks& masks, const ModelConfig& model_config,
+                       const TrainConfig& train_config, const fs::path& run_dir, bool progress) {
+  validate(model_config, "/model");
+  validate(train_config, "/train");
+  RunSummary summary;
+  summary.id = run_id(model_config, train_config);
+  summary.model = to_string(model_config.kind);
+  summary.rank = model_config.rank;
+  summary.hidden = model_config.hidden;
+  summary.seed = train_config.seed;
+  fs::create_directories(run_dir);
+  write_file_atomic(run_dir / "config.json",
+                    json{{"id", summary.id}, {"model", model_config}, {"train", train_config}}.dump(2) + "\n");
+
+  // 1. Seeded model in the requested precision; readout baseline at the training means.
+  const auto dtype = train_config.float64 ? torch::kFloat64 : torch::kFloat32;
+  if (train_config.threads > 0) torch::set_num_threads(static_cast<int>(train_config.threads));
+  torch::manual_seed(static_cast<uint64_t>(train_config.seed));
+  const FitTarget target = make_fit_target(dataset.data, masks.train, masks.test, train_config.loss, dataset.counts, dtype);
+  RnnModel model(model_config, TrialStructure::from_dataset(dataset, model_config));
+  model->exp_link = target.loss == LossKind::Poisson;
+  {
+    const torch::Tensor w = masks.train.to(torch::kFloat64);
+    torch::Tensor mean = (dataset.data * w).sum(torch::IntArrayRef{0, 1}) / w.sum(torch::IntArrayRef{0, 1}).clamp_min(1.0);
+    if (model->exp_link) mean = torch::log(mean.clamp_min(1e-3));
+    model->set_readout_bias(mean);
+  }
+  model->to(dtype);
+  summary.n_params = model->n_params();
+
+  // 2. Fit, with log.csv and a checkpoint every checkpoint_every iterations.
+  PlateauTermination termination(train_config);
+  ProgressPrinter printer(summary.id, train_config.iterations);
+  FitHooks hooks;
+  if (progress) hooks.on_iteration = [&](const IterationRecord& r) { printer.update(r); };
+  hooks.on_checkpoint = [&](const std::vector<IterationRecord>& history, torch::optim::Optimizer& optimizer) {
+    write_file_atomic(run_dir / "log.csv", log_csv(history));
+    save_checkpoint(run_dir / "checkpoint.pt", model, &optimizer, history.empty() ? 0 : history.back().iteration);
+  };
+  const FitResult result = fit(model, target, train_config, termination, hooks);
+  if (progress) printer.finish();
+
+  // 3. Predictions of the fitted model for every trial, and held-out scores.
+  torch::Tensor prediction;
+  {
+    torch::NoGradGuard no_grad;
+    model->eval();
+    prediction = model->forward(torch::arange(dataset.n_trials(), torch::kInt64));
+  }
+  write_npy(run_dir / "predictions.npy", to_npy(prediction));
+  write_npz(run_dir / "factors.npz", factor_arrays(model));
+  const Scores scores = score_predictions(prediction, target);
+  summary.iterations = static_cast<int64_t>(result.history.size());
+  summary.seconds = result.seconds;
+  if (!result.history.empty()) {
+    summary.train_loss = result.history.back().train_loss;
+    summary.test_loss = result.history.back().test_loss;
+  }
+  summary.test_nmse = scores.test_nmse;
+  summary.test_r2 = scores.test_r2;
+  summary.status = result.diverged ? "failed: " + result.stop_reason : "finished";
+  write_file_atomic(run_dir / "summary.json",
+                    json{{"summary", summary}, {"stop_reason", result.stop_reason}}.dump(2) + "\n");
+  return summary;
+}
+
+void write_results(const fs::path& out_dir, const json& experiment, const std::vector<RunSummary>& runs) {
+  json results{{"experiment", experiment}, {"runs", runs}, {"best", nullptr}};
+  const RunSummary* best = nullptr;
+  for (const auto& r : runs)
+    if (r.status == "finished" && (!best || r.test_nmse < best->test_nmse)) best = &r;
+  if (best) results["best"] = *best;
+  write_file_atomic(out_dir / "results.json", results.dump(2) + "\n");
+
+  std::ostringstream csv;
+  csv << "id,model,rank,hidden,seed,n_params,train_loss,test_loss,test_nmse,test_r2,iterations,seconds,status\n"
+      << std::setprecision(9);
+  for (const auto& r : runs) {
+    std::string status = r.status;
+    for (char& ch : status)
+      if (ch == ',' || ch == '"' || ch == '\n') ch = ';';
+    csv << r.id << ',' << r.model << ',' << r.rank << ',' << r.hidden << ',' << r.seed << ',' << r.n_params << ','
+        << r.train_loss << ',' << r.test_loss << ',' << r.test_nmse << ',' << r.test_r2 << ',' << r.iterations << ','
+        << r.seconds << ',' << status << '\n';
+  }
+  write_file_atomic(out_dir / "results.csv", csv.str());
+}
+
+}  // namespace ltrnn

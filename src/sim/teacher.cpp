@@ -1,0 +1,119 @@
+// The teacher: a planted low-tensor-rank RNN simulated with the model's own dynamics.
+#include "sim/teacher.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "model/ltrnn_model.h"
+#include "util/errors.h"
+
+namespace ltrnn {
+
+namespace {
+
+void check_teacher(const TeacherConfig& c) {
+  const auto require = [](bool ok, const std::string& option, const std::string& what) {
+    if (!ok) throw InputError("--" + option + ": " + what);
+  };
+  require(c.rank >= 1, "rank", "must be >= 1");
+  require(c.hidden >= c.rank, "hidden", "must be >= rank");
+  require(c.neurons >= 1, "neurons", "must be >= 1");
+  require(c.conditions >= 1, "conditions", "must be >= 1");
+  require(c.trials_per_epoch >= 1, "trials-per-epoch", "must be >= 1");
+  require(c.bins >= 2, "bins", "must be >= 2");
+  require(c.preparatory_bins >= 0 && c.preparatory_bins < c.bins, "preparatory-bins", "must be in [0, bins)");
+  require(c.bin_width > 0, "bin-width", "must be > 0");
+  require(c.tau > 0, "tau", "must be > 0");
+  require(c.noise >= 0, "noise", "must be >= 0");
+}
+
+Dataset teacher_skeleton(const TeacherConfig& c) {
+  const int64_t K = 3 * c.trials_per_epoch;
+  Dataset ds;
+  ds.data = torch::zeros({c.bins, K, c.neurons}, torch::kFloat64);
+  ds.condition = torch::arange(K, torch::kInt64).remainder(c.conditions);
+  for (int64_t i = 0; i < std::min(c.conditions, K); ++i) ds.condition_labels.push_back(i);
+  ds.epoch = torch::arange(K, torch::kInt64).div(c.trials_per_epoch, "floor");
+  ds.epoch_labels = {"BL", "AD", "WO"};
+  ds.trial_id = torch::arange(K, torch::kInt64);
+  ds.times = (torch::arange(c.bins, torch::kFloat64) - static_cast<double>(c.preparatory_bins)) * c.bin_width;
+  return ds;
+}
+
+// Learning curves for the trial factors [K, R].
+torch::Tensor learning_curves(const TeacherConfig& c) {
+  const int64_t P = c.trials_per_epoch, K = 3 * P;
+  const double timescale = std::max(1.0, P / 4.0);
+  torch::Tensor curves = torch::empty({K, c.rank}, torch::kFloat64);
+  for (int64_t r = 0; r < c.rank; ++r) {
+    const double base = 1.0 + 0.5 * (r % 2);
+    const double shift = (r % 2 == 0 ? 1.0 : -1.0) * (0.8 + 0.2 * r);
+    double end_of_adaptation = base;
+    for (int64_t k = 0; k < K; ++k) {
+      double v = base;
+      if (k >= P && k < 2 * P) {
+        v = base + shift * (1.0 - std::exp(-(k - P + 1) / timescale));
+        end_of_adaptation = v;
+      } else if (k >= 2 * P) {
+        v = base + (end_of_adaptation - base) * std::exp(-(k - 2 * P + 1) / timescale);
+      }
+      curves[k][r] = v;
+    }
+  }
+  return curves;
+}
+
+}  // namespace
+
+TeacherData simulate_teacher(const TeacherConfig& c) {
+  check_teacher(c);
+  torch::manual_seed(static_cast<uint64_t>(c.seed));
+  TeacherData teacher;
+  teacher.dataset = teacher_skeleton(c);
+
+  ModelConfig mc;
+  mc.rank = c.rank;
+  mc.hidden = c.hidden;
+  mc.tau = c.tau;
+  mc.solver = Solver::RK4;
+  mc.substeps = 2;
+  mc.trial_prior = TrialPrior::Free;
+  RnnModel model(mc, TrialStructure::from_dataset(teacher.dataset, mc));
+
+  // Plant the truth: row factors lean on their column factors (b_r . a_r ~ 0.8), so each
+  // component is a self-exciting mode whose gain c[k, r] changes over learning.
+  {
+    torch::NoGradGuard no_grad;
+    const torch::Tensor A = torch::randn({c.hidden, c.rank}, torch::kFloat64);
+    const torch::Tensor An = A / A.norm(2, torch::IntArrayRef{0}, true);
+    const torch::Tensor noise = torch::randn({c.hidden, c.rank}, torch::kFloat64);
+    const torch::Tensor B = 0.8 * An + 0.6 * noise / noise.norm(2, torch::IntArrayRef{0}, true);
+    model->weights_->column_raw.copy_(An);
+    model->weights_->row_raw.copy_(B);
+    model->weights_->trial_free.copy_(learning_curves(c));
+    model->initial_state.copy_(torch::randn_like(model->initial_state));
+    model->inputs.copy_(torch::randn({c.conditions, 1, c.rank}, torch::kFloat64).expand_as(model->inputs));
+    model->readout.copy_(torch::randn({c.neurons, c.hidden}, torch::kFloat64) * (2.0 / std::sqrt(double(c.hidden))));
+    model->set_readout_bias(0.1 * torch::randn({c.neurons}, torch::kFloat64));
+    const int64_t K = teacher.dataset.n_trials();
+    teacher.rates = model->forward(torch::arange(K, torch::kInt64));
+    const double signal_std = teacher.rates.std().item<double>();
+    teacher.dataset.data = teacher.rates + c.noise * signal_std * torch::randn_like(teacher.rates);
+    teacher.truth = model->factors();
+    teacher.readout = model->readout_matrix().clone();
+  }
+  return teacher;
+}
+
+NpzContents teacher_arrays(const TeacherData& t) {
+  NpzContents arrays = dataset_arrays(t.dataset);
+  arrays.emplace_back("true_column_factors", to_npy(t.truth.column));
+  arrays.emplace_back("true_row_factors", to_npy(t.truth.row));
+  arrays.emplace_back("true_trial_factors", to_npy(t.truth.trial));
+  arrays.emplace_back("true_readout", to_npy(t.readout));
+  arrays.emplace_back("true_rates", to_npy(t.rates));
+  return arrays;
+}
+
+}  // namespace ltrnn

@@ -1,0 +1,42 @@
+// A known low-tensor-rank RNN (the "teacher") that generates a learning dataset whose
+// true factors are known: the ground truth for recovery tests and the quickstart.
+#pragma once
+#include <cstdint>
+
+#include "data/dataset.h"
+#include "data/npy.h"
+#include "model/factors.h"
+
+namespace ltrnn {
+
+struct TeacherConfig {
+  int64_t rank = 2;               // R: components of the true weight tensor
+  int64_t hidden = 40;            // N: teacher hidden units
+  int64_t neurons = 40;           // D: recorded neurons
+  int64_t conditions = 4;         // task conditions (distinct inputs and initial states)
+  int64_t trials_per_epoch = 40;  // trials in each of the epochs BL, AD, WO
+  int64_t bins = 40;              // T: time bins per trial
+  int64_t preparatory_bins = 10;  // bins before the go cue (times < 0), when inputs act
+  double bin_width = 0.02;        // seconds per bin
+  double tau = 0.1;               // time constant, seconds
+  double noise = 0.05;            // additive Gaussian noise std, as a fraction of the signal std
+  int64_t seed = 0;
+};
+
+struct TeacherData {
+  Dataset dataset;           // noisy activity and labels
+  TensorRankFactors truth;   // true A [N,R], B [N,R], c [K,R]
+  torch::Tensor rates;       // noiseless activity [T, K, D]
+  torch::Tensor readout;     // true C [D, N]
+};
+
+// The true trial factors follow a learning curve: constant in baseline, an exponential
+// move to a new level during adaptation, an exponential return during washout; odd
+// components move up and even components down, so every component matters.
+TeacherData simulate_teacher(const TeacherConfig& config);
+
+// The dataset's arrays plus true_* arrays (true_column_factors, true_row_factors,
+// true_trial_factors, true_readout, true_rates).
+NpzContents teacher_arrays(const TeacherData& teacher);
+
+}  // namespace ltrnn

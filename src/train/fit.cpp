@@ -1,0 +1,148 @@
+// The training loop, termination and checkpoints.
+#include "train/fit.h"
+
+#include <chrono>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <numeric>
+#include <random>
+
+#include "util/files.h"
+
+namespace ltrnn {
+
+std::optional<std::string> PlateauTermination::should_stop(const std::vector<IterationRecord>& history) {
+  const auto n = static_cast<int64_t>(history.size());
+  const int64_t S = config_.plateau_window;
+  if (S >= 2 && n >= S) {
+    double mean = 0, sq = 0;
+    for (int64_t i = n - S; i < n; ++i) mean += history[i].test_loss;
+    mean /= S;
+    for (int64_t i = n - S; i < n; ++i) sq += std::pow(history[i].test_loss - mean, 2);
+    if (std::sqrt(sq / S) < config_.plateau_threshold) return "plateau";
+  }
+  if (config_.patience > 0 && n > config_.patience) {
+    const auto best = std::min_element(history.begin(), history.end(),
+                                       [](const auto& a, const auto& b) { return a.test_loss < b.test_loss; });
+    if (n - 1 - (best - history.begin()) >= config_.patience) return "patience";
+  }
+  if (n >= config_.iterations) return "iterations";
+  return std::nullopt;
+}
+
+namespace {
+
+// The objective of DESIGN section 1 and the simulation it was computed from.
+std::pair<RnnModelImpl::Output, torch::Tensor> objective_with_output(RnnModel& model, const FitTarget& target,
+                                                                     const TrainConfig& config,
+                                                                     const torch::Tensor& kept_trials) {
+  const int64_t K = target.data.size(1);
+  auto out = model->simulate(torch::arange(K, torch::kInt64));
+  const torch::Tensor train_mask = target.train & kept_trials.view({1, K, 1});
+  torch::Tensor loss = data_term(target.loss, out.linear, target.data, train_mask, target.train_variance);
+  if (config.l2_hidden > 0) loss = loss + config.l2_hidden * out.hidden.pow(2).mean();
+  if (config.l2_inputs > 0) loss = loss + config.l2_inputs * model->input_penalty();
+  return {std::move(out), loss};
+}
+
+std::vector<torch::Tensor> trainable(RnnModel& model) {
+  std::vector<torch::Tensor> params;
+  for (auto& p : model->parameters())
+    if (p.requires_grad()) params.push_back(p);
+  return params;
+}
+
+// Random trial dropout (DESIGN section 1, fraction_masked): keep each trial with
+// probability 1 - fraction, but never drop every trial.
+torch::Tensor sample_kept_trials(int64_t K, double fraction, std::mt19937_64& rng) {
+  std::vector<uint8_t> keep(K);
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  for (auto& k : keep) k = uniform(rng) >= fraction;
+  if (std::accumulate(keep.begin(), keep.end(), 0) == 0) keep[0] = 1;
+  return torch::from_blob(keep.data(), {K}, torch::kUInt8).to(torch::kBool);
+}
+
+}  // namespace
+
+torch::Tensor objective(RnnModel& model, const FitTarget& target, const TrainConfig& config,
+                        const torch::Tensor& kept_trials) {
+  return objective_with_output(model, target, config, kept_trials).second;
+}
+
+FitResult fit(RnnModel& model, const FitTarget& target, const TrainConfig& config, Termination& termination,
+              const FitHooks& hooks) {
+  const auto start = std::chrono::steady_clock::now();
+  const auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+  const int64_t K = target.data.size(1);
+  std::mt19937_64 rng(static_cast<uint64_t>(config.seed) * 0x9E3779B97F4A7C15ull + 1);
+  torch::optim::Adam optimizer(trainable(model), torch::optim::AdamOptions(config.learning_rate));
+  FitResult result;
+  model->train();
+  for (int64_t iteration = 1;; ++iteration) {
+    // 1. Forward over all trials; the training term sees the kept trials' training entries.
+    const torch::Tensor kept = sample_kept_trials(K, config.fraction_masked, rng);
+    const auto [out, loss] = objective_with_output(model, target, config, kept);
+
+    // 2. Record train and test loss of the current parameters (same forward pass).
+    IterationRecord record;
+    record.iteration = iteration;
+    {
+      torch::NoGradGuard no_grad;
+      const torch::Tensor linear = out.linear.detach();
+      record.train_loss = data_term(target.loss, linear, target.data, target.train, target.train_variance).item<double>();
+      record.test_loss = data_term(target.loss, linear, target.data, target.test, target.test_variance).item<double>();
+    }
+    const double loss_value = loss.item<double>();
+    if (!std::isfinite(loss_value) || !std::isfinite(record.test_loss)) {
+      result.diverged = true;
+      result.stop_reason = "diverged: non-finite loss at iteration " + std::to_string(iteration);
+      break;
+    }
+
+    // 3. One Adam step.
+    optimizer.zero_grad();
+    loss.backward();
+    optimizer.step();
+
+    record.seconds = elapsed();
+    result.history.push_back(record);
+    if (hooks.on_iteration) hooks.on_iteration(record);
+    if (hooks.on_checkpoint && iteration % config.checkpoint_every == 0) hooks.on_checkpoint(result.history, optimizer);
+    if (auto reason = termination.should_stop(result.history)) {
+      result.stop_reason = *reason;
+      break;
+    }
+  }
+  result.seconds = elapsed();
+  if (hooks.on_checkpoint) hooks.on_checkpoint(result.history, optimizer);
+  return result;
+}
+
+void save_checkpoint(const std::filesystem::path& path, RnnModel& model, torch::optim::Optimizer* optimizer,
+                     int64_t iteration) {
+  torch::serialize::OutputArchive archive;
+  torch::serialize::OutputArchive model_archive;
+  model->save(model_archive);
+  archive.write("model", model_archive);
+  if (optimizer) {
+    torch::serialize::OutputArchive optimizer_archive;
+    optimizer->save(optimizer_archive);
+    archive.write("optimizer", optimizer_archive);
+  }
+  archive.write("iteration", c10::IValue(iteration));
+  archive.write("model_config", c10::IValue(nlohmann::json(model->config()).dump()));
+  write_via_temp(path, [&](const std::filesystem::path& tmp) { archive.save_to(tmp.string()); });
+}
+
+int64_t load_checkpoint(const std::filesystem::path& path, RnnModel& model) {
+  torch::serialize::InputArchive archive;
+  archive.load_from(path.string());
+  torch::serialize::InputArchive model_archive;
+  archive.read("model", model_archive);
+  model->load(model_archive);
+  c10::IValue iteration;
+  archive.read("iteration", iteration);
+  return iteration.toInt();
+}
+
+}  // namespace ltrnn

@@ -1,0 +1,38 @@
+// The fitting objective (DESIGN section 1): masked data term + L2 on hidden activity and inputs.
+#pragma once
+#include <torch/types.h>
+
+#include "experiment/config.h"
+
+namespace ltrnn {
+
+// Target and masks of one fit, in the model's dtype.
+struct FitTarget {
+  torch::Tensor data;   // Y [T, K, D]
+  torch::Tensor train;  // [T, K, D] bool
+  torch::Tensor test;   // [T, K, D] bool
+  LossKind loss = LossKind::MSE;  // resolved: MSE or Poisson
+  double train_variance = 1.0;    // variance of the training entries (MSE normaliser)
+  double test_variance = 1.0;     // variance of the test entries (nMSE normaliser)
+};
+
+// Builds a FitTarget; `loss` Auto resolves to Poisson for counts and MSE otherwise.
+FitTarget make_fit_target(const torch::Tensor& data, const torch::Tensor& train, const torch::Tensor& test,
+                          LossKind loss, bool counts, torch::ScalarType dtype);
+
+// Data term over the entries where mask is true.
+//   MSE:     sum(mask (yhat - y)^2) / (|mask| * variance)          (scale-free)
+//   Poisson: sum(mask (exp(eta) - y eta)) / |mask|                  (NLL up to log y!)
+// `linear` is the model's pre-link output (eta for Poisson, yhat for MSE).
+torch::Tensor data_term(LossKind loss, const torch::Tensor& linear, const torch::Tensor& target,
+                        const torch::Tensor& mask, double variance);
+
+// Held-out scores of a prediction [T, K, D] on the test entries.
+struct Scores {
+  double test_mse = 0;   // mean squared error, data units
+  double test_nmse = 0;  // test_mse / variance of the test entries
+  double test_r2 = 0;    // 1 - SSE / sum over test entries of (y - mean of that neuron's test entries)^2
+};
+Scores score_predictions(const torch::Tensor& prediction, const FitTarget& target);
+
+}  // namespace ltrnn

@@ -1,0 +1,116 @@
+// The ltrnn executable end to end: exit codes, messages, and the output directory contract.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "data/npy.h"
+#include "test_paths.h"
+
+namespace ltrnn {
+namespace {
+namespace fs = std::filesystem;
+
+struct Outcome {
+  int exit_code;
+  std::string output;  // stdout and stderr
+};
+
+Outcome run_ltrnn(const std::string& args) {
+  const std::string command = std::string(LTRNN_BINARY) + " " + args + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  std::string output;
+  char buffer[512];
+  while (std::fgets(buffer, sizeof buffer, pipe)) output += buffer;
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("ltrnn_cli_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  fs::path dir_;
+};
+
+TEST_F(Cli, UsageErrorsExitWithCode2) {
+  EXPECT_EQ(run_ltrnn("").exit_code, 2);
+  const Outcome unknown = run_ltrnn("frobnicate");
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.output.find("unknown command 'frobnicate'"), std::string::npos);
+  const Outcome no_rank = run_ltrnn("fit --data x.npz --out " + path("o"));
+  EXPECT_EQ(no_rank.exit_code, 2);
+  EXPECT_NE(no_rank.output.find("--rank is required"), std::string::npos);
+  EXPECT_EQ(run_ltrnn("fit --help").exit_code, 0);
+  EXPECT_EQ(run_ltrnn("fit --data x.npz --rank 0 --out o").exit_code, 2);
+}
+
+TEST_F(Cli, BadDataIsRefusedWithItsNameAndNothingIsWritten) {
+  const Outcome missing = run_ltrnn("fit --data " + path("absent.npz") + " --rank 2 --out " + path("out"));
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.output.find(path("absent.npz") + ": file not found"), std::string::npos) << missing.output;
+  EXPECT_FALSE(fs::exists(path("out")));
+
+  write_npz(path("flat.npz"), {{"data", NpyArray::from_doubles({2, 3}, {1, 2, 3, 4, 5, 6})}});
+  const Outcome flat = run_ltrnn("fit --data " + path("flat.npz") + " --rank 2 --out " + path("out"));
+  EXPECT_EQ(flat.exit_code, 2);
+  EXPECT_NE(flat.output.find("key 'data': expected 3 dimensions"), std::string::npos) << flat.output;
+  EXPECT_FALSE(fs::exists(path("out")));
+
+  std::ofstream(path("cut.npz"), std::ios::binary) << "PK\x03\x04 truncated";
+  const Outcome cut = run_ltrnn("fit --data " + path("cut.npz") + " --rank 2 --out " + path("out"));
+  EXPECT_EQ(cut.exit_code, 2);
+  EXPECT_NE(cut.output.find("not a readable .npz"), std::string::npos) << cut.output;
+  EXPECT_FALSE(fs::exists(path("out")));
+}
+
+TEST_F(Cli, SimulateThenFitWritesTheOutputDirectory) {
+  const Outcome sim = run_ltrnn("simulate teacher --hidden 10 --neurons 8 --trials-per-epoch 6 --bins 12 "
+                                "--preparatory-bins 3 --out " + path("t.npz"));
+  ASSERT_EQ(sim.exit_code, 0) << sim.output;
+  const auto arrays = read_npz(path("t.npz"));
+  for (const char* key : {"data", "condition", "epoch", "trial_id", "times", "true_column_factors",
+                          "true_row_factors", "true_trial_factors"})
+    EXPECT_TRUE(arrays.count(key)) << key;
+  EXPECT_EQ(arrays.at("true_trial_factors").shape, (std::vector<int64_t>{18, 2}));
+
+  const Outcome fit = run_ltrnn("fit --data " + path("t.npz") + " --model tensor_rank --rank 2 --hidden 10 "
+                                "--iterations 20 --seed 3 --out " + path("r"));
+  ASSERT_EQ(fit.exit_code, 0) << fit.output;
+  std::ifstream results_file(path("r/results.json"));
+  const auto results = nlohmann::json::parse(results_file);
+  ASSERT_EQ(results["runs"].size(), 1u);
+  const auto& run = results["runs"][0];
+  for (const char* key : {"id", "model", "rank", "hidden", "seed", "n_params", "train_loss", "test_loss", "test_nmse",
+                          "test_r2", "iterations", "seconds", "status"})
+    EXPECT_TRUE(run.contains(key)) << key;
+  EXPECT_EQ(run["status"], "finished");
+  EXPECT_EQ(run["iterations"], 20);
+  EXPECT_EQ(run["seed"], 3);
+  EXPECT_EQ(results["best"]["id"], run["id"]);
+  const fs::path run_dir = dir_ / "r" / "runs" / run["id"].get<std::string>();
+  for (const char* file : {"predictions.npy", "factors.npz", "log.csv", "checkpoint.pt", "config.json"})
+    EXPECT_TRUE(fs::exists(run_dir / file)) << file;
+  EXPECT_TRUE(fs::exists(dir_ / "r" / "experiment.json"));
+  EXPECT_TRUE(fs::exists(dir_ / "r" / "results.csv"));
+  EXPECT_EQ(read_npy(run_dir / "predictions.npy").shape, (std::vector<int64_t>{12, 18, 8}));
+  EXPECT_EQ(read_npz(run_dir / "factors.npz").at("trial_factors").shape, (std::vector<int64_t>{18, 2}));
+  std::ifstream log(run_dir / "log.csv");
+  std::string header;
+  std::getline(log, header);
+  EXPECT_EQ(header, "iteration,train_loss,test_loss,seconds");
+  int lines = 0;
+  for (std::string line; std::getline(log, line);) ++lines;
+  EXPECT_EQ(lines, 20);
+}
+
+}  // namespace
+}  // namespace ltrnn

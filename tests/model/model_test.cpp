@@ -1,0 +1,170 @@
+// The tensor-rank model: factorised recurrent term vs the dense weights, the GP prior,
+// and loss gradients vs central finite differences.
+#include "model/ltrnn_model.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "model/test_models.h"
+#include "train/fit.h"
+
+namespace ltrnn {
+namespace {
+using testing::randomise_parameters;
+using testing::tiny_config;
+using testing::tiny_dataset;
+
+TEST(TensorRankFactors, WeightsAreSumsOfOuterProducts) {
+  torch::manual_seed(0);
+  const TensorRankFactors f{torch::randn({5, 3}, torch::kFloat64), torch::randn({5, 3}, torch::kFloat64),
+                            torch::randn({4, 3}, torch::kFloat64)};
+  const torch::Tensor W = f.weights();
+  for (int64_t k = 0; k < 4; ++k) {
+    torch::Tensor expected = torch::zeros({5, 5}, torch::kFloat64);
+    for (int64_t r = 0; r < 3; ++r)
+      expected += f.trial[k][r] * torch::outer(f.column.select(1, r), f.row.select(1, r));
+    EXPECT_TRUE(torch::allclose(W[k], expected, 1e-12, 1e-12));
+  }
+}
+
+TEST(TensorRankModel, FactorisedRecurrentTermEqualsDenseProduct) {
+  torch::manual_seed(1);
+  const Dataset ds = tiny_dataset(6, 7, 3);
+  const ModelConfig config = tiny_config(3, 8);
+  RnnModel model(config, TrialStructure::from_dataset(ds, config));
+  randomise_parameters(model);
+  const torch::Tensor trials = torch::tensor({6, 0, 3}, torch::kInt64);
+  const torch::Tensor rates = torch::tanh(torch::randn({3, 8}, torch::kFloat64));
+  const TensorRankFactors f = model->factors();
+  const torch::Tensor factorised = TensorRankWeightsImpl::recurrent_term(rates, f.column, f.row,
+                                                                         f.trial.index_select(0, trials));
+  const torch::Tensor dense = model->weights(trials).matmul(rates.unsqueeze(2)).squeeze(2);  // W(k) phi_k
+  EXPECT_TRUE(torch::allclose(factorised, dense, 1e-12, 1e-12));
+  // Factors have unit-norm columns.
+  EXPECT_TRUE(torch::allclose(f.column.norm(2, torch::IntArrayRef{0}), torch::ones({3}, torch::kFloat64)));
+  EXPECT_TRUE(torch::allclose(f.row.norm(2, torch::IntArrayRef{0}), torch::ones({3}, torch::kFloat64)));
+}
+
+TEST(TensorRankModel, SimulationMatchesAnExplicitDenseEulerLoop) {
+  torch::manual_seed(2);
+  const Dataset ds = tiny_dataset(6, 4, 3);
+  ModelConfig config = tiny_config(2, 5);
+  config.solver = Solver::Euler;
+  config.recurrent_bias = true;
+  RnnModel model(config, TrialStructure::from_dataset(ds, config));
+  randomise_parameters(model);
+  const auto out = model->simulate(torch::arange(4, torch::kInt64));
+  const TensorRankFactors f = model->factors();
+  const torch::Tensor W = f.weights();
+  const double dt = ds.bin_width(), tau = config.tau;
+  for (int64_t k = 0; k < 4; ++k) {
+    const int64_t c = ds.condition[k].item<int64_t>();
+    torch::Tensor x = f.column.matmul(model->initial_state[c]);
+    for (int64_t t = 0; t < 6; ++t) {
+      EXPECT_TRUE(torch::allclose(out.hidden[t][k], x, 1e-10, 1e-10)) << "trial " << k << " bin " << t;
+      const torch::Tensor y = model->readout_matrix().matmul(torch::tanh(x)) + model->readout_bias;
+      EXPECT_TRUE(torch::allclose(out.prediction[t][k], y, 1e-10, 1e-10));
+      const torch::Tensor u = t < 3 ? model->inputs[c][t] : torch::zeros({2}, torch::kFloat64);
+      const torch::Tensor drive = f.column.matmul(u + model->bias);
+      x = x + dt / tau * (-x + W[k].matmul(torch::tanh(x)) + drive);
+    }
+  }
+}
+
+TEST(TrialKernel, RationalQuadraticWithEpochDiscontinuity) {
+  ModelConfig config;
+  config.gp_length = 2.0;
+  config.gp_scale = 1.5;
+  config.gp_alpha = 0.5;
+  const torch::Tensor ids = torch::tensor({0, 1, 4}, torch::kInt64);
+  const torch::Tensor epoch = torch::tensor({0, 0, 1}, torch::kInt64);
+  torch::Tensor k = trial_kernel(config, ids, epoch);
+  // sigma^2 (1 + d^2 / (2 alpha l^2))^-alpha with d = 1: 2.25 * (1 + 1/4)^-0.5
+  EXPECT_NEAR(k[0][1].item<double>(), 2.25 * std::pow(1.25, -0.5), 1e-12);
+  EXPECT_NEAR(k[0][2].item<double>(), 2.25 * std::pow(1.0 + 16.0 / 4.0, -0.5), 1e-12);
+  config.discontinuous_epochs = true;
+  k = trial_kernel(config, ids, epoch);
+  EXPECT_EQ(k[0][2].item<double>(), 0.0);
+  EXPECT_EQ(k[1][2].item<double>(), 0.0);
+  EXPECT_GT(k[0][1].item<double>(), 0.0);
+  config.kernel = KernelKind::SquaredExponential;
+  k = trial_kernel(config, ids, epoch);
+  EXPECT_NEAR(k[0][1].item<double>(), 2.25 * std::exp(-1.0 / 8.0), 1e-12);
+}
+
+// Central differences of the objective for a sample of entries of every parameter.
+void expect_gradients_match_finite_differences(ModelConfig config, LossKind loss) {
+  torch::manual_seed(3);
+  Dataset ds = tiny_dataset(6, 5, 3);
+  if (loss == LossKind::Poisson) ds.data = torch::randint(0, 4, ds.data.sizes(), torch::kFloat64);
+  RnnModel model(config, TrialStructure::from_dataset(ds, config));
+  randomise_parameters(model);
+  model->exp_link = loss == LossKind::Poisson;
+  const torch::Tensor train = torch::rand(ds.data.sizes(), torch::kFloat64) < 0.7;
+  const FitTarget target = make_fit_target(ds.data, train, ~train, loss, false, torch::kFloat64);
+  TrainConfig tc;
+  tc.l2_hidden = 0.1;
+  tc.l2_inputs = 0.1;
+  const torch::Tensor kept = torch::tensor({true, false, true, true, true});
+
+  model->zero_grad();
+  objective(model, target, tc, kept).backward();
+  const double h = 1e-6;
+  for (auto& item : model->named_parameters()) {
+    torch::Tensor p = item.value();
+    if (!p.requires_grad()) continue;
+    const torch::Tensor grad = p.grad().clone();
+    torch::Tensor flat = p.view({-1});
+    for (int64_t i = 0; i < flat.numel(); i += std::max<int64_t>(1, flat.numel() / 6)) {
+      double plus, minus;
+      {
+        torch::NoGradGuard no_grad;
+        const double original = flat[i].item<double>();
+        flat[i].fill_(original + h);
+        plus = objective(model, target, tc, kept).item<double>();
+        flat[i].fill_(original - h);
+        minus = objective(model, target, tc, kept).item<double>();
+        flat[i].fill_(original);
+      }
+      const double numeric = (plus - minus) / (2 * h);
+      const double analytic = grad.view({-1})[i].item<double>();
+      EXPECT_NEAR(analytic, numeric, 1e-6 + 1e-5 * std::abs(numeric)) << item.key() << "[" << i << "]";
+    }
+  }
+}
+
+TEST(TensorRankModel, GradientsMatchFiniteDifferencesGpPriorLinearReadout) {
+  ModelConfig config = tiny_config(2, 4);
+  config.recurrent_bias = true;
+  expect_gradients_match_finite_differences(config, LossKind::MSE);
+}
+
+TEST(TensorRankModel, GradientsMatchFiniteDifferencesOrthonormalReadoutRk4) {
+  ModelConfig config = tiny_config(2, 4);
+  config.readout = ReadoutKind::Orthonormal;
+  config.solver = Solver::RK4;
+  config.substeps = 2;
+  config.discontinuous_epochs = true;
+  expect_gradients_match_finite_differences(config, LossKind::MSE);
+}
+
+TEST(TensorRankModel, GradientsMatchFiniteDifferencesPoissonFreeTrialFactors) {
+  ModelConfig config = tiny_config(1, 3);
+  config.trial_prior = TrialPrior::Free;
+  config.inputs_during_execution = true;
+  expect_gradients_match_finite_differences(config, LossKind::Poisson);
+}
+
+TEST(TensorRankModel, ParameterCountFollowsTheParameterisation) {
+  const Dataset ds = tiny_dataset(6, 5, 3);
+  ModelConfig config = tiny_config(2, 4);
+  config.trial_prior = TrialPrior::Free;
+  RnnModel model(config, TrialStructure::from_dataset(ds, config));
+  // R (2N + K) weights + C R initial states + C T_in R inputs + D N readout + D baseline
+  const int64_t expected = 2 * (2 * 4 + 5) + 2 * 2 + 2 * 3 * 2 + 3 * 4 + 3;
+  EXPECT_EQ(model->n_params(), expected);
+}
+
+}  // namespace
+}  // namespace ltrnn
