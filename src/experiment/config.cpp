@@ -19,7 +19,11 @@ struct EnumNames {
 };
 template <>
 const std::vector<std::pair<ModelKind, std::string>>& EnumNames<ModelKind>::table() {
-  static const std::vector<std::pair<ModelKind, std::string>> t{{ModelKind::TensorRank, "tensor_rank"}};
+  static const std::vector<std::pair<ModelKind, std::string>> t{
+      {ModelKind::TensorRank, "tensor_rank"},
+      {ModelKind::Full, "full"},
+      {ModelKind::Static, "static"},
+      {ModelKind::MatrixRank, "matrix_rank"}};
   return t;
 }
 template <>
@@ -139,6 +143,7 @@ void require(bool ok, const std::string& pointer, const std::string& what) {
 }  // namespace
 
 std::string to_string(ModelKind v) { return name_of(v); }
+bool has_rank(ModelKind kind) { return kind == ModelKind::TensorRank || kind == ModelKind::MatrixRank; }
 std::string to_string(Solver v) { return name_of(v); }
 std::string to_string(ReadoutKind v) { return name_of(v); }
 std::string to_string(TrialPrior v) { return name_of(v); }
@@ -152,6 +157,7 @@ void to_json(json& j, const ModelConfig& c) {
   j = json{{"kind", name_of(c.kind)},
            {"rank", c.rank},
            {"hidden", c.hidden},
+           {"input_rank", c.input_rank},
            {"tau", c.tau},
            {"solver", name_of(c.solver)},
            {"substeps", c.substeps},
@@ -173,6 +179,7 @@ void update_from_json(ModelConfig& c, const json& j, const std::string& pointer)
   o.enum_field("kind", c.kind);
   o.field("rank", c.rank);
   o.field("hidden", c.hidden);
+  o.field("input_rank", c.input_rank);
   o.field("tau", c.tau);
   o.enum_field("solver", c.solver);
   o.field("substeps", c.substeps);
@@ -194,6 +201,7 @@ void validate(const ModelConfig& c, const std::string& p) {
   require(c.rank >= 1, p + "/rank", "must be >= 1");
   require(c.hidden >= 1, p + "/hidden", "must be >= 1");
   require(c.rank <= c.hidden, p + "/rank", "must be <= hidden (" + std::to_string(c.hidden) + ")");
+  require(c.input_rank >= 0 && c.input_rank <= c.hidden, p + "/input_rank", "must be in [0, hidden]");
   require(c.tau > 0, p + "/tau", "must be > 0");
   require(c.substeps >= 1, p + "/substeps", "must be >= 1");
   require(c.gp_length > 0, p + "/gp_length", "must be > 0");

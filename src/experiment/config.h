@@ -10,7 +10,7 @@
 namespace ltrnn {
 
 // Model families (DESIGN section 1). Parsed from strings once, at the edge.
-enum class ModelKind { TensorRank };
+enum class ModelKind { TensorRank, Full, Static, MatrixRank };
 // Fixed-step ODE solvers.
 enum class Solver { Euler, Heun, RK4 };
 // Readout C [D, N]: free linear map, or orthonormal (rows or columns) times a scalar scale.
@@ -27,6 +27,7 @@ std::string to_string(ReadoutKind v);
 std::string to_string(TrialPrior v);
 std::string to_string(KernelKind v);
 std::string to_string(LossKind v);
+bool has_rank(ModelKind kind);  // tensor_rank and matrix_rank have a rank; full and static do not
 ModelKind parse_model_kind(const std::string& text, const std::string& pointer);
 Solver parse_solver(const std::string& text, const std::string& pointer);
 LossKind parse_loss_kind(const std::string& text, const std::string& pointer);
@@ -34,8 +35,9 @@ LossKind parse_loss_kind(const std::string& text, const std::string& pointer);
 // The model: DESIGN section 1, tau dx/dt = -x + W(k) phi(x) + A u_c(t) + b.
 struct ModelConfig {
   ModelKind kind = ModelKind::TensorRank;
-  int64_t rank = 2;        // R: number of components
+  int64_t rank = 2;        // R: number of components (tensor_rank, matrix_rank)
   int64_t hidden = 100;    // N: hidden units
+  int64_t input_rank = 0;  // directions of inputs and initial states (0: same as rank; tensor_rank: always rank)
   double tau = 0.1;        // time constant, in the units of `times` (seconds)
   Solver solver = Solver::Heun;
   int64_t substeps = 1;    // ODE steps per time bin

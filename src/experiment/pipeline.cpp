@@ -34,8 +34,8 @@ void to_json(json& j, const RunSummary& s) {
 }
 
 std::string run_id(const ModelConfig& model, const TrainConfig& train) {
-  return to_string(model.kind) + "-r" + std::to_string(model.rank) + "-n" + std::to_string(model.hidden) + "-s" +
-         std::to_string(train.seed);
+  const std::string rank = has_rank(model.kind) ? "-r" + std::to_string(model.rank) : "";
+  return to_string(model.kind) + rank + "-n" + std::to_string(model.hidden) + "-s" + std::to_string(train.seed);
 }
 
 namespace {
@@ -78,13 +78,11 @@ class ProgressPrinter {
 
 NpzContents factor_arrays(RnnModel& model) {
   torch::NoGradGuard no_grad;
-  const TensorRankFactors f = model->factors();
-  NpzContents arrays{{"column_factors", to_npy(f.column)},
-                     {"row_factors", to_npy(f.row)},
-                     {"trial_factors", to_npy(f.trial)},
-                     {"readout", to_npy(model->readout_matrix())},
-                     {"initial_state", to_npy(model->initial_state)},
-                     {"inputs", to_npy(model->inputs)}};
+  NpzContents arrays;
+  for (const auto& [name, tensor] : model->named_factors()) arrays.emplace_back(name, to_npy(tensor));
+  arrays.emplace_back("readout", to_npy(model->readout_matrix()));
+  arrays.emplace_back("initial_state", to_npy(model->initial_state));
+  arrays.emplace_back("inputs", to_npy(model->inputs));
   if (model->config().readout_bias) arrays.emplace_back("readout_bias", to_npy(model->readout_bias));
   if (model->config().recurrent_bias) arrays.emplace_back("bias", to_npy(model->bias));
   return arrays;
@@ -99,7 +97,7 @@ RunSummary execute_run(const Dataset& dataset, const Masks& masks, const ModelCo
   RunSummary summary;
   summary.id = run_id(model_config, train_config);
   summary.model = to_string(model_config.kind);
-  summary.rank = model_config.rank;
+  summary.rank = has_rank(model_config.kind) ? model_config.rank : 0;
   summary.hidden = model_config.hidden;
   summary.seed = train_config.seed;
   fs::create_directories(run_dir);

@@ -16,13 +16,14 @@ namespace ltrnn {
 // One row of results.json / results.csv.
 struct RunSummary {
   std::string id, model;
-  int64_t rank = 0, hidden = 0, seed = 0, n_params = 0, iterations = 0;
+  int64_t rank = 0;  // 0 for families without a rank (full, static)
+  int64_t hidden = 0, seed = 0, n_params = 0, iterations = 0;
   double train_loss = 0, test_loss = 0, test_nmse = 0, test_r2 = 0, seconds = 0;
   std::string status;  // "finished", or "failed: <reason>"
 };
 void to_json(nlohmann::json& j, const RunSummary& s);
 
-// A stable run id: "<model>-r<rank>-n<hidden>-s<seed>".
+// A stable run id: "<model>-r<rank>-n<hidden>-s<seed>" ("-r<rank>" only for families with a rank).
 std::string run_id(const ModelConfig& model, const TrainConfig& train);
 
 // Fits one model on a (preprocessed) dataset with the given masks and writes

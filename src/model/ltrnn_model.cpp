@@ -1,21 +1,27 @@
-// The low-tensor-rank RNN: trial-factor prior, weight parameterisation and forward simulation.
+// The RNN shared by every model family: inputs, initial states, readout and forward simulation.
 #include "model/ltrnn_model.h"
 
 #include <cmath>
 
 #include "data/dataset.h"
+#include "model/families.h"
 #include "model/ode_solver.h"
 
 namespace ltrnn {
 
-namespace {
-// Columns scaled to unit Euclidean norm: a_r = a_raw_r / ||a_raw_r||.
 torch::Tensor unit_columns(const torch::Tensor& m) { return m / m.norm(2, torch::IntArrayRef{0}, /*keepdim=*/true); }
-}  // namespace
 
-torch::Tensor TensorRankFactors::weights() const {
-  // W[k] = sum_r c[k,r] a_r b_r^T
-  return torch::einsum("kr,ir,jr->kij", {trial, column, row});
+int64_t input_rank_of(const ModelConfig& config) { return config.input_rank > 0 ? config.input_rank : config.rank; }
+
+std::shared_ptr<RecurrentWeightsImpl> make_recurrent_weights(const ModelConfig& config,
+                                                             const TrialStructure& structure) {
+  switch (config.kind) {
+    case ModelKind::TensorRank: return std::make_shared<TensorRankWeightsImpl>(config, structure);
+    case ModelKind::Full: return std::make_shared<FullWeightsImpl>(config, structure);
+    case ModelKind::Static: return std::make_shared<StaticWeightsImpl>(config, structure);
+    case ModelKind::MatrixRank: return std::make_shared<MatrixRankWeightsImpl>(config, structure);
+  }
+  throw std::logic_error("make_recurrent_weights: unknown model kind");
 }
 
 int64_t TrialStructure::n_input_bins() const {
@@ -41,60 +47,12 @@ TrialStructure TrialStructure::from_dataset(const Dataset& ds, const ModelConfig
   return s;
 }
 
-torch::Tensor trial_kernel(const ModelConfig& config, const torch::Tensor& trial_id, const torch::Tensor& epoch) {
-  const torch::Tensor ids = trial_id.to(torch::kFloat64);
-  const torch::Tensor d2 = (ids.unsqueeze(1) - ids.unsqueeze(0)).pow(2);
-  const double l2 = config.gp_length * config.gp_length;
-  const double s2 = config.gp_scale * config.gp_scale;
-  torch::Tensor k = config.kernel == KernelKind::RationalQuadratic
-                        ? s2 * torch::pow(1.0 + d2 / (2.0 * config.gp_alpha * l2), -config.gp_alpha)
-                        : s2 * torch::exp(-d2 / (2.0 * l2));
-  if (config.discontinuous_epochs) k = k * (epoch.unsqueeze(1) == epoch.unsqueeze(0)).to(torch::kFloat64);
-  return k;
-}
-
-TensorRankWeightsImpl::TensorRankWeightsImpl(const ModelConfig& config, const TrialStructure& structure)
-    : prior_(config.trial_prior) {
-  const int64_t N = config.hidden, R = config.rank, K = structure.n_trials();
-  column_raw = register_parameter("column_factors", torch::randn({N, R}, torch::kFloat64));
-  row_raw = register_parameter("row_factors", torch::randn({N, R}, torch::kFloat64));
-  if (prior_ == TrialPrior::GaussianProcess) {
-    // c = L z + mu; L = chol(Kgp + s_obs^2 I) (DESIGN section 1). Start near c = mu = 1:
-    // a modest, shared gain that the fit then shapes over trials.
-    const torch::Tensor gram = trial_kernel(config, structure.trial_id, structure.epoch) +
-                               std::pow(config.gp_observation_std, 2) * torch::eye(K, torch::kFloat64);
-    trial_cholesky = register_buffer("trial_cholesky", torch::linalg_cholesky(gram));
-    trial_latent = register_parameter("trial_latent", 0.01 * torch::randn({K, R}, torch::kFloat64));
-    trial_mean = register_parameter("trial_mean", torch::ones({R}, torch::kFloat64));
-  } else {
-    trial_free = register_parameter("trial_factors", torch::ones({K, R}, torch::kFloat64) +
-                                                         0.01 * torch::randn({K, R}, torch::kFloat64));
-  }
-}
-
-torch::Tensor TensorRankWeightsImpl::column_factors() const { return unit_columns(column_raw); }
-torch::Tensor TensorRankWeightsImpl::row_factors() const { return unit_columns(row_raw); }
-
-torch::Tensor TensorRankWeightsImpl::trial_factors() const {
-  if (prior_ == TrialPrior::GaussianProcess) return trial_cholesky.matmul(trial_latent) + trial_mean;
-  return trial_free;
-}
-
-TensorRankFactors TensorRankWeightsImpl::factors() const {
-  return TensorRankFactors{column_factors(), row_factors(), trial_factors()};
-}
-
-torch::Tensor TensorRankWeightsImpl::recurrent_term(const torch::Tensor& rates, const torch::Tensor& A,
-                                                    const torch::Tensor& B, const torch::Tensor& c) {
-  // W(k) phi = sum_r c[k,r] a_r (b_r . phi) = A ((B^T phi) * c_k): two skinny GEMMs.
-  return (rates.matmul(B) * c).matmul(A.t());
-}
-
 RnnModelImpl::RnnModelImpl(ModelConfig config, TrialStructure structure)
     : config_(std::move(config)), structure_(std::move(structure)) {
-  const int64_t N = config_.hidden, R = config_.rank, C = structure_.n_conditions, D = structure_.n_neurons;
+  const int64_t N = config_.hidden, R = input_rank_of(config_), C = structure_.n_conditions,
+                D = structure_.n_neurons;
   const auto f64 = torch::kFloat64;
-  weights_ = register_module("weights", TensorRankWeights(config_, structure_));
+  weights_ = register_module("weights", make_recurrent_weights(config_, structure_));
   initial_state = register_parameter("initial_state", torch::randn({C, R}, f64));
   inputs = register_parameter("inputs", torch::zeros({C, structure_.n_input_bins(), R}, f64));
   bias = register_parameter("bias", torch::zeros({R}, f64), /*requires_grad=*/config_.recurrent_bias);
@@ -117,13 +75,7 @@ torch::Tensor RnnModelImpl::readout_matrix() const {
 
 torch::Tensor RnnModelImpl::input_penalty() const {
   if (inputs.numel() == 0) return torch::zeros({}, inputs.options());
-  return inputs.matmul(weights_->column_factors().t()).pow(2).mean();
-}
-
-torch::Tensor RnnModelImpl::weights(const torch::Tensor& trials) const {
-  TensorRankFactors f = factors();
-  f.trial = f.trial.index_select(0, trials);
-  return f.weights();
+  return inputs.matmul(weights_->input_basis().t()).pow(2).mean();
 }
 
 void RnnModelImpl::set_readout_bias(const torch::Tensor& d) {
@@ -139,11 +91,11 @@ int64_t RnnModelImpl::n_params() const {
 }
 
 RnnModelImpl::Output RnnModelImpl::simulate(const torch::Tensor& trials) {
-  // 1. Per-forward quantities: normalised factors, the trials' factors and conditions.
-  const torch::Tensor A = weights_->column_factors();  // [N, R]
-  const torch::Tensor B = weights_->row_factors();     // [N, R]
-  const torch::Tensor c = weights_->trial_factors().index_select(0, trials);  // [k, R]
-  const torch::Tensor cond = structure_.condition.index_select(0, trials);     // [k]
+  // 1. Per-forward quantities: the family's recurrent term for these trials, the input
+  //    basis A [N, R_in] and the trials' conditions.
+  const RecurrentWeightsImpl::RecurrentTerm recurrent = weights_->recurrent_for(trials);
+  const torch::Tensor A = weights_->input_basis();
+  const torch::Tensor cond = structure_.condition.index_select(0, trials);  // [k]
 
   // 2. Drive in span(A) per bin, A (u_c(t) + b): inputs are held constant within a bin.
   const torch::Tensor bias_term = config_.recurrent_bias ? bias : torch::zeros_like(bias);
@@ -156,7 +108,7 @@ RnnModelImpl::Output RnnModelImpl::simulate(const torch::Tensor& trials) {
   const Drift drift = [&](const torch::Tensor& x, int64_t bin) {
     const int64_t slot = structure_.input_slot[bin];
     const torch::Tensor external = slot >= 0 ? drive.select(1, slot) : constant_drive;
-    return (TensorRankWeightsImpl::recurrent_term(torch::tanh(x), A, B, c) - x + external) * inv_tau;
+    return (recurrent(torch::tanh(x)) - x + external) * inv_tau;
   };
   const torch::Tensor x0 = initial_state.index_select(0, cond).matmul(A.t());  // [k, N]
   const torch::Tensor hidden =

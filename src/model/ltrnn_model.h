@@ -6,7 +6,7 @@
 #include <torch/torch.h>
 
 #include "experiment/config.h"
-#include "model/factors.h"
+#include "model/recurrent_weights.h"
 
 namespace ltrnn {
 
@@ -29,38 +29,9 @@ struct TrialStructure {
   static TrialStructure from_dataset(const Dataset& dataset, const ModelConfig& config);
 };
 
-// Gram matrix of the trial-factor prior over trial ids [K]: rational-quadratic
-// sigma^2 (1 + d^2 / (2 alpha l^2))^-alpha or squared-exponential sigma^2 exp(-d^2 / (2 l^2)),
-// zeroed between different epochs when discontinuous_epochs. Returns [K, K] float64.
-torch::Tensor trial_kernel(const ModelConfig& config, const torch::Tensor& trial_id, const torch::Tensor& epoch);
-
-// The tensor-rank weight parameterisation: column factors A [N,R], row factors B [N,R]
-// (unit-norm columns) and trial factors c [K,R], either c = L z + mu with
-// L = chol(Kgp + s_obs^2 I) (GP prior) or free.
-class TensorRankWeightsImpl : public torch::nn::Module {
- public:
-  TensorRankWeightsImpl(const ModelConfig& config, const TrialStructure& structure);
-
-  torch::Tensor column_factors() const;  // A [N, R]
-  torch::Tensor row_factors() const;     // B [N, R]
-  torch::Tensor trial_factors() const;   // c [K, R]
-  TensorRankFactors factors() const;
-
-  // W(k) phi for each row of rates [k, N] with its trial factors c_k [k, R]:
-  // A ((phi B) * c_k) -- O(k N R), the K x N x N tensor is never built.
-  static torch::Tensor recurrent_term(const torch::Tensor& rates, const torch::Tensor& A, const torch::Tensor& B,
-                                      const torch::Tensor& c);
-
-  // Raw (unnormalised) parameters, for planting a known ground truth.
-  torch::Tensor column_raw, row_raw, trial_latent, trial_mean, trial_free;
-  torch::Tensor trial_cholesky;  // buffer L [K, K]
- private:
-  TrialPrior prior_;
-};
-TORCH_MODULE(TensorRankWeights);
-
-// Everything shared by the model families: initial states and inputs in span(A), bias,
-// readout, ODE solver, and the forward simulation.
+// Everything shared by the model families: initial states and inputs in the span of the
+// input basis (A for tensor_rank), bias, readout, ODE solver, and the forward simulation.
+// The family supplies only the recurrent weights (RecurrentWeightsImpl).
 class RnnModelImpl : public torch::nn::Module {
  public:
   RnnModelImpl(ModelConfig config, TrialStructure structure);
@@ -76,8 +47,9 @@ class RnnModelImpl : public torch::nn::Module {
 
   torch::Tensor readout_matrix() const;   // C [D, N]
   torch::Tensor input_penalty() const;    // mean over (condition, input bin, unit) of (A u_c(t))^2
-  torch::Tensor weights(const torch::Tensor& trials) const;  // W(k) [k, N, N], dense
-  TensorRankFactors factors() const { return weights_->factors(); }
+  torch::Tensor weights(const torch::Tensor& trials) const { return weights_->dense_weights(trials); }  // [k, N, N]
+  // The family's fitted weight parameters under their exported names.
+  std::vector<std::pair<std::string, torch::Tensor>> named_factors() const { return weights_->named_factors(); }
   // Sets the readout bias d [D] (e.g. to the training mean of each neuron).
   void set_readout_bias(const torch::Tensor& d);
   int64_t n_params() const;
@@ -85,10 +57,10 @@ class RnnModelImpl : public torch::nn::Module {
   const TrialStructure& structure() const { return structure_; }
 
   // Registered parameters (names are checkpoint keys).
-  TensorRankWeights weights_{nullptr};
-  torch::Tensor initial_state;  // s [C, R]: x_k(0) = A s_c
-  torch::Tensor inputs;         // u [C, T_in, R]: free per-bin input values, in span(A)
-  torch::Tensor bias;           // b [R] in span(A) (when recurrent_bias)
+  std::shared_ptr<RecurrentWeightsImpl> weights_;  // registered as "weights"
+  torch::Tensor initial_state;  // s [C, R_in]: x_k(0) = A s_c
+  torch::Tensor inputs;         // u [C, T_in, R_in]: free per-bin input values, in span(A)
+  torch::Tensor bias;           // b [R_in] in span(A) (when recurrent_bias)
   torch::Tensor readout;        // C [D, N] (orthonormal: the raw matrix before orthonormalisation)
   torch::Tensor readout_scale;  // [] (orthonormal readout only)
   torch::Tensor readout_bias;   // d [D] (when readout_bias)

@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "model/families.h"
 #include "model/ltrnn_model.h"
 #include "util/errors.h"
 
@@ -89,9 +90,10 @@ TeacherData simulate_teacher(const TeacherConfig& c) {
     const torch::Tensor An = A / A.norm(2, torch::IntArrayRef{0}, true);
     const torch::Tensor noise = torch::randn({c.hidden, c.rank}, torch::kFloat64);
     const torch::Tensor B = 0.8 * An + 0.6 * noise / noise.norm(2, torch::IntArrayRef{0}, true);
-    model->weights_->column_raw.copy_(An);
-    model->weights_->row_raw.copy_(B);
-    model->weights_->trial_free.copy_(learning_curves(c));
+    auto& weights = dynamic_cast<TensorRankWeightsImpl&>(*model->weights_);
+    weights.column_raw.copy_(An);
+    weights.row_raw.copy_(B);
+    weights.trial_prior->set_free_values(learning_curves(c));
     model->initial_state.copy_(torch::randn_like(model->initial_state));
     model->inputs.copy_(torch::randn({c.conditions, 1, c.rank}, torch::kFloat64).expand_as(model->inputs));
     model->readout.copy_(torch::randn({c.neurons, c.hidden}, torch::kFloat64) * (2.0 / std::sqrt(double(c.hidden))));
@@ -100,7 +102,7 @@ TeacherData simulate_teacher(const TeacherConfig& c) {
     teacher.rates = model->forward(torch::arange(K, torch::kInt64));
     const double signal_std = teacher.rates.std().item<double>();
     teacher.dataset.data = teacher.rates + c.noise * signal_std * torch::randn_like(teacher.rates);
-    teacher.truth = model->factors();
+    teacher.truth = weights.factors();
     teacher.readout = model->readout_matrix().clone();
   }
   return teacher;

@@ -2,6 +2,8 @@
 // and loss gradients vs central finite differences.
 #include "model/ltrnn_model.h"
 
+#include "model/families.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -14,6 +16,10 @@ namespace {
 using testing::randomise_parameters;
 using testing::tiny_config;
 using testing::tiny_dataset;
+
+const TensorRankWeightsImpl& tensor_rank_weights(const RnnModel& model) {
+  return dynamic_cast<const TensorRankWeightsImpl&>(*model->weights_);
+}
 
 TEST(TensorRankFactors, WeightsAreSumsOfOuterProducts) {
   torch::manual_seed(0);
@@ -36,7 +42,7 @@ TEST(TensorRankModel, FactorisedRecurrentTermEqualsDenseProduct) {
   randomise_parameters(model);
   const torch::Tensor trials = torch::tensor({6, 0, 3}, torch::kInt64);
   const torch::Tensor rates = torch::tanh(torch::randn({3, 8}, torch::kFloat64));
-  const TensorRankFactors f = model->factors();
+  const TensorRankFactors f = tensor_rank_weights(model).factors();
   const torch::Tensor factorised = TensorRankWeightsImpl::recurrent_term(rates, f.column, f.row,
                                                                          f.trial.index_select(0, trials));
   const torch::Tensor dense = model->weights(trials).matmul(rates.unsqueeze(2)).squeeze(2);  // W(k) phi_k
@@ -55,7 +61,7 @@ TEST(TensorRankModel, SimulationMatchesAnExplicitDenseEulerLoop) {
   RnnModel model(config, TrialStructure::from_dataset(ds, config));
   randomise_parameters(model);
   const auto out = model->simulate(torch::arange(4, torch::kInt64));
-  const TensorRankFactors f = model->factors();
+  const TensorRankFactors f = tensor_rank_weights(model).factors();
   const torch::Tensor W = f.weights();
   const double dt = ds.bin_width(), tau = config.tau;
   for (int64_t k = 0; k < 4; ++k) {
@@ -167,4 +173,69 @@ TEST(TensorRankModel, ParameterCountFollowsTheParameterisation) {
 }
 
 }  // namespace
+}  // namespace ltrnn
+
+namespace ltrnn {
+namespace {
+
+class ModelFamily : public ::testing::TestWithParam<ModelKind> {
+ protected:
+  ModelConfig config() const {
+    ModelConfig c = tiny_config(2, 4);
+    c.kind = GetParam();
+    c.input_rank = GetParam() == ModelKind::TensorRank ? 0 : 3;
+    return c;
+  }
+};
+
+TEST_P(ModelFamily, RecurrentTermMatchesDenseWeights) {
+  torch::manual_seed(5);
+  const Dataset ds = tiny_dataset(6, 7, 3);
+  RnnModel model(config(), TrialStructure::from_dataset(ds, config()));
+  randomise_parameters(model);
+  const torch::Tensor trials = torch::tensor({4, 1, 6, 1}, torch::kInt64);
+  const torch::Tensor rates = torch::tanh(torch::randn({4, 4}, torch::kFloat64));
+  const torch::Tensor term = model->weights_->recurrent_for(trials)(rates);
+  const torch::Tensor W = model->weights(trials);
+  ASSERT_EQ(W.sizes(), (torch::IntArrayRef{4, 4, 4}));
+  torch::Tensor dense = torch::empty({4, 4}, torch::kFloat64);
+  for (int64_t j = 0; j < 4; ++j) dense[j] = W[j].matmul(rates[j]);  // an explicit loop over trials
+  EXPECT_TRUE(torch::allclose(term, dense, 1e-12, 1e-12));
+  // Repeated trials get identical weights; different trials differ unless the family is static.
+  EXPECT_TRUE(torch::equal(W[1], W[3]));
+  EXPECT_EQ(torch::equal(W[0], W[1]), GetParam() == ModelKind::Static);
+}
+
+TEST_P(ModelFamily, GradientsMatchFiniteDifferences) {
+  expect_gradients_match_finite_differences(config(), LossKind::MSE);
+}
+
+TEST_P(ModelFamily, WeightParameterCountFollowsTheTable) {
+  // DESIGN section 1: R (2N + K), K N^2, N^2, 2 K N R weight parameters (GP prior: plus the
+  // prior's mean, one value per trial-shared entry).
+  const Dataset ds = tiny_dataset(6, 7, 3);
+  RnnModel model(config(), TrialStructure::from_dataset(ds, config()));
+  int64_t in_weights = 0;
+  for (const auto& item : model->weights_->named_parameters())
+    if (item.key() != "input_basis") in_weights += item.value().numel();
+  const int64_t N = 4, R = 2, K = 7;
+  const int64_t expected = GetParam() == ModelKind::TensorRank ? R * (2 * N + K) + R
+                           : GetParam() == ModelKind::Full     ? K * N * N + N * N
+                           : GetParam() == ModelKind::Static   ? N * N
+                                                               : 2 * (K * N * R + N * R);
+  EXPECT_EQ(in_weights, expected);
+  EXPECT_GT(model->n_params(), in_weights);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllFamilies, ModelFamily,
+                         ::testing::Values(ModelKind::TensorRank, ModelKind::Full, ModelKind::Static,
+                                           ModelKind::MatrixRank),
+                         [](const auto& info) { return to_string(info.param); });
+
+}  // namespace
+}  // namespace ltrnn
+
+namespace ltrnn {
+// Readable parameter names in test output.
+void PrintTo(ModelKind kind, std::ostream* os) { *os << to_string(kind); }
 }  // namespace ltrnn
