@@ -10,7 +10,9 @@
 #include "data/dataset.h"
 #include "data/masks.h"
 #include "experiment/config.h"
+#include "experiment/experiment.h"
 #include "experiment/pipeline.h"
+#include "experiment/runner.h"
 #include "sim/teacher.h"
 #include "util/errors.h"
 #include "util/files.h"
@@ -29,6 +31,8 @@ const char* kUsage =
     "usage:\n"
     "  ltrnn simulate teacher [options] --out FILE.npz   data from a known low-tensor-rank RNN\n"
     "  ltrnn fit --data FILE.npz --model tensor_rank --rank R [options] --out DIR\n"
+    "  ltrnn validate EXPERIMENT.json                    check an experiment file and print its plan\n"
+    "  ltrnn run EXPERIMENT.json [--out DIR] [--threads N] [--resume]\n"
     "\n"
     "Run 'ltrnn COMMAND --help' for a command's options.\n";
 
@@ -94,21 +98,25 @@ int simulate_command(int argc, const char* const* argv) {
 }
 
 int fit_command(int argc, const char* const* argv) {
-  const ModelConfig m;
   const TrainConfig t;
   const MaskConfig mask;
   cxxopts::Options options("ltrnn fit", "Fits one model to a dataset and writes results.json and runs/<id>/ into --out.");
   options.add_options()("data", "dataset .npz or .npy (DESIGN section 3)", cxxopts::value<std::string>())
-      ("model", "model family: tensor_rank", cxxopts::value<std::string>()->default_value(to_string(m.kind)))
-      ("rank", "rank R", cxxopts::value<int64_t>())
-      ("hidden", "hidden units N", cxxopts::value<int64_t>()->default_value(std::to_string(m.hidden)))
+      ("model", "model family: tensor_rank, full, static, matrix_rank (defaults: models/<family>.json)",
+       cxxopts::value<std::string>()->default_value("tensor_rank"))
+      ("rank", "rank R (tensor_rank, matrix_rank)", cxxopts::value<int64_t>())
+      ("hidden", "hidden units N (default: the preset's)", cxxopts::value<int64_t>())
       ("iterations", "iteration cap", cxxopts::value<int64_t>()->default_value(std::to_string(t.iterations)))
       ("seed", "random seed (model initialisation and trial dropout)", cxxopts::value<int64_t>()->default_value("0"))
       ("out", "output directory", cxxopts::value<std::string>())
-      ("solver", "ODE solver: euler, heun, rk4", cxxopts::value<std::string>()->default_value(to_string(m.solver)))
-      ("substeps", "ODE steps per time bin", cxxopts::value<int64_t>()->default_value(std::to_string(m.substeps)))
-      ("tau", "time constant, in the units of times", cxxopts::value<double>()->default_value(std::to_string(m.tau)))
+      ("solver", "ODE solver: euler, heun, rk4 (default: the preset's)", cxxopts::value<std::string>())
+      ("substeps", "ODE steps per time bin (default: the preset's)", cxxopts::value<int64_t>())
+      ("tau", "time constant, in the units of times (default: the preset's)", cxxopts::value<double>())
       ("learning-rate", "Adam learning rate", cxxopts::value<double>()->default_value(std::to_string(t.learning_rate)))
+      ("fraction-masked", "fraction of trials dropped from the training loss each iteration",
+       cxxopts::value<double>()->default_value(std::to_string(t.fraction_masked)))
+      ("l2-hidden", "weight of the L2 penalty on hidden activity", cxxopts::value<double>()->default_value(std::to_string(t.l2_hidden)))
+      ("l2-inputs", "weight of the L2 penalty on inputs", cxxopts::value<double>()->default_value(std::to_string(t.l2_inputs)))
       ("loss", "auto (poisson for integer counts, else mse), mse, poisson", cxxopts::value<std::string>()->default_value("auto"))
       ("test-fraction", "fraction of entries held out for testing", cxxopts::value<double>()->default_value(std::to_string(mask.test_fraction)))
       ("mask-seed", "seed of the cross-validation mask", cxxopts::value<int64_t>()->default_value("0"))
@@ -116,24 +124,40 @@ int fit_command(int argc, const char* const* argv) {
       ("zscore", "z-score each neuron")
       ("float64", "compute in double precision")
       ("threads", "intra-op threads (0: LibTorch default)", cxxopts::value<int64_t>()->default_value("0"))
+      ("set", "override a model hyperparameter of models/<family>.json, e.g. --set trial_prior=free (repeatable)",
+       cxxopts::value<std::vector<std::string>>())
       ("quiet", "no progress output");
   cxxopts::ParseResult r;
   if (!parse(options, argc, argv, r)) return kOk;
   const fs::path data_path = required_string(r, "data");
   const fs::path out = required_string(r, "out");
-  if (!r.count("rank")) throw InputError("--rank is required");
-
-  ModelConfig model;
-  model.kind = parse_model_kind(r["model"].as<std::string>(), "--model");
-  model.rank = r["rank"].as<int64_t>();
-  model.hidden = r["hidden"].as<int64_t>();
-  model.solver = parse_solver(r["solver"].as<std::string>(), "--solver");
-  model.substeps = r["substeps"].as<int64_t>();
-  model.tau = r["tau"].as<double>();
+  ModelConfig model = model_preset(parse_model_kind(r["model"].as<std::string>(), "--model"));
+  if (has_rank(model.kind) && !r.count("rank")) throw InputError("--rank is required for --model " + to_string(model.kind));
+  if (!has_rank(model.kind) && r.count("rank")) throw InputError("--rank: the " + to_string(model.kind) + " family has no rank");
+  if (r.count("rank")) model.rank = r["rank"].as<int64_t>();
+  if (r.count("hidden")) model.hidden = r["hidden"].as<int64_t>();
+  if (!has_rank(model.kind)) model.rank = std::min(model.rank, model.hidden);
+  if (r.count("solver")) model.solver = parse_solver(r["solver"].as<std::string>(), "--solver");
+  if (r.count("substeps")) model.substeps = r["substeps"].as<int64_t>();
+  if (r.count("tau")) model.tau = r["tau"].as<double>();
+  if (r.count("set")) {
+    for (const std::string& assignment : r["set"].as<std::vector<std::string>>()) {
+      const auto eq = assignment.find('=');
+      if (eq == std::string::npos || eq == 0) throw InputError("--set " + assignment + ": expected KEY=VALUE");
+      const std::string value = assignment.substr(eq + 1);
+      // Numbers and booleans as JSON; anything else as a string.
+      json parsed = json::parse(value, nullptr, /*allow_exceptions=*/false);
+      if (parsed.is_discarded() || parsed.is_string()) parsed = value;
+      update_from_json(model, json{{assignment.substr(0, eq), parsed}}, "--set ");
+    }
+  }
   TrainConfig train;
   train.iterations = r["iterations"].as<int64_t>();
   train.seed = r["seed"].as<int64_t>();
   train.learning_rate = r["learning-rate"].as<double>();
+  train.fraction_masked = r["fraction-masked"].as<double>();
+  train.l2_hidden = r["l2-hidden"].as<double>();
+  train.l2_inputs = r["l2-inputs"].as<double>();
   train.loss = parse_loss_kind(r["loss"].as<std::string>(), "--loss");
   train.float64 = r.count("float64") > 0;
   train.threads = r["threads"].as<int64_t>();
@@ -163,12 +187,52 @@ int fit_command(int argc, const char* const* argv) {
   fs::create_directories(out);
   write_file_atomic(out / "experiment.json", experiment.dump(2) + "\n");
   const RunSummary summary =
-      execute_run(dataset, masks, model, train, out / "runs" / run_id(model, train), !r.count("quiet"));
+      execute_run(dataset, masks, model, train, out / "runs" / run_id(model, train), RunOptions{!r.count("quiet")});
   write_results(out, experiment, {summary});
   std::cout << summary.id << ": " << summary.status << " after " << summary.iterations << " iterations, "
             << summary.seconds << " s; test nMSE " << summary.test_nmse << ", test R^2 " << summary.test_r2 << "\n"
             << "results in " << (out / "results.json").string() << "\n";
   return summary.status == "finished" ? kOk : kInternalError;
+}
+
+int validate_command(int argc, const char* const* argv) {
+  cxxopts::Options options("ltrnn validate", "Checks an experiment file (schema, settings, data file) and prints its plan.");
+  options.add_options()("experiment", "experiment .json", cxxopts::value<std::string>());
+  options.parse_positional({"experiment"});
+  cxxopts::ParseResult r;
+  if (!parse(options, argc, argv, r)) return kOk;
+  const fs::path path = required_string(r, "experiment");
+  const Experiment experiment = load_experiment(path);
+  if (experiment.dataset.file) {
+    const Dataset ds = load_dataset(*experiment.dataset.file);  // refuses malformed data, naming file and key
+    std::cout << "data: " << experiment.dataset.file->string() << ": " << ds.n_bins() << " x " << ds.n_trials() << " x "
+              << ds.n_neurons() << "\n";
+  }
+  std::cout << path.string() << ": valid\n" << format_plan(plan_runs(experiment));
+  return kOk;
+}
+
+int run_command(int argc, const char* const* argv) {
+  cxxopts::Options options("ltrnn run", "Runs an experiment: every planned fit, the results table and the selected rank.");
+  options.add_options()("experiment", "experiment .json", cxxopts::value<std::string>())
+      ("out", "output directory (default: runs/<experiment name>)", cxxopts::value<std::string>())
+      ("threads", "intra-op threads (0: LibTorch default)", cxxopts::value<int64_t>()->default_value("0"))
+      ("resume", "skip finished runs and continue unfinished ones from their checkpoints")
+      ("quiet", "no progress lines");
+  options.parse_positional({"experiment"});
+  cxxopts::ParseResult r;
+  if (!parse(options, argc, argv, r)) return kOk;
+  const Experiment experiment = load_experiment(required_string(r, "experiment"));
+  RunnerOptions runner;
+  runner.out_dir = r.count("out") ? fs::path(r["out"].as<std::string>()) : fs::path("runs") / experiment.name;
+  runner.threads = r["threads"].as<int64_t>();
+  if (runner.threads < 0) throw InputError("--threads: must be >= 0");
+  runner.resume = r.count("resume") > 0;
+  runner.progress = r.count("quiet") == 0;
+  const auto results = run_experiment(experiment, runner, std::cout);
+  const bool any_finished =
+      std::any_of(results.begin(), results.end(), [](const RunSummary& s) { return s.status == "finished"; });
+  return any_finished ? kOk : kInternalError;
 }
 
 }  // namespace
@@ -186,6 +250,8 @@ int run_cli(int argc, const char* const* argv) {
     }
     if (command == "simulate") return simulate_command(argc - 1, argv + 1);
     if (command == "fit") return fit_command(argc - 1, argv + 1);
+    if (command == "validate") return validate_command(argc - 1, argv + 1);
+    if (command == "run") return run_command(argc - 1, argv + 1);
     std::cerr << "ltrnn: unknown command '" << command << "'\n\n" << kUsage;
     return kBadInput;
   } catch (const InputError& e) {

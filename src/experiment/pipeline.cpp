@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <iomanip>
 #include <nlohmann/json.hpp>
@@ -90,8 +91,30 @@ NpzContents factor_arrays(RnnModel& model) {
 
 }  // namespace
 
+std::optional<RunSummary> read_run_summary(const fs::path& run_dir) {
+  const fs::path path = run_dir / "summary.json";
+  if (!fs::exists(path)) return std::nullopt;
+  const json j = json::parse(read_file(path)).at("summary");
+  RunSummary s;
+  s.id = j.at("id");
+  s.model = j.at("model");
+  s.rank = j.at("rank");
+  s.hidden = j.at("hidden");
+  s.seed = j.at("seed");
+  s.n_params = j.at("n_params");
+  s.train_loss = j.at("train_loss");
+  s.test_loss = j.at("test_loss");
+  s.test_nmse = j.at("test_nmse");
+  s.test_r2 = j.at("test_r2");
+  s.iterations = j.at("iterations");
+  s.seconds = j.at("seconds");
+  s.status = j.at("status");
+  return s;
+}
+
 RunSummary execute_run(const Dataset& dataset, const Masks& masks, const ModelConfig& model_config,
-                       const TrainConfig& train_config, const fs::path& run_dir, bool progress) {
+                       const TrainConfig& train_config, const fs::path& run_dir, const RunOptions& options) {
+  const bool progress = options.progress;
   validate(model_config, "/model");
   validate(train_config, "/train");
   RunSummary summary;
@@ -127,9 +150,11 @@ RunSummary execute_run(const Dataset& dataset, const Masks& masks, const ModelCo
   if (progress) hooks.on_iteration = [&](const IterationRecord& r) { printer.update(r); };
   hooks.on_checkpoint = [&](const std::vector<IterationRecord>& history, torch::optim::Optimizer& optimizer) {
     write_file_atomic(run_dir / "log.csv", log_csv(history));
-    save_checkpoint(run_dir / "checkpoint.pt", model, &optimizer, history.empty() ? 0 : history.back().iteration);
+    save_checkpoint(run_dir / "checkpoint.pt", model, &optimizer, history);
   };
-  const FitResult result = fit(model, target, train_config, termination, hooks);
+  std::optional<FitStart> start;
+  if (options.resume && fs::exists(run_dir / "checkpoint.pt")) start = load_checkpoint(run_dir / "checkpoint.pt", model);
+  const FitResult result = fit(model, target, train_config, termination, hooks, start ? &*start : nullptr);
   if (progress) printer.finish();
 
   // 3. Predictions of the fitted model for every trial, and held-out scores.
@@ -139,8 +164,8 @@ RunSummary execute_run(const Dataset& dataset, const Masks& masks, const ModelCo
     model->eval();
     prediction = model->forward(torch::arange(dataset.n_trials(), torch::kInt64));
   }
-  write_npy(run_dir / "predictions.npy", to_npy(prediction));
-  write_npz(run_dir / "factors.npz", factor_arrays(model));
+  if (options.predictions) write_npy(run_dir / "predictions.npy", to_npy(prediction));
+  if (options.factors) write_npz(run_dir / "factors.npz", factor_arrays(model));
   const Scores scores = score_predictions(prediction, target);
   summary.iterations = static_cast<int64_t>(result.history.size());
   summary.seconds = result.seconds;
@@ -151,13 +176,16 @@ RunSummary execute_run(const Dataset& dataset, const Masks& masks, const ModelCo
   summary.test_nmse = scores.test_nmse;
   summary.test_r2 = scores.test_r2;
   summary.status = result.diverged ? "failed: " + result.stop_reason : "finished";
+  if (!std::isfinite(summary.test_nmse)) summary.status = "failed: non-finite predictions";
   write_file_atomic(run_dir / "summary.json",
                     json{{"summary", summary}, {"stop_reason", result.stop_reason}}.dump(2) + "\n");
   return summary;
 }
 
-void write_results(const fs::path& out_dir, const json& experiment, const std::vector<RunSummary>& runs) {
+void write_results(const fs::path& out_dir, const json& experiment, const std::vector<RunSummary>& runs,
+                   const json& extra) {
   json results{{"experiment", experiment}, {"runs", runs}, {"best", nullptr}};
+  if (extra.is_object()) results.update(extra);
   const RunSummary* best = nullptr;
   for (const auto& r : runs)
     if (r.status == "finished" && (!best || r.test_nmse < best->test_nmse)) best = &r;

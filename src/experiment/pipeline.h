@@ -2,10 +2,11 @@
 // leaving a self-describing run directory (DESIGN section 3).
 #pragma once
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json_fwd.hpp>
+#include <nlohmann/json.hpp>
 
 #include "data/dataset.h"
 #include "data/masks.h"
@@ -26,14 +27,25 @@ void to_json(nlohmann::json& j, const RunSummary& s);
 // A stable run id: "<model>-r<rank>-n<hidden>-s<seed>" ("-r<rank>" only for families with a rank).
 std::string run_id(const ModelConfig& model, const TrainConfig& train);
 
-// Fits one model on a (preprocessed) dataset with the given masks and writes
-// run_dir/{config.json, log.csv, checkpoint.pt, predictions.npy, factors.npz}.
-// `progress` prints a progress line (on a terminal) or periodic lines (otherwise).
-RunSummary execute_run(const Dataset& dataset, const Masks& masks, const ModelConfig& model_config,
-                       const TrainConfig& train_config, const std::filesystem::path& run_dir, bool progress);
+struct RunOptions {
+  bool progress = true;     // a progress line (terminal) or periodic lines (otherwise)
+  bool resume = false;      // continue from run_dir/checkpoint.pt when it exists
+  bool predictions = true;  // write predictions.npy
+  bool factors = true;      // write factors.npz
+};
 
-// Writes results.json ({"experiment", "runs", "best"}) and results.csv into out_dir.
+// Fits one model on a (preprocessed) dataset with the given masks and writes
+// run_dir/{config.json, log.csv, checkpoint.pt, predictions.npy, factors.npz, summary.json}.
+// summary.json is written last: its presence marks a finished (or failed) run.
+RunSummary execute_run(const Dataset& dataset, const Masks& masks, const ModelConfig& model_config,
+                       const TrainConfig& train_config, const std::filesystem::path& run_dir,
+                       const RunOptions& options = {});
+// The summary of a run directory whose summary.json exists, or nothing.
+std::optional<RunSummary> read_run_summary(const std::filesystem::path& run_dir);
+
+// Writes results.json ({"experiment", "runs", "best"} plus the keys of `extra`) and
+// results.csv into out_dir.
 void write_results(const std::filesystem::path& out_dir, const nlohmann::json& experiment,
-                   const std::vector<RunSummary>& runs);
+                   const std::vector<RunSummary>& runs, const nlohmann::json& extra = nullptr);
 
 }  // namespace ltrnn

@@ -48,8 +48,8 @@ torch::Tensor learning_curves(const TeacherConfig& c) {
   const double timescale = std::max(1.0, P / 4.0);
   torch::Tensor curves = torch::empty({K, c.rank}, torch::kFloat64);
   for (int64_t r = 0; r < c.rank; ++r) {
-    const double base = 1.0 + 0.5 * (r % 2);
-    const double shift = (r % 2 == 0 ? 1.0 : -1.0) * (0.8 + 0.2 * r);
+    const double base = 1.0 + 0.3 * (r % 2);
+    const double shift = (r % 2 == 0 ? 1.0 : -1.0) * (0.5 + 0.1 * r);
     double end_of_adaptation = base;
     for (int64_t k = 0; k < K; ++k) {
       double v = base;
@@ -89,7 +89,7 @@ TeacherData simulate_teacher(const TeacherConfig& c) {
     const torch::Tensor A = torch::randn({c.hidden, c.rank}, torch::kFloat64);
     const torch::Tensor An = A / A.norm(2, torch::IntArrayRef{0}, true);
     const torch::Tensor noise = torch::randn({c.hidden, c.rank}, torch::kFloat64);
-    const torch::Tensor B = 0.8 * An + 0.6 * noise / noise.norm(2, torch::IntArrayRef{0}, true);
+    const torch::Tensor B = 0.6 * An + 0.8 * noise / noise.norm(2, torch::IntArrayRef{0}, true);
     auto& weights = dynamic_cast<TensorRankWeightsImpl&>(*model->weights_);
     weights.column_raw.copy_(An);
     weights.row_raw.copy_(B);

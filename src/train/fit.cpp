@@ -70,15 +70,31 @@ torch::Tensor objective(RnnModel& model, const FitTarget& target, const TrainCon
 }
 
 FitResult fit(RnnModel& model, const FitTarget& target, const TrainConfig& config, Termination& termination,
-              const FitHooks& hooks) {
-  const auto start = std::chrono::steady_clock::now();
-  const auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+              const FitHooks& hooks, const FitStart* start) {
+  const auto clock_start = std::chrono::steady_clock::now();
+  const double seconds_before = start && !start->history.empty() ? start->history.back().seconds : 0.0;
+  const auto elapsed = [&] {
+    return seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - clock_start).count();
+  };
   const int64_t K = target.data.size(1);
   std::mt19937_64 rng(static_cast<uint64_t>(config.seed) * 0x9E3779B97F4A7C15ull + 1);
   torch::optim::Adam optimizer(trainable(model), torch::optim::AdamOptions(config.learning_rate));
   FitResult result;
+  if (start) {
+    // Resume: the saved history and Adam state; replay the dropout draws made so far.
+    result.history = start->history;
+    if (start->restore_optimizer) start->restore_optimizer(optimizer);
+    for (std::size_t i = 0; i < result.history.size(); ++i) sample_kept_trials(K, config.fraction_masked, rng);
+    if (!result.history.empty()) {
+      if (auto reason = termination.should_stop(result.history)) {
+        result.stop_reason = *reason;
+        result.seconds = elapsed();
+        return result;
+      }
+    }
+  }
   model->train();
-  for (int64_t iteration = 1;; ++iteration) {
+  for (int64_t iteration = static_cast<int64_t>(result.history.size()) + 1;; ++iteration) {
     // 1. Forward over all trials; the training term sees the kept trials' training entries.
     const torch::Tensor kept = sample_kept_trials(K, config.fraction_masked, rng);
     const auto [out, loss] = objective_with_output(model, target, config, kept);
@@ -119,7 +135,7 @@ FitResult fit(RnnModel& model, const FitTarget& target, const TrainConfig& confi
 }
 
 void save_checkpoint(const std::filesystem::path& path, RnnModel& model, torch::optim::Optimizer* optimizer,
-                     int64_t iteration) {
+                     const std::vector<IterationRecord>& history) {
   torch::serialize::OutputArchive archive;
   torch::serialize::OutputArchive model_archive;
   model->save(model_archive);
@@ -129,20 +145,33 @@ void save_checkpoint(const std::filesystem::path& path, RnnModel& model, torch::
     optimizer->save(optimizer_archive);
     archive.write("optimizer", optimizer_archive);
   }
-  archive.write("iteration", c10::IValue(iteration));
+  torch::Tensor records = torch::empty({static_cast<int64_t>(history.size()), 4}, torch::kFloat64);
+  for (std::size_t i = 0; i < history.size(); ++i) {
+    const auto& r = history[i];
+    records[i] = torch::tensor({static_cast<double>(r.iteration), r.train_loss, r.test_loss, r.seconds}, torch::kFloat64);
+  }
+  archive.write("history", records);
   archive.write("model_config", c10::IValue(nlohmann::json(model->config()).dump()));
   write_via_temp(path, [&](const std::filesystem::path& tmp) { archive.save_to(tmp.string()); });
 }
 
-int64_t load_checkpoint(const std::filesystem::path& path, RnnModel& model) {
-  torch::serialize::InputArchive archive;
-  archive.load_from(path.string());
+FitStart load_checkpoint(const std::filesystem::path& path, RnnModel& model) {
+  auto archive = std::make_shared<torch::serialize::InputArchive>();
+  archive->load_from(path.string());
   torch::serialize::InputArchive model_archive;
-  archive.read("model", model_archive);
+  archive->read("model", model_archive);
   model->load(model_archive);
-  c10::IValue iteration;
-  archive.read("iteration", iteration);
-  return iteration.toInt();
+  torch::Tensor records;
+  archive->read("history", records);
+  FitStart start;
+  const auto r = records.accessor<double, 2>();
+  for (int64_t i = 0; i < records.size(0); ++i)
+    start.history.push_back({static_cast<int64_t>(r[i][0]), r[i][1], r[i][2], r[i][3]});
+  start.restore_optimizer = [archive](torch::optim::Optimizer& optimizer) {
+    torch::serialize::InputArchive optimizer_archive;
+    if (archive->try_read("optimizer", optimizer_archive)) optimizer.load(optimizer_archive);
+  };
+  return start;
 }
 
 }  // namespace ltrnn

@@ -53,20 +53,29 @@ struct FitResult {
   double seconds = 0;
 };
 
+// Where a resumed fit starts: the history so far and the saved Adam state.
+struct FitStart {
+  std::vector<IterationRecord> history;
+  std::function<void(torch::optim::Optimizer&)> restore_optimizer;
+};
+
 // Fits `model` to `target` in place. Deterministic given the torch seed, config.seed and
 // the thread count. Each iteration: simulate all trials, drop a random fraction of trials
-// from the training term, add the L2 penalties, one Adam step.
+// from the training term, add the L2 penalties, one Adam step. With `start`, continues a
+// checkpointed fit so that the numbers equal those of an uninterrupted one.
 FitResult fit(RnnModel& model, const FitTarget& target, const TrainConfig& config, Termination& termination,
-              const FitHooks& hooks = {});
+              const FitHooks& hooks = {}, const FitStart* start = nullptr);
 
 // The total objective for the given trial keep-mask [K] bool (exposed for gradient tests).
 torch::Tensor objective(RnnModel& model, const FitTarget& target, const TrainConfig& config,
                         const torch::Tensor& kept_trials);
 
-// A checkpoint: model parameters and buffers, Adam state, iteration, and the model config.
+// A checkpoint: model parameters and buffers, Adam state, the history (exact, for the
+// plateau rule on resume), and the model config.
 void save_checkpoint(const std::filesystem::path& path, RnnModel& model, torch::optim::Optimizer* optimizer,
-                     int64_t iteration);
-// Loads parameters saved by save_checkpoint into a model built with the same config.
-int64_t load_checkpoint(const std::filesystem::path& path, RnnModel& model);
+                     const std::vector<IterationRecord>& history);
+// Loads a checkpoint into a model built with the same config; returns the history and a
+// function that restores the Adam state into a new optimizer.
+FitStart load_checkpoint(const std::filesystem::path& path, RnnModel& model);
 
 }  // namespace ltrnn

@@ -102,11 +102,13 @@ TEST(Fit, CheckpointRestoresTheModel) {
   RnnModel trained{nullptr};
   f.run(f.dataset.data, &trained);
   const auto path = std::filesystem::temp_directory_path() / ("ltrnn_ckpt_" + std::to_string(::getpid()) + ".pt");
-  save_checkpoint(path, trained, nullptr, 15);
+  save_checkpoint(path, trained, nullptr, history_of({0.5, 0.25}));
   torch::manual_seed(99);  // a different initialisation, overwritten by the load
   RnnModel restored(f.model_config, TrialStructure::from_dataset(f.dataset, f.model_config));
   restored->to(torch::kFloat32);
-  EXPECT_EQ(load_checkpoint(path, restored), 15);
+  const FitStart start = load_checkpoint(path, restored);
+  ASSERT_EQ(start.history.size(), 2u);
+  EXPECT_EQ(start.history[1].test_loss, 0.25);
   const torch::Tensor trials = torch::arange(10, torch::kInt64);
   torch::NoGradGuard no_grad;
   EXPECT_TRUE(torch::equal(trained->forward(trials), restored->forward(trials)));
@@ -143,6 +145,51 @@ TEST(Recovery, Rank2TeacherIsFitByRank2AndNotByRank1) {
   }
   EXPECT_LT(nmse[2], 0.1);
   EXPECT_GT(nmse[1], 2.0 * nmse[2]);
+}
+
+}  // namespace
+}  // namespace ltrnn
+
+namespace ltrnn {
+namespace {
+
+// A fit stopped at a checkpoint and resumed into a fresh model gives the numbers of an
+// uninterrupted fit: parameters, Adam state, history and dropout draws all carry over.
+TEST(Fit, ResumedFitEqualsUninterruptedFit) {
+  SmallFit f;
+  f.train_config.iterations = 24;
+  f.train_config.checkpoint_every = 10;
+  const auto uninterrupted = f.run(f.dataset.data);
+
+  const auto path = std::filesystem::temp_directory_path() / ("ltrnn_resume_" + std::to_string(::getpid()) + ".pt");
+  const FitTarget target = make_fit_target(f.dataset.data, f.masks.train, f.masks.test, LossKind::MSE, false,
+                                           torch::kFloat32);
+  {
+    torch::manual_seed(0);
+    RnnModel model(f.model_config, TrialStructure::from_dataset(f.dataset, f.model_config));
+    model->to(torch::kFloat32);
+    TrainConfig stop_early = f.train_config;
+    stop_early.iterations = 10;  // "killed" right after the checkpoint at iteration 10
+    PlateauTermination termination(stop_early);
+    FitHooks hooks;
+    hooks.on_checkpoint = [&](const std::vector<IterationRecord>& history, torch::optim::Optimizer& optimizer) {
+      save_checkpoint(path, model, &optimizer, history);
+    };
+    fit(model, target, stop_early, termination, hooks);
+  }
+  torch::manual_seed(42);  // a different initialisation, replaced by the checkpoint
+  RnnModel resumed(f.model_config, TrialStructure::from_dataset(f.dataset, f.model_config));
+  resumed->to(torch::kFloat32);
+  const FitStart start = load_checkpoint(path, resumed);
+  ASSERT_EQ(start.history.size(), 10u);
+  PlateauTermination termination(f.train_config);
+  const auto history = fit(resumed, target, f.train_config, termination, {}, &start).history;
+  ASSERT_EQ(history.size(), uninterrupted.size());
+  for (std::size_t i = 0; i < history.size(); ++i) {
+    EXPECT_EQ(history[i].train_loss, uninterrupted[i].train_loss) << i;
+    EXPECT_EQ(history[i].test_loss, uninterrupted[i].test_loss) << i;
+  }
+  std::filesystem::remove(path);
 }
 
 }  // namespace

@@ -1,0 +1,195 @@
+// The experiment runner: dataset once, masks once, then each planned run.
+#include "experiment/runner.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <iomanip>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "data/dataset.h"
+#include "data/masks.h"
+#include "sim/teacher.h"
+#include "util/errors.h"
+#include "util/files.h"
+
+namespace ltrnn {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+SummaryTable summarise(const std::vector<RunSummary>& runs) {
+  SummaryTable table;
+  // 1. Group by (family, rank) in first-appearance order.
+  std::vector<std::pair<std::string, int64_t>> keys;
+  std::map<std::pair<std::string, int64_t>, std::vector<const RunSummary*>> groups;
+  for (const auto& run : runs) {
+    const auto key = std::make_pair(run.model, run.rank);
+    if (!groups.count(key)) keys.push_back(key);
+    groups[key].push_back(&run);
+  }
+  // 2. Mean, std (n - 1) and standard error of test nMSE over finished seeds.
+  for (const auto& key : keys) {
+    SummaryRow row;
+    row.model = key.first;
+    row.rank = key.second;
+    std::vector<double> values;
+    for (const RunSummary* run : groups[key]) {
+      ++row.planned;
+      if (run->status == "finished") values.push_back(run->test_nmse);
+    }
+    row.finished = static_cast<int64_t>(values.size());
+    if (!values.empty()) {
+      for (double v : values) row.mean_nmse += v / values.size();
+      double sq = 0;
+      for (double v : values) sq += (v - row.mean_nmse) * (v - row.mean_nmse);
+      row.std_nmse = values.size() > 1 ? std::sqrt(sq / (values.size() - 1)) : 0.0;
+      row.sem_nmse = row.std_nmse / std::sqrt(static_cast<double>(values.size()));
+    }
+    table.rows.push_back(row);
+  }
+  // 3. One-standard-error rule per ranked family.
+  std::map<std::string, std::vector<const SummaryRow*>> by_family;
+  for (const auto& row : table.rows)
+    if (row.rank > 0 && row.finished > 0) by_family[row.model].push_back(&row);
+  for (auto& [family, rows] : by_family) {
+    const SummaryRow* best = *std::min_element(rows.begin(), rows.end(),
+                                               [](auto* a, auto* b) { return a->mean_nmse < b->mean_nmse; });
+    int64_t selected = best->rank;
+    for (const SummaryRow* row : rows)
+      if (row->mean_nmse <= best->mean_nmse + best->sem_nmse) selected = std::min(selected, row->rank);
+    table.selected_rank[family] = selected;
+  }
+  return table;
+}
+
+std::string format_summary(const SummaryTable& table) {
+  std::ostringstream out;
+  out << std::left << std::setw(14) << "model" << std::setw(6) << "rank" << std::setw(10) << "runs" << std::right
+      << std::setw(13) << "test nMSE" << std::setw(12) << "std" << "\n";
+  for (const auto& row : table.rows) {
+    const bool selected = row.rank > 0 && table.selected_rank.count(row.model) &&
+                          table.selected_rank.at(row.model) == row.rank;
+    std::ostringstream runs;
+    runs << row.finished << "/" << row.planned;
+    out << std::left << std::setw(14) << row.model << std::setw(6) << (row.rank > 0 ? std::to_string(row.rank) : "-")
+        << std::setw(10) << runs.str() << std::right << std::scientific << std::setprecision(3) << std::setw(13)
+        << row.mean_nmse << std::setw(12) << row.std_nmse << std::defaultfloat << (selected ? "   <- selected" : "")
+        << "\n";
+  }
+  for (const auto& [family, rank] : table.selected_rank)
+    out << "selected rank for " << family << ": " << rank
+        << " (smallest rank within one standard error of the best mean test nMSE)\n";
+  return out.str();
+}
+
+std::string format_plan(const std::vector<PlannedRun>& plan) {
+  std::ostringstream out;
+  out << "plan: " << plan.size() << " run" << (plan.size() == 1 ? "" : "s") << "\n";
+  for (std::size_t i = 0; i < plan.size(); ++i)
+    out << "  " << std::setw(3) << i + 1 << ". " << plan[i].id << "  (" << plan[i].train.iterations
+        << " iterations max)\n";
+  return out.str();
+}
+
+namespace {
+
+// The dataset of the experiment: loaded, or generated (and saved, so it can be opened).
+Dataset experiment_dataset(const Experiment& e, const fs::path& out_dir) {
+  if (e.dataset.file) {
+    Dataset ds = load_dataset(*e.dataset.file);
+    return ds;
+  }
+  const TeacherData teacher = simulate_teacher(*e.dataset.teacher);
+  write_npz(out_dir / "dataset.npz", teacher_arrays(teacher));
+  return teacher.dataset;
+}
+
+void check_output_directory(const Experiment& e, const json& resolved, const RunnerOptions& options) {
+  const fs::path saved = options.out_dir / "experiment.json";
+  if (!fs::exists(saved)) return;
+  if (!options.resume)
+    throw InputError(options.out_dir.string() + " already holds an experiment's results; pass --resume to continue it "
+                     "or --out to write elsewhere");
+  json previous = json::parse(read_file(saved));
+  json current = resolved;
+  previous.erase("source");
+  current.erase("source");
+  if (previous != current)
+    throw InputError(options.out_dir.string() + "/experiment.json differs from " + e.source.string() +
+                     ": the experiment changed since it was started; use another --out");
+}
+
+}  // namespace
+
+std::vector<RunSummary> run_experiment(const Experiment& e, const RunnerOptions& options, std::ostream& out) {
+  const auto start = std::chrono::steady_clock::now();
+  const std::vector<PlannedRun> plan = plan_runs(e);
+  const json resolved = resolved_json(e);
+  check_output_directory(e, resolved, options);
+  out << format_plan(plan) << std::flush;
+
+  // 1. Data, preprocessing and the cross-validation mask: once, shared by every run.
+  fs::create_directories(options.out_dir);
+  if (options.threads > 0) torch::set_num_threads(static_cast<int>(options.threads));
+  const Dataset raw = experiment_dataset(e, options.out_dir);
+  for (const auto& note : raw.notes) out << "note: " << note << "\n";
+  const Dataset dataset = preprocess(raw, e.preprocess);
+  const Masks masks = make_block_masks(dataset.n_bins(), dataset.n_trials(), dataset.n_neurons(), e.mask);
+  out << "data: " << dataset.n_bins() << " bins x " << dataset.n_trials() << " trials x " << dataset.n_neurons()
+      << " neurons; " << masks.test.sum().item<int64_t>() << " test entries, " << masks.train.sum().item<int64_t>()
+      << " training entries" << std::endl;
+  write_file_atomic(options.out_dir / "experiment.json", resolved.dump(2) + "\n");
+  write_npz(options.out_dir / "masks.npz", {{"train", to_npy(masks.train)}, {"test", to_npy(masks.test)}});
+
+  // 2. Each run: reuse a finished one on resume; a failing run is recorded and the rest go on.
+  std::vector<RunSummary> results;
+  for (std::size_t i = 0; i < plan.size(); ++i) {
+    const PlannedRun& run = plan[i];
+    const fs::path run_dir = options.out_dir / "runs" / run.id;
+    std::optional<RunSummary> summary = options.resume ? read_run_summary(run_dir) : std::nullopt;
+    if (summary) {
+      out << "[" << i + 1 << "/" << plan.size() << "] " << run.id << ": already " << summary->status << std::endl;
+    } else {
+      try {
+        TrainConfig train = run.train;
+        train.threads = options.threads;
+        RunOptions run_options{options.progress, options.resume, e.outputs.predictions, e.outputs.factors};
+        summary = execute_run(dataset, masks, run.model, train, run_dir, run_options);
+        summary->id = run.id;
+      } catch (const std::exception& error) {
+        summary = RunSummary{};
+        summary->id = run.id;
+        summary->model = to_string(run.model.kind);
+        summary->rank = has_rank(run.model.kind) ? run.model.rank : 0;
+        summary->hidden = run.model.hidden;
+        summary->seed = run.train.seed;
+        summary->status = std::string("failed: ") + error.what();
+        fs::create_directories(run_dir);
+        write_file_atomic(run_dir / "summary.json", json{{"summary", *summary}}.dump(2) + "\n");
+      }
+      out << "[" << i + 1 << "/" << plan.size() << "] " << run.id << ": " << summary->status << ", test nMSE "
+          << summary->test_nmse << " (" << summary->iterations << " iterations, " << std::fixed
+          << std::setprecision(1) << summary->seconds << " s)" << std::defaultfloat << std::setprecision(6) << std::endl;
+    }
+    results.push_back(*summary);
+    write_results(options.out_dir, resolved, results);  // partial results survive a crash
+  }
+
+  // 3. The comparison table.
+  const SummaryTable table = summarise(results);
+  json summary_json = json::array();
+  for (const auto& row : table.rows)
+    summary_json.push_back({{"model", row.model}, {"rank", row.rank}, {"finished", row.finished},
+                            {"planned", row.planned}, {"mean_test_nmse", row.mean_nmse},
+                            {"std_test_nmse", row.std_nmse}, {"sem_test_nmse", row.sem_nmse}});
+  json extra{{"summary", summary_json}, {"selected_rank", table.selected_rank}};
+  write_results(options.out_dir, resolved, results, extra);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  out << "\n" << format_summary(table) << "wall time " << std::fixed << std::setprecision(1) << seconds
+      << " s; results in " << (options.out_dir / "results.json").string() << "\n";
+  return results;
+}
+
+}  // namespace ltrnn

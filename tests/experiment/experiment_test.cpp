@@ -1,0 +1,147 @@
+// Experiment files: shipped files validate, invalid ones are refused with JSON pointers,
+// presets document every hyperparameter, and the plan expands as declared.
+#include "experiment/experiment.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "test_paths.h"
+#include "util/errors.h"
+#include "util/resources.h"
+
+namespace ltrnn {
+namespace {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::string refusal(const json& document, const fs::path& source = fs::path(LTRNN_SOURCE_DIR) / "experiments/x.json") {
+  try {
+    parse_experiment(document, source);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "accepted";
+}
+
+json minimal() {
+  return json::parse(R"({"name": "tiny", "dataset": {"generator": "teacher"}, "runs": [{"model": "tensor_rank"}]})");
+}
+
+TEST(Experiment, ShippedExperimentsValidate) {
+  int checked = 0;
+  for (const auto& entry : fs::directory_iterator(fs::path(LTRNN_SOURCE_DIR) / "experiments")) {
+    if (entry.path().extension() != ".json" || entry.path().filename() == "schema.json") continue;
+    EXPECT_NO_THROW(load_experiment(entry.path())) << entry.path();
+    ++checked;
+  }
+  EXPECT_GE(checked, 1);
+  const Experiment quickstart = load_experiment(fs::path(LTRNN_SOURCE_DIR) / "experiments/quickstart.json");
+  EXPECT_EQ(plan_runs(quickstart).size(), 14u);  // tensor_rank 1-5, full, static; 2 seeds
+}
+
+TEST(Experiment, PresetsDocumentEveryHyperparameterAndMatchTheDefaults) {
+  const json defaults = ModelConfig{};
+  for (const char* family : {"tensor_rank", "full", "static", "matrix_rank"}) {
+    const json preset = json::parse(embedded_resource(std::string("models/") + family + ".json"));
+    EXPECT_EQ(preset.at("family"), family);
+    for (const auto& item : defaults.items()) {
+      if (item.key() == "kind") continue;
+      EXPECT_TRUE(preset.at("defaults").contains(item.key())) << family << " lacks " << item.key();
+      EXPECT_TRUE(preset.at("documentation").contains(item.key())) << family << " does not document " << item.key();
+    }
+    EXPECT_EQ(preset.at("defaults").size(), defaults.size() - 1) << family;
+  }
+  // The tensor_rank preset and the built-in defaults are the same numbers.
+  json preset = model_preset(ModelKind::TensorRank);
+  EXPECT_EQ(preset, defaults);
+  // The presets agree with their source files.
+  for (const char* family : {"tensor_rank", "full", "static", "matrix_rank"}) {
+    std::ifstream file(fs::path(LTRNN_SOURCE_DIR) / "models" / (std::string(family) + ".json"));
+    EXPECT_EQ(json::parse(file), json::parse(embedded_resource(std::string("models/") + family + ".json")));
+  }
+}
+
+TEST(Experiment, RefusesInvalidFilesNamingEveryBadField) {
+  json doc = minimal();
+  doc["seeds"] = "zero";
+  EXPECT_NE(refusal(doc).find("/seeds: must be array, got string"), std::string::npos) << refusal(doc);
+
+  doc = minimal();
+  doc["runs"][0]["model"] = "transformer";
+  EXPECT_NE(refusal(doc).find("/runs/0/model: must be one of tensor_rank, full, static, matrix_rank, got \"transformer\""),
+            std::string::npos)
+      << refusal(doc);
+
+  doc = minimal();
+  doc["runs"][0]["ranks"] = json::array({2, 0});
+  EXPECT_NE(refusal(doc).find("/runs/0/ranks/1: must be >= 1, got 0"), std::string::npos) << refusal(doc);
+
+  doc = minimal();
+  doc["train"] = {{"iterationz", 5}};
+  EXPECT_NE(refusal(doc).find("/train/iterationz: unknown key"), std::string::npos) << refusal(doc);
+
+  doc = minimal();
+  doc.erase("dataset");
+  EXPECT_NE(refusal(doc).find("/dataset: required"), std::string::npos) << refusal(doc);
+
+  doc = minimal();
+  doc["dataset"] = {{"file", "no_such_recording.npz"}};
+  EXPECT_NE(refusal(doc).find("/dataset/file: file not found"), std::string::npos) << refusal(doc);
+
+  doc = minimal();
+  doc["runs"] = json::parse(R"([{"model": "full", "ranks": [2]}, {"model": "tensor_rank", "ranks": "3-4", "hidden": 3}])");
+  const std::string both = refusal(doc);
+  EXPECT_NE(both.find("2 errors"), std::string::npos) << both;
+  EXPECT_NE(both.find("/runs/0/ranks: the full family has no rank"), std::string::npos) << both;
+  EXPECT_NE(both.find("/runs/1/ranks: rank 4 must be <= hidden (3)"), std::string::npos) << both;
+
+  doc = minimal();
+  doc["name"] = "has spaces";
+  doc["train"] = {{"learning_rate", -1}};
+  const std::string several = refusal(doc);
+  EXPECT_NE(several.find("/name: must match the pattern"), std::string::npos) << several;
+  EXPECT_NE(several.find("/train/learning_rate: must be > 0, got -1"), std::string::npos) << several;
+}
+
+TEST(Experiment, MalformedJsonNamesLineAndColumn) {
+  const fs::path path = fs::temp_directory_path() / ("ltrnn_bad_" + std::to_string(::getpid()) + ".json");
+  std::ofstream(path) << "{\"name\": \"x\",\n \"dataset\": {\n   \"file\": ,\n}";
+  try {
+    load_experiment(path);
+    FAIL() << "accepted malformed JSON";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("malformed JSON: parse error at line 3, column 12"), std::string::npos)
+        << e.what();
+  }
+  fs::remove(path);
+}
+
+TEST(Planner, ExpandsFamilyRankHiddenSeedWithStableIds) {
+  json doc = minimal();
+  doc["seeds"] = {0, 7};
+  doc["runs"] = json::parse(R"([{"model": "tensor_rank", "ranks": "1-3", "hidden": [10, 20]},
+                                {"model": "static", "hidden": 12},
+                                {"model": "matrix_rank", "ranks": [2], "hidden": 8, "overrides": {"solver": "rk4"},
+                                 "train": {"iterations": 5}}])");
+  const Experiment e = parse_experiment(doc, "x.json");
+  const auto plan = plan_runs(e);
+  ASSERT_EQ(plan.size(), 3u * 2u * 2u + 2u + 2u);
+  EXPECT_EQ(plan[0].id, "tensor_rank-r1-n10-s0");
+  EXPECT_EQ(plan[1].id, "tensor_rank-r1-n10-s7");
+  EXPECT_EQ(plan[2].id, "tensor_rank-r1-n20-s0");
+  EXPECT_EQ(plan[11].id, "tensor_rank-r3-n20-s7");
+  EXPECT_EQ(plan[12].id, "static-n12-s0");
+  EXPECT_EQ(plan[14].id, "matrix_rank-r2-n8-s0");
+  EXPECT_EQ(plan[14].model.solver, Solver::RK4);
+  EXPECT_EQ(plan[14].train.iterations, 5);
+  EXPECT_EQ(plan[0].train.iterations, TrainConfig{}.iterations);
+  EXPECT_EQ(plan[12].model.input_rank, 5);  // from models/static.json
+  // The same file plans the same runs.
+  const auto again = plan_runs(parse_experiment(doc, "x.json"));
+  for (std::size_t i = 0; i < plan.size(); ++i) EXPECT_EQ(plan[i].id, again[i].id);
+}
+
+}  // namespace
+}  // namespace ltrnn
