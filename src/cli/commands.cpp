@@ -217,6 +217,8 @@ int run_command(int argc, const char* const* argv) {
   options.add_options()("experiment", "experiment .json", cxxopts::value<std::string>())
       ("out", "output directory (default: runs/<experiment name>)", cxxopts::value<std::string>())
       ("threads", "intra-op threads (0: LibTorch default)", cxxopts::value<int64_t>()->default_value("0"))
+      ("jobs", "runs fitted at the same time, each single-threaded unless --threads is given",
+       cxxopts::value<int64_t>()->default_value("1"))
       ("resume", "skip finished runs and continue unfinished ones from their checkpoints")
       ("quiet", "no progress lines");
   options.parse_positional({"experiment"});
@@ -227,6 +229,8 @@ int run_command(int argc, const char* const* argv) {
   runner.out_dir = r.count("out") ? fs::path(r["out"].as<std::string>()) : fs::path("runs") / experiment.name;
   runner.threads = r["threads"].as<int64_t>();
   if (runner.threads < 0) throw InputError("--threads: must be >= 0");
+  runner.jobs = r["jobs"].as<int64_t>();
+  if (runner.jobs < 1) throw InputError("--jobs: must be >= 1");
   runner.resume = r.count("resume") > 0;
   runner.progress = r.count("quiet") == 0;
   const auto results = run_experiment(experiment, runner, std::cout);

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <iomanip>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -29,6 +30,7 @@ void to_json(json& j, const RunSummary& s) {
            {"test_loss", s.test_loss},
            {"test_nmse", s.test_nmse},
            {"test_r2", s.test_r2},
+           {"test_nmse_se", s.test_nmse_se},
            {"iterations", s.iterations},
            {"seconds", s.seconds},
            {"status", s.status}};
@@ -106,6 +108,7 @@ std::optional<RunSummary> read_run_summary(const fs::path& run_dir) {
   s.test_loss = j.at("test_loss");
   s.test_nmse = j.at("test_nmse");
   s.test_r2 = j.at("test_r2");
+  s.test_nmse_se = j.value("test_nmse_se", 0.0);
   s.iterations = j.at("iterations");
   s.seconds = j.at("seconds");
   s.status = j.at("status");
@@ -130,9 +133,15 @@ RunSummary execute_run(const Dataset& dataset, const Masks& masks, const ModelCo
   // 1. Seeded model in the requested precision; readout baseline at the training means.
   const auto dtype = train_config.float64 ? torch::kFloat64 : torch::kFloat32;
   if (train_config.threads > 0) torch::set_num_threads(static_cast<int>(train_config.threads));
-  torch::manual_seed(static_cast<uint64_t>(train_config.seed));
   const FitTarget target = make_fit_target(dataset.data, masks.train, masks.test, train_config.loss, dataset.counts, dtype);
-  RnnModel model(model_config, TrialStructure::from_dataset(dataset, model_config));
+  RnnModel model = [&] {
+    // The initialisation draws from LibTorch's global generator: seed and draw under one
+    // lock, so concurrent runs (ltrnn run --jobs) get the same numbers as sequential ones.
+    static std::mutex global_generator;
+    const std::lock_guard<std::mutex> lock(global_generator);
+    torch::manual_seed(static_cast<uint64_t>(train_config.seed));
+    return RnnModel(model_config, TrialStructure::from_dataset(dataset, model_config));
+  }();
   model->exp_link = target.loss == LossKind::Poisson;
   {
     const torch::Tensor w = masks.train.to(torch::kFloat64);
@@ -175,6 +184,7 @@ RunSummary execute_run(const Dataset& dataset, const Masks& masks, const ModelCo
   }
   summary.test_nmse = scores.test_nmse;
   summary.test_r2 = scores.test_r2;
+  summary.test_nmse_se = scores.test_nmse_se;
   summary.status = result.diverged ? "failed: " + result.stop_reason : "finished";
   if (!std::isfinite(summary.test_nmse)) summary.status = "failed: non-finite predictions";
   write_file_atomic(run_dir / "summary.json",

@@ -20,6 +20,7 @@ struct RunSummary {
   int64_t rank = 0;  // 0 for families without a rank (full, static)
   int64_t hidden = 0, seed = 0, n_params = 0, iterations = 0;
   double train_loss = 0, test_loss = 0, test_nmse = 0, test_r2 = 0, seconds = 0;
+  double test_nmse_se = 0;  // standard error of test_nmse from the finite test set (Scores)
   std::string status;  // "finished", or "failed: <reason>"
 };
 void to_json(nlohmann::json& j, const RunSummary& s);

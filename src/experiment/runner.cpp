@@ -3,7 +3,10 @@
 
 #include <torch/torch.h>
 
+#include <atomic>
 #include <chrono>
+#include <mutex>
+#include <thread>
 #include <cmath>
 #include <iomanip>
 #include <nlohmann/json.hpp>
@@ -35,9 +38,12 @@ SummaryTable summarise(const std::vector<RunSummary>& runs) {
     row.model = key.first;
     row.rank = key.second;
     std::vector<double> values;
+    double test_variance = 0;  // mean of the runs' squared test-set standard errors
     for (const RunSummary* run : groups[key]) {
       ++row.planned;
-      if (run->status == "finished") values.push_back(run->test_nmse);
+      if (run->status != "finished") continue;
+      values.push_back(run->test_nmse);
+      test_variance += run->test_nmse_se * run->test_nmse_se;
     }
     row.finished = static_cast<int64_t>(values.size());
     if (!values.empty()) {
@@ -45,7 +51,8 @@ SummaryTable summarise(const std::vector<RunSummary>& runs) {
       double sq = 0;
       for (double v : values) sq += (v - row.mean_nmse) * (v - row.mean_nmse);
       row.std_nmse = values.size() > 1 ? std::sqrt(sq / (values.size() - 1)) : 0.0;
-      row.sem_nmse = row.std_nmse / std::sqrt(static_cast<double>(values.size()));
+      test_variance /= values.size();
+      row.sem_nmse = std::sqrt(row.std_nmse * row.std_nmse / values.size() + test_variance);
     }
     table.rows.push_back(row);
   }
@@ -67,7 +74,7 @@ SummaryTable summarise(const std::vector<RunSummary>& runs) {
 std::string format_summary(const SummaryTable& table) {
   std::ostringstream out;
   out << std::left << std::setw(14) << "model" << std::setw(6) << "rank" << std::setw(10) << "runs" << std::right
-      << std::setw(13) << "test nMSE" << std::setw(12) << "std" << "\n";
+      << std::setw(13) << "test nMSE" << std::setw(12) << "std" << std::setw(12) << "s.e." << "\n";
   for (const auto& row : table.rows) {
     const bool selected = row.rank > 0 && table.selected_rank.count(row.model) &&
                           table.selected_rank.at(row.model) == row.rank;
@@ -75,7 +82,7 @@ std::string format_summary(const SummaryTable& table) {
     runs << row.finished << "/" << row.planned;
     out << std::left << std::setw(14) << row.model << std::setw(6) << (row.rank > 0 ? std::to_string(row.rank) : "-")
         << std::setw(10) << runs.str() << std::right << std::scientific << std::setprecision(3) << std::setw(13)
-        << row.mean_nmse << std::setw(12) << row.std_nmse << std::defaultfloat << (selected ? "   <- selected" : "")
+        << row.mean_nmse << std::setw(12) << row.std_nmse << std::setw(12) << row.sem_nmse << std::defaultfloat << (selected ? "   <- selected" : "")
         << "\n";
   }
   for (const auto& [family, rank] : table.selected_rank)
@@ -132,7 +139,10 @@ std::vector<RunSummary> run_experiment(const Experiment& e, const RunnerOptions&
 
   // 1. Data, preprocessing and the cross-validation mask: once, shared by every run.
   fs::create_directories(options.out_dir);
-  if (options.threads > 0) torch::set_num_threads(static_cast<int>(options.threads));
+  // Several jobs: each run single-threaded unless told otherwise, so the jobs do not
+  // compete for cores; a run's numbers depend only on its own thread count.
+  const int64_t threads_per_run = options.jobs > 1 && options.threads == 0 ? 1 : options.threads;
+  if (threads_per_run > 0) torch::set_num_threads(static_cast<int>(threads_per_run));
   const Dataset raw = experiment_dataset(e, options.out_dir);
   for (const auto& note : raw.notes) out << "note: " << note << "\n";
   const Dataset dataset = preprocess(raw, e.preprocess);
@@ -143,19 +153,30 @@ std::vector<RunSummary> run_experiment(const Experiment& e, const RunnerOptions&
   write_file_atomic(options.out_dir / "experiment.json", resolved.dump(2) + "\n");
   write_npz(options.out_dir / "masks.npz", {{"train", to_npy(masks.train)}, {"test", to_npy(masks.test)}});
 
-  // 2. Each run: reuse a finished one on resume; a failing run is recorded and the rest go on.
-  std::vector<RunSummary> results;
-  for (std::size_t i = 0; i < plan.size(); ++i) {
+  // 2. Each run: reuse a finished one on resume; a failing run is recorded and the rest go
+  //    on. Workers take runs in plan order; results are kept and written in plan order.
+  std::vector<std::optional<RunSummary>> slots(plan.size());
+  std::mutex mutex;  // guards slots, `out` and the results files
+  std::atomic<std::size_t> next_run{0};
+  const auto collect = [&] {
+    std::vector<RunSummary> done;
+    for (const auto& slot : slots)
+      if (slot) done.push_back(*slot);
+    return done;
+  };
+  const auto run_one = [&](std::size_t i) {
     const PlannedRun& run = plan[i];
     const fs::path run_dir = options.out_dir / "runs" / run.id;
     std::optional<RunSummary> summary = options.resume ? read_run_summary(run_dir) : std::nullopt;
     if (summary) {
+      const std::lock_guard<std::mutex> lock(mutex);
       out << "[" << i + 1 << "/" << plan.size() << "] " << run.id << ": already " << summary->status << std::endl;
     } else {
       try {
         TrainConfig train = run.train;
-        train.threads = options.threads;
-        RunOptions run_options{options.progress, options.resume, e.outputs.predictions, e.outputs.factors};
+        train.threads = 0;  // set once above, not per run (runs may share the process)
+        RunOptions run_options{options.progress && options.jobs == 1, options.resume, e.outputs.predictions,
+                               e.outputs.factors};
         summary = execute_run(dataset, masks, run.model, train, run_dir, run_options);
         summary->id = run.id;
       } catch (const std::exception& error) {
@@ -169,13 +190,28 @@ std::vector<RunSummary> run_experiment(const Experiment& e, const RunnerOptions&
         fs::create_directories(run_dir);
         write_file_atomic(run_dir / "summary.json", json{{"summary", *summary}}.dump(2) + "\n");
       }
+      const std::lock_guard<std::mutex> lock(mutex);
       out << "[" << i + 1 << "/" << plan.size() << "] " << run.id << ": " << summary->status << ", test nMSE "
           << summary->test_nmse << " (" << summary->iterations << " iterations, " << std::fixed
           << std::setprecision(1) << summary->seconds << " s)" << std::defaultfloat << std::setprecision(6) << std::endl;
     }
-    results.push_back(*summary);
-    write_results(options.out_dir, resolved, results);  // partial results survive a crash
+    const std::lock_guard<std::mutex> lock(mutex);
+    slots[i] = summary;
+    write_results(options.out_dir, resolved, collect());  // partial results survive a crash
+  };
+  const auto worker = [&] {
+    if (threads_per_run > 0) torch::set_num_threads(static_cast<int>(threads_per_run));
+    for (std::size_t i = next_run++; i < plan.size(); i = next_run++) run_one(i);
+  };
+  if (options.jobs <= 1) {
+    worker();
+  } else {
+    std::vector<std::thread> workers;
+    for (int64_t j = 0; j < std::min<int64_t>(options.jobs, static_cast<int64_t>(plan.size())); ++j)
+      workers.emplace_back(worker);
+    for (auto& w : workers) w.join();
   }
+  const std::vector<RunSummary> results = collect();
 
   // 3. The comparison table.
   const SummaryTable table = summarise(results);
@@ -183,7 +219,7 @@ std::vector<RunSummary> run_experiment(const Experiment& e, const RunnerOptions&
   for (const auto& row : table.rows)
     summary_json.push_back({{"model", row.model}, {"rank", row.rank}, {"finished", row.finished},
                             {"planned", row.planned}, {"mean_test_nmse", row.mean_nmse},
-                            {"std_test_nmse", row.std_nmse}, {"sem_test_nmse", row.sem_nmse}});
+                            {"std_test_nmse", row.std_nmse}, {"se_test_nmse", row.sem_nmse}});
   json extra{{"summary", summary_json}, {"selected_rank", table.selected_rank}};
   write_results(options.out_dir, resolved, results, extra);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

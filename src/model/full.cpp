@@ -17,7 +17,9 @@ FullWeightsImpl::FullWeightsImpl(const ModelConfig& config, const TrialStructure
 
 RecurrentWeightsImpl::RecurrentTerm FullWeightsImpl::recurrent_for(const torch::Tensor& trials) const {
   const torch::Tensor W = dense_weights(trials);  // [k, N, N]
-  return [W](const torch::Tensor& rates) { return W.bmm(rates.unsqueeze(2)).squeeze(2); };
+  // W(k) phi_k as a broadcast product and row sums: one vectorised kernel for all trials
+  // (a batched GEMM of K matrix-vector products pays a per-matrix overhead K times).
+  return [W](const torch::Tensor& rates) { return (W * rates.unsqueeze(1)).sum(2); };
 }
 
 torch::Tensor FullWeightsImpl::dense_weights(const torch::Tensor& trials) const {

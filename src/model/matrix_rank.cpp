@@ -23,9 +23,10 @@ RecurrentWeightsImpl::RecurrentTerm MatrixRankWeightsImpl::recurrent_for(const t
   const torch::Tensor U = left->values(trials).view({k, hidden, rank});
   const torch::Tensor V = right->values(trials).view({k, hidden, rank});
   // U(k) (V(k)^T phi): O(k N R).
+  // Broadcast products and sums rather than K tiny batched GEMMs (see full.cpp).
   return [U, V](const torch::Tensor& rates) {
-    const torch::Tensor projected = rates.unsqueeze(1).bmm(V);  // [k, 1, R]
-    return projected.bmm(U.transpose(1, 2)).squeeze(1);         // [k, N]
+    const torch::Tensor projected = (V * rates.unsqueeze(2)).sum(1);  // V(k)^T phi_k [k, R]
+    return (U * projected.unsqueeze(1)).sum(2);                       // U(k) (...)  [k, N]
   };
 }
 

@@ -53,6 +53,9 @@ Scores score_predictions(const torch::Tensor& prediction, const FitTarget& targe
   s.test_mse = sse / n;
   s.test_nmse = s.test_mse / target.test_variance;
   s.test_r2 = sst > 0 ? 1.0 - sse / sst : 0.0;
+  const torch::Tensor squared = residual.pow(2).masked_select(target.test);
+  if (squared.numel() > 1)
+    s.test_nmse_se = squared.std().item<double>() / std::sqrt(static_cast<double>(squared.numel())) / target.test_variance;
   return s;
 }
 

@@ -32,6 +32,10 @@ struct Scores {
   double test_mse = 0;   // mean squared error, data units
   double test_nmse = 0;  // test_mse / variance of the test entries
   double test_r2 = 0;    // 1 - SSE / sum over test entries of (y - mean of that neuron's test entries)^2
+  // Standard error of test_nmse as an estimate from a finite test set: the std of the
+  // squared residuals over test entries / sqrt(count) / test variance. Entries within a
+  // block are correlated, so this is a lower bound on the sampling error.
+  double test_nmse_se = 0;
 };
 Scores score_predictions(const torch::Tensor& prediction, const FitTarget& target);
 

@@ -52,6 +52,14 @@ TEST(Summary, OneStandardErrorRuleSelectsTheSmallestAdequateRank) {
                                          row("tensor_rank", 3, 0.010), row("tensor_rank", 3, 0.011)});
   EXPECT_EQ(strict.selected_rank.at("tensor_rank"), 3);
   EXPECT_NE(format_summary(table).find("selected rank for tensor_rank: 2"), std::string::npos);
+  // Seeds that agree closely still leave the test set's own sampling error.
+  std::vector<RunSummary> close{row("tensor_rank", 2, 0.0250), row("tensor_rank", 2, 0.0250),
+                                row("tensor_rank", 3, 0.0247), row("tensor_rank", 3, 0.0247)};
+  EXPECT_EQ(summarise(close).selected_rank.at("tensor_rank"), 3);
+  for (auto& run : close) run.test_nmse_se = 0.0004;
+  const SummaryTable with_test_error = summarise(close);
+  EXPECT_NEAR(with_test_error.rows[1].sem_nmse, 0.0004, 1e-12);
+  EXPECT_EQ(with_test_error.selected_rank.at("tensor_rank"), 2);
 }
 
 class RunnerDirectory : public ::testing::Test {
@@ -118,6 +126,23 @@ TEST_F(RunnerDirectory, WritesTheOutputDirectoryAndRefusesToOverwriteIt) {
   const auto resumed = run_experiment(e, options, resumed_log);
   EXPECT_NE(resumed_log.str().find("tensor_rank-r1-n6-s0: already finished"), std::string::npos);
   for (std::size_t i = 0; i < runs.size(); ++i) EXPECT_EQ(resumed[i].test_nmse, runs[i].test_nmse);
+}
+
+// Two runs fitted at once give the numbers of the same runs fitted one after another.
+TEST_F(RunnerDirectory, ConcurrentJobsGiveTheSameNumbersAsSequentialRuns) {
+  const Experiment e = load_experiment(write_experiment(25));
+  std::ostringstream log;
+  RunnerOptions sequential;
+  sequential.out_dir = dir_ / "sequential";
+  sequential.threads = 1;
+  sequential.progress = false;
+  run_experiment(e, sequential, log);
+  RunnerOptions parallel = sequential;
+  parallel.out_dir = dir_ / "parallel";
+  parallel.threads = 0;
+  parallel.jobs = 2;
+  run_experiment(e, parallel, log);
+  EXPECT_EQ(results_without_timing(parallel.out_dir), results_without_timing(sequential.out_dir));
 }
 
 // Kill `ltrnn run` while the second run is under way, resume it, and compare with an

@@ -194,3 +194,38 @@ TEST(Fit, ResumedFitEqualsUninterruptedFit) {
 
 }  // namespace
 }  // namespace ltrnn
+
+namespace ltrnn {
+namespace {
+
+TEST(Scores, AgreeWithAnExplicitComputation) {
+  torch::manual_seed(4);
+  const torch::Tensor y = torch::randn({5, 4, 3}, torch::kFloat64) + torch::tensor({0.0, 2.0, -1.0}, torch::kFloat64);
+  const torch::Tensor prediction = y + 0.3 * torch::randn_like(y);
+  const torch::Tensor test = torch::rand({5, 4, 3}, torch::kFloat64) < 0.5;
+  const FitTarget target = make_fit_target(y, ~test, test, LossKind::MSE, false, torch::kFloat64);
+  const Scores s = score_predictions(prediction, target);
+  // Independent computation with plain loops.
+  double sse = 0, n = 0, sum = 0, sum_sq = 0;
+  std::vector<double> residuals;
+  for (int64_t t = 0; t < 5; ++t)
+    for (int64_t k = 0; k < 4; ++k)
+      for (int64_t i = 0; i < 3; ++i)
+        if (test[t][k][i].item<bool>()) {
+          const double v = y[t][k][i].item<double>(), r = prediction[t][k][i].item<double>() - v;
+          sse += r * r, n += 1, sum += v, sum_sq += v * v;
+          residuals.push_back(r * r);
+        }
+  const double variance = sum_sq / n - (sum / n) * (sum / n);
+  EXPECT_NEAR(s.test_mse, sse / n, 1e-12);
+  EXPECT_NEAR(s.test_nmse, sse / n / variance, 1e-10);
+  double mean_r = 0, var_r = 0;
+  for (double r : residuals) mean_r += r / residuals.size();
+  for (double r : residuals) var_r += (r - mean_r) * (r - mean_r) / (residuals.size() - 1);
+  EXPECT_NEAR(s.test_nmse_se, std::sqrt(var_r / residuals.size()) / variance, 1e-10);
+  EXPECT_GT(s.test_r2, 0.5);
+  EXPECT_LT(s.test_r2, 1.0);
+}
+
+}  // namespace
+}  // namespace ltrnn
