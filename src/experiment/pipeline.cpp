@@ -13,6 +13,7 @@
 
 #include "model/ltrnn_model.h"
 #include "train/fit.h"
+#include "util/blas.h"
 #include "util/files.h"
 
 namespace ltrnn {
@@ -132,7 +133,10 @@ RunSummary execute_run(const Dataset& dataset, const Masks& masks, const ModelCo
 
   // 1. Seeded model in the requested precision; readout baseline at the training means.
   const auto dtype = train_config.float64 ? torch::kFloat64 : torch::kFloat32;
-  if (train_config.threads > 0) torch::set_num_threads(static_cast<int>(train_config.threads));
+  if (train_config.threads > 0) {
+    torch::set_num_threads(static_cast<int>(train_config.threads));
+    set_blas_threads(static_cast<int>(train_config.threads));
+  }
   const FitTarget target = make_fit_target(dataset.data, masks.train, masks.test, train_config.loss, dataset.counts, dtype);
   RnnModel model = [&] {
     // The initialisation draws from LibTorch's global generator: seed and draw under one

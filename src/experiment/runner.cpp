@@ -16,6 +16,7 @@
 #include "data/masks.h"
 #include "sim/teacher.h"
 #include "util/errors.h"
+#include "util/blas.h"
 #include "util/files.h"
 
 namespace ltrnn {
@@ -142,7 +143,10 @@ std::vector<RunSummary> run_experiment(const Experiment& e, const RunnerOptions&
   // Several jobs: each run single-threaded unless told otherwise, so the jobs do not
   // compete for cores; a run's numbers depend only on its own thread count.
   const int64_t threads_per_run = options.jobs > 1 && options.threads == 0 ? 1 : options.threads;
-  if (threads_per_run > 0) torch::set_num_threads(static_cast<int>(threads_per_run));
+  if (threads_per_run > 0) {
+    torch::set_num_threads(static_cast<int>(threads_per_run));
+    set_blas_threads(static_cast<int>(threads_per_run));  // OpenBLAS's pool is process-wide
+  }
   const Dataset raw = experiment_dataset(e, options.out_dir);
   for (const auto& note : raw.notes) out << "note: " << note << "\n";
   const Dataset dataset = preprocess(raw, e.preprocess);
@@ -200,7 +204,10 @@ std::vector<RunSummary> run_experiment(const Experiment& e, const RunnerOptions&
     write_results(options.out_dir, resolved, collect());  // partial results survive a crash
   };
   const auto worker = [&] {
-    if (threads_per_run > 0) torch::set_num_threads(static_cast<int>(threads_per_run));
+    if (threads_per_run > 0) {
+    torch::set_num_threads(static_cast<int>(threads_per_run));
+    set_blas_threads(static_cast<int>(threads_per_run));  // OpenBLAS's pool is process-wide
+  }
     for (std::size_t i = next_run++; i < plan.size(); i = next_run++) run_one(i);
   };
   if (options.jobs <= 1) {

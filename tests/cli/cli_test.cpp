@@ -51,6 +51,25 @@ TEST_F(Cli, UsageErrorsExitWithCode2) {
   EXPECT_NE(no_rank.output.find("--rank is required"), std::string::npos);
   EXPECT_EQ(run_ltrnn("fit --help").exit_code, 0);
   EXPECT_EQ(run_ltrnn("fit --data x.npz --rank 0 --out o").exit_code, 2);
+  const Outcome ranked_full = run_ltrnn("fit --data x.npz --model full --rank 2 --out o");
+  EXPECT_EQ(ranked_full.exit_code, 2);
+  EXPECT_NE(ranked_full.output.find("the full family has no rank"), std::string::npos) << ranked_full.output;
+}
+
+TEST_F(Cli, ValidateChecksExperimentFilesBeforeAnyWork) {
+  const Outcome good = run_ltrnn(std::string("validate ") + LTRNN_SOURCE_DIR + "/experiments/quickstart.json");
+  EXPECT_EQ(good.exit_code, 0) << good.output;
+  EXPECT_NE(good.output.find("plan: 14 runs"), std::string::npos) << good.output;
+
+  std::ofstream(path("bad.json")) << R"({"name": "bad", "dataset": {"generator": "teacher"},
+    "runs": [{"model": "tensor_rank", "ranks": [0]}, {"model": "lstm"}]})";
+  for (const char* command : {"validate ", "run "}) {
+    const Outcome bad = run_ltrnn(command + path("bad.json") + " --out " + path("never"));
+    EXPECT_EQ(bad.exit_code, 2) << bad.output;
+    EXPECT_NE(bad.output.find("/runs/0/ranks/0: must be >= 1, got 0"), std::string::npos) << bad.output;
+    EXPECT_NE(bad.output.find("/runs/1/model: must be one of"), std::string::npos) << bad.output;
+    EXPECT_FALSE(fs::exists(path("never")));
+  }
 }
 
 TEST_F(Cli, BadDataIsRefusedWithItsNameAndNothingIsWritten) {

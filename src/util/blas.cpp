@@ -1,0 +1,20 @@
+// OpenBLAS's thread count, found at run time (dlsym) so that ltrnn runs on any BLAS.
+#include "util/blas.h"
+
+#include <dlfcn.h>
+
+namespace ltrnn {
+
+void set_blas_threads(int threads) {
+  using SetThreads = void (*)(int);
+  if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set(threads);
+}
+
+std::string blas_description() {
+  using GetConfig = char* (*)();
+  if (auto config = reinterpret_cast<GetConfig>(dlsym(RTLD_DEFAULT, "openblas_get_config")))
+    return std::string("OpenBLAS ") + config();
+  return "unknown (not OpenBLAS)";
+}
+
+}  // namespace ltrnn
