@@ -63,8 +63,8 @@ TEST_F(Cli, ValidateChecksExperimentFilesBeforeAnyWork) {
 
   std::ofstream(path("bad.json")) << R"({"name": "bad", "dataset": {"generator": "teacher"},
     "runs": [{"model": "tensor_rank", "ranks": [0]}, {"model": "lstm"}]})";
-  for (const char* command : {"validate ", "run "}) {
-    const Outcome bad = run_ltrnn(command + path("bad.json") + " --out " + path("never"));
+  for (const std::string& command : {"validate " + path("bad.json"), "run " + path("bad.json") + " --out " + path("never")}) {
+    const Outcome bad = run_ltrnn(command);
     EXPECT_EQ(bad.exit_code, 2) << bad.output;
     EXPECT_NE(bad.output.find("/runs/0/ranks/0: must be >= 1, got 0"), std::string::npos) << bad.output;
     EXPECT_NE(bad.output.find("/runs/1/model: must be one of"), std::string::npos) << bad.output;
