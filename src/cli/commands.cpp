@@ -13,6 +13,8 @@
 #include "experiment/experiment.h"
 #include "experiment/pipeline.h"
 #include "experiment/runner.h"
+#include "export/torchscript.h"
+#include "train/fit.h"
 #include "sim/teacher.h"
 #include "util/errors.h"
 #include "util/files.h"
@@ -32,7 +34,8 @@ const char* kUsage =
     "  ltrnn simulate teacher [options] --out FILE.npz   data from a known low-tensor-rank RNN\n"
     "  ltrnn fit --data FILE.npz --model tensor_rank --rank R [options] --out DIR\n"
     "  ltrnn validate EXPERIMENT.json                    check an experiment file and print its plan\n"
-    "  ltrnn run EXPERIMENT.json [--out DIR] [--threads N] [--resume]\n"
+    "  ltrnn run EXPERIMENT.json [--out DIR] [--threads N] [--jobs J] [--resume]\n"
+    "  ltrnn export RUN_DIR [--out model.pt]             TorchScript from a run's checkpoint\n"
     "\n"
     "Run 'ltrnn COMMAND --help' for a command's options.\n";
 
@@ -195,6 +198,23 @@ int fit_command(int argc, const char* const* argv) {
   return summary.status == "finished" ? kOk : kInternalError;
 }
 
+int export_command(int argc, const char* const* argv) {
+  cxxopts::Options options("ltrnn export", "Writes a run's fitted model as TorchScript, rebuilt from its checkpoint.");
+  options.add_options()("run_dir", "a run directory (runs/<id>/ of an output directory)", cxxopts::value<std::string>())
+      ("out", "output file (default: RUN_DIR/model.pt)", cxxopts::value<std::string>());
+  options.parse_positional({"run_dir"});
+  cxxopts::ParseResult r;
+  if (!parse(options, argc, argv, r)) return kOk;
+  const fs::path run_dir = required_string(r, "run_dir");
+  if (!fs::is_directory(run_dir)) throw InputError(run_dir.string() + ": not a run directory");
+  const RnnModel model = model_from_checkpoint(run_dir / "checkpoint.pt");
+  const fs::path out = r.count("out") ? fs::path(r["out"].as<std::string>()) : run_dir / "model.pt";
+  save_torchscript(out, model);
+  std::cout << "wrote " << out.string() << " (" << to_string(model->config().kind) << ", "
+            << model->structure().n_trials() << " trials)\n";
+  return kOk;
+}
+
 int validate_command(int argc, const char* const* argv) {
   cxxopts::Options options("ltrnn validate", "Checks an experiment file (schema, settings, data file) and prints its plan.");
   options.add_options()("experiment", "experiment .json", cxxopts::value<std::string>());
@@ -256,6 +276,7 @@ int run_cli(int argc, const char* const* argv) {
     if (command == "fit") return fit_command(argc - 1, argv + 1);
     if (command == "validate") return validate_command(argc - 1, argv + 1);
     if (command == "run") return run_command(argc - 1, argv + 1);
+    if (command == "export") return export_command(argc - 1, argv + 1);
     std::cerr << "ltrnn: unknown command '" << command << "'\n\n" << kUsage;
     return kBadInput;
   } catch (const InputError& e) {

@@ -223,6 +223,7 @@ Experiment parse_experiment(const json& document, const fs::path& source) {
   if (document.contains("outputs")) {
     e.outputs.predictions = document["outputs"].value("predictions", true);
     e.outputs.factors = document["outputs"].value("factors", true);
+    e.outputs.export_model = document["outputs"].value("export", true);
   }
 
   // 3. Runs: family presets, ranks, hidden sizes; what a schema cannot check.
@@ -324,7 +325,7 @@ json resolved_json(const Experiment& e) {
           {"mask", e.mask},
           {"train", e.train},
           {"seeds", e.seeds},
-          {"outputs", {{"predictions", e.outputs.predictions}, {"factors", e.outputs.factors}}},
+          {"outputs", {{"predictions", e.outputs.predictions}, {"factors", e.outputs.factors}, {"export", e.outputs.export_model}}},
           {"plan", runs}};
 }
 

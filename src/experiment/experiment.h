@@ -31,6 +31,7 @@ struct RunGroup {
 struct OutputsConfig {
   bool predictions = true;  // runs/<id>/predictions.npy
   bool factors = true;      // runs/<id>/factors.npz
+  bool export_model = true; // runs/<id>/model.pt (TorchScript)
 };
 
 struct Experiment {

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "export/torchscript.h"
 #include "model/ltrnn_model.h"
 #include "train/fit.h"
 #include "util/blas.h"
@@ -179,6 +180,7 @@ RunSummary execute_run(const Dataset& dataset, const Masks& masks, const ModelCo
   }
   if (options.predictions) write_npy(run_dir / "predictions.npy", to_npy(prediction));
   if (options.factors) write_npz(run_dir / "factors.npz", factor_arrays(model));
+  if (options.export_model && !result.diverged) save_torchscript(run_dir / "model.pt", model);
   const Scores scores = score_predictions(prediction, target);
   summary.iterations = static_cast<int64_t>(result.history.size());
   summary.seconds = result.seconds;

@@ -33,6 +33,7 @@ struct RunOptions {
   bool resume = false;      // continue from run_dir/checkpoint.pt when it exists
   bool predictions = true;  // write predictions.npy
   bool factors = true;      // write factors.npz
+  bool export_model = true; // write model.pt (TorchScript)
 };
 
 // Fits one model on a (preprocessed) dataset with the given masks and writes

@@ -180,7 +180,7 @@ std::vector<RunSummary> run_experiment(const Experiment& e, const RunnerOptions&
         TrainConfig train = run.train;
         train.threads = 0;  // set once above, not per run (runs may share the process)
         RunOptions run_options{options.progress && options.jobs == 1, options.resume, e.outputs.predictions,
-                               e.outputs.factors};
+                               e.outputs.factors, e.outputs.export_model};
         summary = execute_run(dataset, masks, run.model, train, run_dir, run_options);
         summary->id = run.id;
       } catch (const std::exception& error) {

@@ -35,6 +35,7 @@ TrialStructure TrialStructure::from_dataset(const Dataset& ds, const ModelConfig
   s.condition = ds.condition;
   s.epoch = ds.epoch;
   s.trial_id = ds.trial_id;
+  s.times = ds.times.to(torch::kFloat64);
   s.n_conditions = ds.n_conditions();
   s.n_neurons = ds.n_neurons();
   s.dt = ds.bin_width();

@@ -17,6 +17,7 @@ struct TrialStructure {
   torch::Tensor condition;   // [K] int64 in 0..C-1
   torch::Tensor epoch;       // [K] int64
   torch::Tensor trial_id;    // [K] int64
+  torch::Tensor times;       // [T] float64, the data's bin times
   std::vector<int64_t> input_slot;  // [T]: index into the input values acting in bin t, or -1
   int64_t n_conditions = 1;
   int64_t n_neurons = 1;     // D

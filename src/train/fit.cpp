@@ -7,6 +7,7 @@
 #include <numeric>
 #include <random>
 
+#include "util/errors.h"
 #include "util/files.h"
 
 namespace ltrnn {
@@ -152,7 +153,55 @@ void save_checkpoint(const std::filesystem::path& path, RnnModel& model, torch::
   }
   archive.write("history", records);
   archive.write("model_config", c10::IValue(nlohmann::json(model->config()).dump()));
+  // The trial structure, so the model can be rebuilt without the dataset.
+  const TrialStructure& s = model->structure();
+  archive.write("structure_condition", s.condition);
+  archive.write("structure_epoch", s.epoch);
+  archive.write("structure_trial_id", s.trial_id);
+  archive.write("structure_times", s.times);
+  archive.write("structure_input_slot", torch::tensor(s.input_slot, torch::kInt64));
+  archive.write("structure_sizes", torch::tensor({s.n_conditions, s.n_neurons}, torch::kInt64));
+  archive.write("structure_dt", torch::tensor({s.dt}, torch::kFloat64));
+  archive.write("exp_link", torch::tensor({model->exp_link ? 1 : 0}, torch::kInt64));
   write_via_temp(path, [&](const std::filesystem::path& tmp) { archive.save_to(tmp.string()); });
+}
+
+RnnModel model_from_checkpoint(const std::filesystem::path& path) {
+  if (!std::filesystem::exists(path)) throw InputError(path.string() + ": file not found");
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(path.string());
+  } catch (const c10::Error& e) {
+    throw InputError(path.string() + ": not a readable ltrnn checkpoint");
+  }
+  const auto read = [&](const std::string& key) {
+    torch::Tensor t;
+    if (!archive.try_read(key, t)) throw InputError(path.string() + ": checkpoint lacks '" + key + "'");
+    return t;
+  };
+  c10::IValue config_text;
+  if (!archive.try_read("model_config", config_text)) throw InputError(path.string() + ": checkpoint lacks 'model_config'");
+  ModelConfig config;
+  update_from_json(config, nlohmann::json::parse(config_text.toStringRef()), path.string() + "#model_config");
+  TrialStructure s;
+  s.condition = read("structure_condition");
+  s.epoch = read("structure_epoch");
+  s.trial_id = read("structure_trial_id");
+  s.times = read("structure_times");
+  const torch::Tensor slots = read("structure_input_slot");
+  s.input_slot.assign(slots.data_ptr<int64_t>(), slots.data_ptr<int64_t>() + slots.numel());
+  const torch::Tensor sizes = read("structure_sizes");
+  s.n_conditions = sizes[0].item<int64_t>();
+  s.n_neurons = sizes[1].item<int64_t>();
+  s.dt = read("structure_dt")[0].item<double>();
+  RnnModel model(config, s);
+  torch::serialize::InputArchive model_archive;
+  torch::Tensor readout;
+  if (archive.try_read("model", model_archive) && model_archive.try_read("readout", readout))
+    model->to(readout.scalar_type());  // the precision the model was fitted in
+  model->exp_link = read("exp_link")[0].item<int64_t>() != 0;
+  load_checkpoint(path, model);
+  return model;
 }
 
 FitStart load_checkpoint(const std::filesystem::path& path, RnnModel& model) {

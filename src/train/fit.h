@@ -77,5 +77,8 @@ void save_checkpoint(const std::filesystem::path& path, RnnModel& model, torch::
 // Loads a checkpoint into a model built with the same config; returns the history and a
 // function that restores the Adam state into a new optimizer.
 FitStart load_checkpoint(const std::filesystem::path& path, RnnModel& model);
+// Rebuilds the fitted model from a checkpoint alone: its config and trial structure are
+// stored in it (a run directory describes itself). Throws InputError naming the file.
+RnnModel model_from_checkpoint(const std::filesystem::path& path);
 
 }  // namespace ltrnn

@@ -116,8 +116,14 @@ TEST_F(Cli, SimulateThenFitWritesTheOutputDirectory) {
   EXPECT_EQ(run["seed"], 3);
   EXPECT_EQ(results["best"]["id"], run["id"]);
   const fs::path run_dir = dir_ / "r" / "runs" / run["id"].get<std::string>();
-  for (const char* file : {"predictions.npy", "factors.npz", "log.csv", "checkpoint.pt", "config.json"})
+  for (const char* file : {"predictions.npy", "factors.npz", "log.csv", "checkpoint.pt", "config.json", "model.pt"})
     EXPECT_TRUE(fs::exists(run_dir / file)) << file;
+  const Outcome exported = run_ltrnn("export " + run_dir.string() + " --out " + path("again.pt"));
+  EXPECT_EQ(exported.exit_code, 0) << exported.output;
+  EXPECT_TRUE(fs::exists(path("again.pt")));
+  const Outcome not_a_run = run_ltrnn("export " + path("nowhere"));
+  EXPECT_EQ(not_a_run.exit_code, 2);
+  EXPECT_NE(not_a_run.output.find("not a run directory"), std::string::npos) << not_a_run.output;
   EXPECT_TRUE(fs::exists(dir_ / "r" / "experiment.json"));
   EXPECT_TRUE(fs::exists(dir_ / "r" / "results.csv"));
   EXPECT_EQ(read_npy(run_dir / "predictions.npy").shape, (std::vector<int64_t>{12, 18, 8}));

@@ -109,7 +109,8 @@ TEST_F(RunnerDirectory, WritesTheOutputDirectoryAndRefusesToOverwriteIt) {
   for (const char* file : {"experiment.json", "results.json", "results.csv", "dataset.npz", "masks.npz"})
     EXPECT_TRUE(fs::exists(options.out_dir / file)) << file;
   for (const char* id : {"tensor_rank-r1-n6-s0", "tensor_rank-r2-n6-s0", "static-n6-s0"})
-    for (const char* file : {"summary.json", "log.csv", "checkpoint.pt", "predictions.npy", "factors.npz", "config.json"})
+    for (const char* file : {"summary.json", "log.csv", "checkpoint.pt", "predictions.npy", "factors.npz", "config.json",
+                             "model.pt"})
       EXPECT_TRUE(fs::exists(options.out_dir / "runs" / id / file)) << id << "/" << file;
   const json results = json::parse(read_file(options.out_dir / "results.json"));
   EXPECT_EQ(results["runs"].size(), 3u);
