@@ -261,19 +261,13 @@ Experiment parse_experiment(const json& document, const fs::path& source) {
     }
     e.runs.push_back(group);
   }
-  throw_errors(errors, source);
   if (e.dataset.teacher) {
-    // The teacher's own checks name command-line options; restate them as pointers.
-    try {
-      TeacherConfig t = *e.dataset.teacher;
-      t.bins = std::max<int64_t>(t.bins, 2);
-      if (t.preparatory_bins >= e.dataset.teacher->bins)
-        throw InputError("/dataset/parameters/preparatory_bins: must be < bins");
-      if (t.hidden < t.rank) throw InputError("/dataset/parameters/hidden: must be >= rank");
-    } catch (const InputError& error) {
-      throw_errors({error.what()}, source);
-    }
+    // What the schema's per-field ranges cannot say about the teacher's parameters.
+    const TeacherConfig& t = *e.dataset.teacher;
+    if (t.preparatory_bins >= t.bins) errors.push_back("/dataset/parameters/preparatory_bins: must be < bins");
+    if (t.hidden < t.rank) errors.push_back("/dataset/parameters/hidden: must be >= rank");
   }
+  throw_errors(errors, source);
   return e;
 }
 
@@ -297,7 +291,7 @@ std::vector<PlannedRun> plan_runs(const Experiment& e) {
           run.train.seed = seed;
           run.id = run_id(run.model, run.train);
           // Two groups may plan the same family and size: keep ids unique and stable.
-          for (int n = 2; ids.count(run.id); ++n) run.id = run_id(run.model, run.train) + "-g" + std::to_string(g);
+          if (ids.count(run.id)) run.id += "-g" + std::to_string(g);
           ids.insert(run.id);
           plan.push_back(run);
         }

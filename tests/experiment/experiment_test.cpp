@@ -98,6 +98,11 @@ TEST(Experiment, RefusesInvalidFilesNamingEveryBadField) {
   EXPECT_NE(both.find("/runs/1/ranks: rank 4 must be <= hidden (3)"), std::string::npos) << both;
 
   doc = minimal();
+  doc["dataset"]["parameters"] = {{"bins", 5}, {"preparatory_bins", 5}};
+  EXPECT_NE(refusal(doc).find("/dataset/parameters/preparatory_bins: must be < bins"), std::string::npos)
+      << refusal(doc);
+
+  doc = minimal();
   doc["name"] = "has spaces";
   doc["train"] = {{"learning_rate", -1}};
   const std::string several = refusal(doc);
