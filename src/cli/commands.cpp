@@ -176,6 +176,8 @@ int fit_command(int argc, const char* const* argv) {
   validate(preprocess_config, "fit options");
 
   // Everything is checked before any output is written.
+  if (fs::exists(out / "experiment.json"))
+    throw InputError(out.string() + " already holds results; choose another --out or remove it");
   const Dataset raw = load_dataset(data_path);
   for (const auto& note : raw.notes) std::cerr << "note: " << note << "\n";
   const Dataset dataset = preprocess(raw, preprocess_config);

@@ -39,7 +39,7 @@ std::vector<int64_t> integer_vector(const NpyArray& a, const std::string& where,
     // Accept integral floats (MATLAB exports often are), refuse anything else.
     std::vector<int64_t> out;
     for (double v : a.to_doubles()) {
-      if (!std::isfinite(v) || v != std::floor(v))
+      if (!std::isfinite(v) || v != std::floor(v) || std::abs(v) > 9.0e15)
         refuse(where, key, "expected integers, found the value " + std::to_string(v));
       out.push_back(static_cast<int64_t>(v));
     }

@@ -34,7 +34,7 @@ Descr parse_descr(const std::string& descr, const std::string& where) {
   const char order = descr[0];
   const char kind = descr[1];
   const std::string size_text = descr.substr(2);
-  if (!std::all_of(size_text.begin(), size_text.end(), ::isdigit)) return refuse();
+  if (size_text.size() > 6 || !std::all_of(size_text.begin(), size_text.end(), ::isdigit)) return refuse();
   const std::size_t size = std::stoul(size_text);
   const bool big = order == '>';
   if (order != '<' && order != '>' && order != '|' && order != '=') return refuse();
@@ -84,8 +84,8 @@ std::vector<int64_t> parse_shape(const std::string& text, const std::string& whe
   while (std::getline(items, item, ',')) {
     item = strip(item);
     if (item.empty()) continue;
-    if (!std::all_of(item.begin(), item.end(), ::isdigit))
-      throw InputError(where + ": corrupt .npy header, shape entry '" + item + "' is not a whole number");
+    if (item.size() > 15 || !std::all_of(item.begin(), item.end(), ::isdigit))
+      throw InputError(where + ": corrupt .npy header, shape entry '" + item + "' is not a whole number below 10^15");
     shape.push_back(std::stoll(item));
   }
   return shape;
@@ -292,7 +292,10 @@ NpyArray parse_npy(const std::string& payload, const std::string& where) {
   array.shape = parse_shape(strip(header_value(header, "shape", where)) , where);
 
   // 4. The data block, reordered to little-endian C order.
-  const std::size_t expected = static_cast<std::size_t>(array.numel()) * array.item_size;
+  std::size_t expected = array.item_size;
+  for (int64_t extent : array.shape)
+    if (__builtin_mul_overflow(expected, static_cast<std::size_t>(extent), &expected))
+      throw InputError(where + ": shape " + header_value(header, "shape", where) + " is too large");
   if (payload.size() - data_offset < expected)
     throw InputError(where + ": truncated data: expected " + std::to_string(expected) + " bytes for shape " +
                      header_value(header, "shape", where) + ", found " + std::to_string(payload.size() - data_offset));

@@ -266,6 +266,8 @@ Experiment parse_experiment(const json& document, const fs::path& source) {
     const TeacherConfig& t = *e.dataset.teacher;
     if (t.preparatory_bins >= t.bins) errors.push_back("/dataset/parameters/preparatory_bins: must be < bins");
     if (t.hidden < t.rank) errors.push_back("/dataset/parameters/hidden: must be >= rank");
+    if (t.conditions > 3 * t.trials_per_epoch)
+      errors.push_back("/dataset/parameters/conditions: must be <= the number of trials (3 x trials_per_epoch)");
   }
   throw_errors(errors, source);
   return e;

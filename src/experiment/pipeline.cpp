@@ -15,6 +15,7 @@
 #include "model/ltrnn_model.h"
 #include "train/fit.h"
 #include "util/blas.h"
+#include "util/errors.h"
 #include "util/files.h"
 
 namespace ltrnn {
@@ -98,8 +99,14 @@ NpzContents factor_arrays(RnnModel& model) {
 std::optional<RunSummary> read_run_summary(const fs::path& run_dir) {
   const fs::path path = run_dir / "summary.json";
   if (!fs::exists(path)) return std::nullopt;
-  const json j = json::parse(read_file(path)).at("summary");
+  json j;
+  try {
+    j = json::parse(read_file(path)).at("summary");
+  } catch (const json::exception& error) {
+    throw InputError(path.string() + ": unreadable run summary (" + error.what() + ")");
+  }
   RunSummary s;
+  try {
   s.id = j.at("id");
   s.model = j.at("model");
   s.rank = j.at("rank");
@@ -114,6 +121,9 @@ std::optional<RunSummary> read_run_summary(const fs::path& run_dir) {
   s.iterations = j.at("iterations");
   s.seconds = j.at("seconds");
   s.status = j.at("status");
+  } catch (const json::exception& error) {
+    throw InputError(path.string() + ": incomplete run summary (" + error.what() + ")");
+  }
   return s;
 }
 
@@ -172,11 +182,16 @@ RunSummary execute_run(const Dataset& dataset, const Masks& masks, const ModelCo
   if (progress) printer.finish();
 
   // 3. Predictions of the fitted model for every trial, and held-out scores.
+  // train_loss and test_loss describe the saved parameters (the history's last record
+  // was computed before the last Adam step).
   torch::Tensor prediction;
   {
     torch::NoGradGuard no_grad;
     model->eval();
-    prediction = model->forward(torch::arange(dataset.n_trials(), torch::kInt64));
+    const auto out = model->simulate(torch::arange(dataset.n_trials(), torch::kInt64));
+    prediction = out.prediction;
+    summary.train_loss = data_term(target.loss, out.linear, target.data, target.train, target.train_variance).item<double>();
+    summary.test_loss = data_term(target.loss, out.linear, target.data, target.test, target.test_variance).item<double>();
   }
   if (options.predictions) write_npy(run_dir / "predictions.npy", to_npy(prediction));
   if (options.factors) write_npz(run_dir / "factors.npz", factor_arrays(model));
@@ -184,10 +199,6 @@ RunSummary execute_run(const Dataset& dataset, const Masks& masks, const ModelCo
   const Scores scores = score_predictions(prediction, target);
   summary.iterations = static_cast<int64_t>(result.history.size());
   summary.seconds = result.seconds;
-  if (!result.history.empty()) {
-    summary.train_loss = result.history.back().train_loss;
-    summary.test_loss = result.history.back().test_loss;
-  }
   summary.test_nmse = scores.test_nmse;
   summary.test_r2 = scores.test_r2;
   summary.test_nmse_se = scores.test_nmse_se;

@@ -120,7 +120,12 @@ void check_output_directory(const Experiment& e, const json& resolved, const Run
   if (!options.resume)
     throw InputError(options.out_dir.string() + " already holds an experiment's results; pass --resume to continue it "
                      "or --out to write elsewhere");
-  json previous = json::parse(read_file(saved));
+  json previous;
+  try {
+    previous = json::parse(read_file(saved));
+  } catch (const json::exception& error) {
+    throw InputError(saved.string() + ": unreadable (" + error.what() + "); use another --out");
+  }
   json current = resolved;
   previous.erase("source");
   current.erase("source");
@@ -171,7 +176,16 @@ std::vector<RunSummary> run_experiment(const Experiment& e, const RunnerOptions&
   const auto run_one = [&](std::size_t i) {
     const PlannedRun& run = plan[i];
     const fs::path run_dir = options.out_dir / "runs" / run.id;
-    std::optional<RunSummary> summary = options.resume ? read_run_summary(run_dir) : std::nullopt;
+    std::optional<RunSummary> summary;
+    try {
+      summary = options.resume ? read_run_summary(run_dir) : std::nullopt;
+    } catch (const std::exception& error) {
+      summary = std::nullopt;  // an unreadable summary: fit the run again
+    }
+    // A finished or diverged run is final; one that failed for another reason (an error,
+    // a full disk) is tried again, continuing from its checkpoint.
+    if (summary && summary->status != "finished" && summary->status.rfind("failed: diverged", 0) != 0)
+      summary = std::nullopt;
     if (summary) {
       const std::lock_guard<std::mutex> lock(mutex);
       out << "[" << i + 1 << "/" << plan.size() << "] " << run.id << ": already " << summary->status << std::endl;
@@ -191,8 +205,12 @@ std::vector<RunSummary> run_experiment(const Experiment& e, const RunnerOptions&
         summary->hidden = run.model.hidden;
         summary->seed = run.train.seed;
         summary->status = std::string("failed: ") + error.what();
-        fs::create_directories(run_dir);
-        write_file_atomic(run_dir / "summary.json", json{{"summary", *summary}}.dump(2) + "\n");
+        try {
+          fs::create_directories(run_dir);
+          write_file_atomic(run_dir / "summary.json", json{{"summary", *summary}}.dump(2) + "\n");
+        } catch (const std::exception&) {
+          // the failure is still reported in results.json
+        }
       }
       const std::lock_guard<std::mutex> lock(mutex);
       out << "[" << i + 1 << "/" << plan.size() << "] " << run.id << ": " << summary->status << ", test nMSE "
@@ -201,7 +219,12 @@ std::vector<RunSummary> run_experiment(const Experiment& e, const RunnerOptions&
     }
     const std::lock_guard<std::mutex> lock(mutex);
     slots[i] = summary;
-    write_results(options.out_dir, resolved, collect());  // partial results survive a crash
+    try {
+      write_results(options.out_dir, resolved, collect());  // partial results survive a crash
+    } catch (const std::exception& error) {
+      out << "warning: could not write " << (options.out_dir / "results.json").string() << ": " << error.what()
+          << std::endl;
+    }
   };
   const auto worker = [&] {
     if (threads_per_run > 0) {

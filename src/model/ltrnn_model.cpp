@@ -11,7 +11,11 @@ namespace ltrnn {
 
 torch::Tensor unit_columns(const torch::Tensor& m) { return m / m.norm(2, torch::IntArrayRef{0}, /*keepdim=*/true); }
 
-int64_t input_rank_of(const ModelConfig& config) { return config.input_rank > 0 ? config.input_rank : config.rank; }
+int64_t input_rank_of(const ModelConfig& config) {
+  // tensor_rank's inputs live in span(A), which has exactly `rank` directions.
+  if (config.kind == ModelKind::TensorRank) return config.rank;
+  return config.input_rank > 0 ? config.input_rank : config.rank;
+}
 
 std::shared_ptr<RecurrentWeightsImpl> make_recurrent_weights(const ModelConfig& config,
                                                              const TrialStructure& structure) {

@@ -21,6 +21,8 @@ void check_teacher(const TeacherConfig& c) {
   require(c.hidden >= c.rank, "hidden", "must be >= rank");
   require(c.neurons >= 1, "neurons", "must be >= 1");
   require(c.conditions >= 1, "conditions", "must be >= 1");
+  require(c.conditions <= 3 * c.trials_per_epoch, "conditions",
+          "must be <= the number of trials (3 x trials-per-epoch = " + std::to_string(3 * c.trials_per_epoch) + ")");
   require(c.trials_per_epoch >= 1, "trials-per-epoch", "must be >= 1");
   require(c.bins >= 2, "bins", "must be >= 2");
   require(c.preparatory_bins >= 0 && c.preparatory_bins < c.bins, "preparatory-bins", "must be in [0, bins)");

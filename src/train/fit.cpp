@@ -131,7 +131,8 @@ FitResult fit(RnnModel& model, const FitTarget& target, const TrainConfig& confi
     }
   }
   result.seconds = elapsed();
-  if (hooks.on_checkpoint) hooks.on_checkpoint(result.history, optimizer);
+  // A diverged fit keeps its last good checkpoint rather than saving non-finite parameters.
+  if (hooks.on_checkpoint && !result.diverged) hooks.on_checkpoint(result.history, optimizer);
   return result;
 }
 
@@ -171,7 +172,7 @@ RnnModel model_from_checkpoint(const std::filesystem::path& path) {
   torch::serialize::InputArchive archive;
   try {
     archive.load_from(path.string());
-  } catch (const c10::Error& e) {
+  } catch (const c10::Error&) {
     throw InputError(path.string() + ": not a readable ltrnn checkpoint");
   }
   const auto read = [&](const std::string& key) {
@@ -206,7 +207,11 @@ RnnModel model_from_checkpoint(const std::filesystem::path& path) {
 
 FitStart load_checkpoint(const std::filesystem::path& path, RnnModel& model) {
   auto archive = std::make_shared<torch::serialize::InputArchive>();
-  archive->load_from(path.string());
+  try {
+    archive->load_from(path.string());
+  } catch (const c10::Error&) {
+    throw InputError(path.string() + ": not a readable ltrnn checkpoint");
+  }
   torch::serialize::InputArchive model_archive;
   archive->read("model", model_archive);
   model->load(model_archive);

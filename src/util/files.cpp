@@ -1,6 +1,9 @@
 // Atomic file writes and whole-file reads.
 #include "util/files.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -13,11 +16,19 @@ namespace fs = std::filesystem;
 
 namespace {
 fs::path temp_sibling(const fs::path& path) {
-  static std::mt19937_64 rng{std::random_device{}()};
+  thread_local std::mt19937_64 rng{std::random_device{}()};  // runs may write from several threads
   std::ostringstream name;
   name << "." << path.filename().string() << ".tmp" << std::hex << rng();
   return path.parent_path() / name.str();
 }
+// fsync a file or directory, so that a rename after it is durable across a power loss.
+void sync_to_disk(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
 }  // namespace
 
 void write_via_temp(const fs::path& path, const std::function<void(const fs::path&)>& write_to) {
@@ -25,7 +36,9 @@ void write_via_temp(const fs::path& path, const std::function<void(const fs::pat
   const fs::path tmp = temp_sibling(path);
   try {
     write_to(tmp);
+    sync_to_disk(tmp);  // the data reaches the disk before the rename does
     fs::rename(tmp, path);
+    sync_to_disk(path.has_parent_path() ? path.parent_path() : fs::path("."));
   } catch (...) {
     std::error_code ignored;
     fs::remove(tmp, ignored);

@@ -92,6 +92,9 @@ TEST_F(Cli, BadDataIsRefusedWithItsNameAndNothingIsWritten) {
 }
 
 TEST_F(Cli, SimulateThenFitWritesTheOutputDirectory) {
+  const Outcome crowded = run_ltrnn("simulate teacher --conditions 50 --trials-per-epoch 4 --out " + path("c.npz"));
+  EXPECT_EQ(crowded.exit_code, 2);
+  EXPECT_NE(crowded.output.find("--conditions: must be <= the number of trials"), std::string::npos) << crowded.output;
   const Outcome sim = run_ltrnn("simulate teacher --hidden 10 --neurons 8 --trials-per-epoch 6 --bins 12 "
                                 "--preparatory-bins 3 --out " + path("t.npz"));
   ASSERT_EQ(sim.exit_code, 0) << sim.output;
@@ -115,6 +118,11 @@ TEST_F(Cli, SimulateThenFitWritesTheOutputDirectory) {
   EXPECT_EQ(run["iterations"], 20);
   EXPECT_EQ(run["seed"], 3);
   EXPECT_EQ(results["best"]["id"], run["id"]);
+  // train_loss and test_loss describe the saved model: for MSE, test_loss is test_nmse.
+  EXPECT_NEAR(run["test_loss"].get<double>(), run["test_nmse"].get<double>(), 1e-5 * run["test_nmse"].get<double>());
+  const Outcome again = run_ltrnn("fit --data " + path("t.npz") + " --rank 2 --hidden 10 --iterations 5 --out " + path("r"));
+  EXPECT_EQ(again.exit_code, 2);
+  EXPECT_NE(again.output.find("already holds results"), std::string::npos) << again.output;
   const fs::path run_dir = dir_ / "r" / "runs" / run["id"].get<std::string>();
   for (const char* file : {"predictions.npy", "factors.npz", "log.csv", "checkpoint.pt", "config.json", "model.pt"})
     EXPECT_TRUE(fs::exists(run_dir / file)) << file;

@@ -128,6 +128,20 @@ TEST(Npy, RefusesUnsupportedDtype) {
   EXPECT_NE(message.find("f.npz, key 'data': unsupported dtype '<c8'"), std::string::npos) << message;
 }
 
+TEST(Npy, RefusesAbsurdShapesAndItemSizes) {
+  std::string bytes = serialize_npy(NpyArray::from_doubles({2}, {1, 2}));
+  std::string huge = bytes;
+  huge.replace(huge.find("(2,)"), 4, "(999999999999999, 999999999999999)");
+  EXPECT_NE(error_of([&] { parse_npy(huge, "f.npy"); }).find("is too large"), std::string::npos)
+      << error_of([&] { parse_npy(huge, "f.npy"); });
+  std::string longer = bytes;
+  longer.replace(longer.find("(2,)"), 4, "(99999999999999999999,)");
+  EXPECT_NE(error_of([&] { parse_npy(longer, "f.npy"); }).find("not a whole number"), std::string::npos);
+  std::string wide = bytes;
+  wide.replace(wide.find("<f8"), 3, "<U99999999999");
+  EXPECT_NE(error_of([&] { parse_npy(wide, "f.npy"); }).find("unsupported dtype"), std::string::npos);
+}
+
 TEST(Npz, RefusesCorruptAndTruncatedArchives) {
   const fs::path junk = temp_path("junk.npz");
   write_file_atomic(junk, "this is not a zip archive at all");

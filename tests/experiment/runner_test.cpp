@@ -122,11 +122,23 @@ TEST_F(RunnerDirectory, WritesTheOutputDirectoryAndRefusesToOverwriteIt) {
   EXPECT_EQ(header, "id,model,rank,hidden,seed,n_params,train_loss,test_loss,test_nmse,test_r2,iterations,seconds,status");
 
   EXPECT_THROW(run_experiment(e, options, log), InputError);  // results exist, no --resume
+
+  // On resume, a run that failed for a reason other than divergence is fitted again, and so
+  // is one whose summary cannot be read; finished runs are kept.
+  json failed = json::parse(read_file(options.out_dir / "runs/tensor_rank-r2-n6-s0/summary.json"));
+  failed["summary"]["status"] = "failed: disk full";
+  write_file_atomic(options.out_dir / "runs/tensor_rank-r2-n6-s0/summary.json", failed.dump());
+  write_file_atomic(options.out_dir / "runs/static-n6-s0/summary.json", "{\"summary\": {\"id\": ");
   options.resume = true;
   std::ostringstream resumed_log;
   const auto resumed = run_experiment(e, options, resumed_log);
   EXPECT_NE(resumed_log.str().find("tensor_rank-r1-n6-s0: already finished"), std::string::npos);
-  for (std::size_t i = 0; i < runs.size(); ++i) EXPECT_EQ(resumed[i].test_nmse, runs[i].test_nmse);
+  EXPECT_EQ(resumed_log.str().find("tensor_rank-r2-n6-s0: already"), std::string::npos);
+  EXPECT_EQ(resumed_log.str().find("static-n6-s0: already"), std::string::npos);
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    EXPECT_EQ(resumed[i].status, "finished");
+    EXPECT_EQ(resumed[i].test_nmse, runs[i].test_nmse);
+  }
 }
 
 // Two runs fitted at once give the numbers of the same runs fitted one after another.

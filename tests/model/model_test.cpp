@@ -78,6 +78,16 @@ TEST(TensorRankModel, SimulationMatchesAnExplicitDenseEulerLoop) {
   }
 }
 
+TEST(TensorRankModel, InputsLiveInSpanOfAWhateverInputRankSays) {
+  // input_rank is for the other families; tensor_rank's inputs always use the R columns of A.
+  const Dataset ds = tiny_dataset(6, 4, 3);
+  ModelConfig config = tiny_config(2, 5);
+  config.input_rank = 3;
+  RnnModel model(config, TrialStructure::from_dataset(ds, config));
+  EXPECT_EQ(model->initial_state.size(1), 2);
+  EXPECT_EQ(model->simulate(torch::arange(4, torch::kInt64)).hidden.sizes(), (torch::IntArrayRef{6, 4, 5}));
+}
+
 TEST(TrialKernel, RationalQuadraticWithEpochDiscontinuity) {
   ModelConfig config;
   config.gp_length = 2.0;

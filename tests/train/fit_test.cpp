@@ -97,6 +97,26 @@ TEST(Fit, TrainingLossDecreases) {
   EXPECT_LT(history.back().train_loss, 0.9 * history.front().train_loss);
 }
 
+TEST(Fit, DivergedFitStopsAndKeepsTheLastGoodCheckpoint) {
+  SmallFit f;
+  torch::manual_seed(0);
+  RnnModel model(f.model_config, TrialStructure::from_dataset(f.dataset, f.model_config));
+  {
+    torch::NoGradGuard no_grad;
+    model->readout.fill_(std::nan(""));  // non-finite from the first iteration on
+  }
+  const FitTarget target = make_fit_target(f.dataset.data, f.masks.train, f.masks.test, LossKind::MSE, false,
+                                           torch::kFloat64);
+  PlateauTermination termination(f.train_config);
+  int checkpoints = 0;
+  FitHooks hooks;
+  hooks.on_checkpoint = [&](const std::vector<IterationRecord>&, torch::optim::Optimizer&) { ++checkpoints; };
+  const FitResult result = fit(model, target, f.train_config, termination, hooks);
+  EXPECT_TRUE(result.diverged);
+  EXPECT_NE(result.stop_reason.find("diverged"), std::string::npos);
+  EXPECT_EQ(checkpoints, 0);
+}
+
 TEST(Fit, CheckpointRestoresTheModel) {
   SmallFit f;
   RnnModel trained{nullptr};
