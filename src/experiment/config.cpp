@@ -4,6 +4,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <type_traits>
 #include <vector>
 
 #include "util/errors.h"
@@ -107,8 +108,8 @@ class Overlay {
       }
     }
   }
-  template <typename E>
-  void enum_field(const char* key, E& value) {
+  template <typename E, typename = std::enable_if_t<std::is_enum_v<E>>>
+  void field(const char* key, E& value) {
     if (const json* v = find(key)) {
       if (!v->is_string()) fail(key, "must be a string");
       value = parse_enum<E>(v->get<std::string>(), pointer_ + "/" + key);
@@ -136,6 +137,73 @@ class Overlay {
   std::set<std::string> used_;
 };
 
+// The fields of ModelConfig, listed once: serialisation and parsing both walk this list.
+template <typename Config, typename Visitor>
+void visit_model(Config& c, Visitor& v) {
+  v.field("kind", c.kind);
+  v.field("rank", c.rank);
+  v.field("hidden", c.hidden);
+  v.field("input_rank", c.input_rank);
+  v.field("tau", c.tau);
+  v.field("solver", c.solver);
+  v.field("substeps", c.substeps);
+  v.field("readout", c.readout);
+  v.field("readout_bias", c.readout_bias);
+  v.field("recurrent_bias", c.recurrent_bias);
+  v.field("inputs_during_execution", c.inputs_during_execution);
+  v.field("trial_prior", c.trial_prior);
+  v.field("kernel", c.kernel);
+  v.field("gp_length", c.gp_length);
+  v.field("gp_scale", c.gp_scale);
+  v.field("gp_alpha", c.gp_alpha);
+  v.field("gp_observation_std", c.gp_observation_std);
+  v.field("discontinuous_epochs", c.discontinuous_epochs);
+}
+
+// The fields of TrainConfig, listed once: serialisation and parsing both walk this list.
+template <typename Config, typename Visitor>
+void visit_train(Config& c, Visitor& v) {
+  v.field("iterations", c.iterations);
+  v.field("learning_rate", c.learning_rate);
+  v.field("fraction_masked", c.fraction_masked);
+  v.field("l2_hidden", c.l2_hidden);
+  v.field("l2_inputs", c.l2_inputs);
+  v.field("plateau_window", c.plateau_window);
+  v.field("plateau_threshold", c.plateau_threshold);
+  v.field("patience", c.patience);
+  v.field("checkpoint_every", c.checkpoint_every);
+  v.field("loss", c.loss);
+  v.field("float64", c.float64);
+  v.field("seed", c.seed);
+  v.field("threads", c.threads);
+}
+
+// The fields of MaskConfig, listed once: serialisation and parsing both walk this list.
+template <typename Config, typename Visitor>
+void visit_mask(Config& c, Visitor& v) {
+  v.field("test_fraction", c.test_fraction);
+  v.field("train_half", c.train_half);
+  v.field("test_half", c.test_half);
+  v.field("seed", c.seed);
+}
+
+// The fields of PreprocessConfig, listed once: serialisation and parsing both walk this list.
+template <typename Config, typename Visitor>
+void visit_preprocess(Config& c, Visitor& v) {
+  v.field("smooth_sigma", c.smooth_sigma);
+  v.field("zscore", c.zscore);
+}
+
+// Writes each visited field into a JSON object (enums by name).
+struct JsonWriter {
+  json& j;
+  template <typename T>
+  void field(const char* key, const T& value) {
+    if constexpr (std::is_enum_v<T>) j[key] = name_of(value);
+    else j[key] = value;
+  }
+};
+
 void require(bool ok, const std::string& pointer, const std::string& what) {
   if (!ok) throw InputError(pointer + ": " + what);
 }
@@ -154,48 +222,53 @@ Solver parse_solver(const std::string& t, const std::string& p) { return parse_e
 LossKind parse_loss_kind(const std::string& t, const std::string& p) { return parse_enum<LossKind>(t, p); }
 
 void to_json(json& j, const ModelConfig& c) {
-  j = json{{"kind", name_of(c.kind)},
-           {"rank", c.rank},
-           {"hidden", c.hidden},
-           {"input_rank", c.input_rank},
-           {"tau", c.tau},
-           {"solver", name_of(c.solver)},
-           {"substeps", c.substeps},
-           {"readout", name_of(c.readout)},
-           {"readout_bias", c.readout_bias},
-           {"recurrent_bias", c.recurrent_bias},
-           {"inputs_during_execution", c.inputs_during_execution},
-           {"trial_prior", name_of(c.trial_prior)},
-           {"kernel", name_of(c.kernel)},
-           {"gp_length", c.gp_length},
-           {"gp_scale", c.gp_scale},
-           {"gp_alpha", c.gp_alpha},
-           {"gp_observation_std", c.gp_observation_std},
-           {"discontinuous_epochs", c.discontinuous_epochs}};
+  j = json::object();
+  JsonWriter writer{j};
+  visit_model(c, writer);
 }
 
 void update_from_json(ModelConfig& c, const json& j, const std::string& pointer) {
-  Overlay o(j, pointer);
-  o.enum_field("kind", c.kind);
-  o.field("rank", c.rank);
-  o.field("hidden", c.hidden);
-  o.field("input_rank", c.input_rank);
-  o.field("tau", c.tau);
-  o.enum_field("solver", c.solver);
-  o.field("substeps", c.substeps);
-  o.enum_field("readout", c.readout);
-  o.field("readout_bias", c.readout_bias);
-  o.field("recurrent_bias", c.recurrent_bias);
-  o.field("inputs_during_execution", c.inputs_during_execution);
-  o.enum_field("trial_prior", c.trial_prior);
-  o.enum_field("kernel", c.kernel);
-  o.field("gp_length", c.gp_length);
-  o.field("gp_scale", c.gp_scale);
-  o.field("gp_alpha", c.gp_alpha);
-  o.field("gp_observation_std", c.gp_observation_std);
-  o.field("discontinuous_epochs", c.discontinuous_epochs);
-  o.finish();
+  Overlay overlay(j, pointer);
+  visit_model(c, overlay);
+  overlay.finish();
 }
+
+void to_json(json& j, const TrainConfig& c) {
+  j = json::object();
+  JsonWriter writer{j};
+  visit_train(c, writer);
+}
+
+void update_from_json(TrainConfig& c, const json& j, const std::string& pointer) {
+  Overlay overlay(j, pointer);
+  visit_train(c, overlay);
+  overlay.finish();
+}
+
+void to_json(json& j, const MaskConfig& c) {
+  j = json::object();
+  JsonWriter writer{j};
+  visit_mask(c, writer);
+}
+
+void update_from_json(MaskConfig& c, const json& j, const std::string& pointer) {
+  Overlay overlay(j, pointer);
+  visit_mask(c, overlay);
+  overlay.finish();
+}
+
+void to_json(json& j, const PreprocessConfig& c) {
+  j = json::object();
+  JsonWriter writer{j};
+  visit_preprocess(c, writer);
+}
+
+void update_from_json(PreprocessConfig& c, const json& j, const std::string& pointer) {
+  Overlay overlay(j, pointer);
+  visit_preprocess(c, overlay);
+  overlay.finish();
+}
+
 
 void validate(const ModelConfig& c, const std::string& p) {
   require(c.rank >= 1, p + "/rank", "must be >= 1");
@@ -208,40 +281,6 @@ void validate(const ModelConfig& c, const std::string& p) {
   require(c.gp_scale > 0, p + "/gp_scale", "must be > 0");
   require(c.gp_alpha > 0, p + "/gp_alpha", "must be > 0");
   require(c.gp_observation_std > 0, p + "/gp_observation_std", "must be > 0");
-}
-
-void to_json(json& j, const TrainConfig& c) {
-  j = json{{"iterations", c.iterations},
-           {"learning_rate", c.learning_rate},
-           {"fraction_masked", c.fraction_masked},
-           {"l2_hidden", c.l2_hidden},
-           {"l2_inputs", c.l2_inputs},
-           {"plateau_window", c.plateau_window},
-           {"plateau_threshold", c.plateau_threshold},
-           {"patience", c.patience},
-           {"checkpoint_every", c.checkpoint_every},
-           {"loss", name_of(c.loss)},
-           {"float64", c.float64},
-           {"seed", c.seed},
-           {"threads", c.threads}};
-}
-
-void update_from_json(TrainConfig& c, const json& j, const std::string& pointer) {
-  Overlay o(j, pointer);
-  o.field("iterations", c.iterations);
-  o.field("learning_rate", c.learning_rate);
-  o.field("fraction_masked", c.fraction_masked);
-  o.field("l2_hidden", c.l2_hidden);
-  o.field("l2_inputs", c.l2_inputs);
-  o.field("plateau_window", c.plateau_window);
-  o.field("plateau_threshold", c.plateau_threshold);
-  o.field("patience", c.patience);
-  o.field("checkpoint_every", c.checkpoint_every);
-  o.enum_field("loss", c.loss);
-  o.field("float64", c.float64);
-  o.field("seed", c.seed);
-  o.field("threads", c.threads);
-  o.finish();
 }
 
 void validate(const TrainConfig& c, const std::string& p) {
@@ -257,22 +296,6 @@ void validate(const TrainConfig& c, const std::string& p) {
   require(c.threads >= 0, p + "/threads", "must be >= 0");
 }
 
-void to_json(json& j, const MaskConfig& c) {
-  j = json{{"test_fraction", c.test_fraction},
-           {"train_half", c.train_half},
-           {"test_half", c.test_half},
-           {"seed", c.seed}};
-}
-
-void update_from_json(MaskConfig& c, const json& j, const std::string& pointer) {
-  Overlay o(j, pointer);
-  o.field("test_fraction", c.test_fraction);
-  o.field("train_half", c.train_half);
-  o.field("test_half", c.test_half);
-  o.field("seed", c.seed);
-  o.finish();
-}
-
 void validate(const MaskConfig& c, const std::string& p) {
   require(c.test_fraction > 0 && c.test_fraction < 0.5, p + "/test_fraction", "must be in (0, 0.5)");
   for (int a = 0; a < 3; ++a) {
@@ -280,17 +303,6 @@ void validate(const MaskConfig& c, const std::string& p) {
     require(c.test_half[a] <= c.train_half[a], p + "/test_half",
             "each test half-size must be <= the train half-size on the same axis");
   }
-}
-
-void to_json(json& j, const PreprocessConfig& c) {
-  j = json{{"smooth_sigma", c.smooth_sigma}, {"zscore", c.zscore}};
-}
-
-void update_from_json(PreprocessConfig& c, const json& j, const std::string& pointer) {
-  Overlay o(j, pointer);
-  o.field("smooth_sigma", c.smooth_sigma);
-  o.field("zscore", c.zscore);
-  o.finish();
 }
 
 void validate(const PreprocessConfig& c, const std::string& p) {
