@@ -16,6 +16,7 @@
 #include "export/torchscript.h"
 #include "train/fit.h"
 #include "sim/teacher.h"
+#include "util/blas.h"
 #include "util/errors.h"
 #include "util/files.h"
 
@@ -263,6 +264,14 @@ int run_command(int argc, const char* const* argv) {
 
 }  // namespace
 
+// LibTorch's matrix products run on the system's libblas.so.3; Debian's default reference
+// BLAS is about ten times slower than OpenBLAS on this work.
+void warn_without_openblas() {
+  if (blas_description().rfind("OpenBLAS", 0) != 0)
+    std::cerr << "ltrnn: warning: the active BLAS is not OpenBLAS; fits may run ~10x slower. "
+                 "Install it with: apt-get install libopenblas0-pthread\n";
+}
+
 int run_cli(int argc, const char* const* argv) {
   try {
     if (argc < 2) {
@@ -275,6 +284,7 @@ int run_cli(int argc, const char* const* argv) {
       return kOk;
     }
     if (command == "simulate") return simulate_command(argc - 1, argv + 1);
+    if (command == "fit" || command == "run") warn_without_openblas();
     if (command == "fit") return fit_command(argc - 1, argv + 1);
     if (command == "validate") return validate_command(argc - 1, argv + 1);
     if (command == "run") return run_command(argc - 1, argv + 1);
