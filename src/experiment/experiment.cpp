@@ -7,8 +7,6 @@
 #include <valijson/validator.hpp>
 
 #include <algorithm>
-#include <fstream>
-#include <regex>
 #include <set>
 #include <sstream>
 
