@@ -1,0 +1,264 @@
+// Benchmark cases, their timing and their table (DESIGN section 4).
+#include "bench/bench.h"
+
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <stdexcept>
+
+#include "data/dataset.h"
+#include "data/masks.h"
+#include "model/ltrnn_model.h"
+#include "train/fit.h"
+#include "util/blas.h"
+
+namespace ltrnn {
+using nlohmann::json;
+
+void to_json(json& j, const BenchCase& c) {
+  j = json{{"name", c.name},         {"model", to_string(c.kind)},
+           {"hidden", c.hidden},     {"rank", c.rank},
+           {"trials", c.trials},     {"neurons", c.neurons},
+           {"bins", c.bins},         {"preparatory_bins", c.preparatory_bins},
+           {"conditions", c.conditions}, {"solver", to_string(c.solver)},
+           {"substeps", c.substeps}, {"float64", c.float64},
+           {"threads", c.threads},   {"iterations", c.iterations},
+           {"warmup", c.warmup}};
+}
+
+void from_json(const json& j, BenchCase& c) {
+  c.name = j.at("name");
+  c.kind = parse_model_kind(j.at("model"), "/model");
+  c.hidden = j.at("hidden");
+  c.rank = j.at("rank");
+  c.trials = j.at("trials");
+  c.neurons = j.at("neurons");
+  c.bins = j.at("bins");
+  c.preparatory_bins = j.at("preparatory_bins");
+  c.conditions = j.at("conditions");
+  c.solver = parse_solver(j.at("solver"), "/solver");
+  c.substeps = j.at("substeps");
+  c.float64 = j.at("float64");
+  c.threads = j.at("threads");
+  c.iterations = j.at("iterations");
+  c.warmup = j.at("warmup");
+}
+
+void to_json(json& j, const BenchResult& r) {
+  j = json{{"case", r.config},       {"milliseconds", r.milliseconds}, {"median_ms", r.median_ms},
+           {"min_ms", r.min_ms},     {"max_ms", r.max_ms},             {"gflop", r.gflop},
+           {"gflops", r.gflops},     {"peak_rss_mb", r.peak_rss_mb}};
+}
+
+void from_json(const json& j, BenchResult& r) {
+  r.config = j.at("case").get<BenchCase>();
+  r.milliseconds = j.at("milliseconds").get<std::vector<double>>();
+  r.median_ms = j.at("median_ms");
+  r.min_ms = j.at("min_ms");
+  r.max_ms = j.at("max_ms");
+  r.gflop = j.at("gflop");
+  r.gflops = j.at("gflops");
+  r.peak_rss_mb = j.at("peak_rss_mb");
+}
+
+BenchCase b1_case(ModelKind kind, int64_t threads) {
+  BenchCase c;
+  c.kind = kind;
+  c.threads = threads;
+  c.name = kind == ModelKind::TensorRank ? "B1" : "B1 " + to_string(kind);
+  if (threads != 2) c.name += " threads=" + std::to_string(threads);
+  return c;
+}
+
+std::vector<BenchCase> standard_cases(bool scaling, int64_t threads) {
+  std::vector<BenchCase> cases;
+  for (ModelKind kind : {ModelKind::TensorRank, ModelKind::Full, ModelKind::Static, ModelKind::MatrixRank})
+    cases.push_back(b1_case(kind, threads));
+  cases.push_back(b1_case(ModelKind::TensorRank, 1));
+  if (!scaling) return cases;
+  // Doubling series around B1 (tensor_rank): each varies one size, the others stay at B1.
+  const auto series = [&](const std::string& key, std::vector<int64_t> values, int64_t BenchCase::*field) {
+    for (int64_t v : values) {
+      BenchCase c = b1_case(ModelKind::TensorRank, threads);
+      c.*field = v;
+      c.name = "scaling " + key + "=" + std::to_string(v);
+      cases.push_back(c);
+    }
+  };
+  series("K", {125, 250, 500, 1000}, &BenchCase::trials);
+  series("N", {100, 200, 400, 800}, &BenchCase::hidden);
+  series("R", {1, 2, 5, 10, 20}, &BenchCase::rank);
+  return cases;
+}
+
+double iteration_gflop(const BenchCase& c) {
+  const double K = c.trials, N = c.hidden, R = c.rank, D = c.neurons, T = c.bins;
+  const double evaluations_per_step = c.solver == Solver::Euler ? 1 : c.solver == Solver::Heun ? 2 : 4;
+  const double evaluations = evaluations_per_step * (T - 1) * c.substeps;
+  // Recurrent term per drift evaluation: two skinny GEMMs (K x N x R) for the low-rank
+  // families, one N x N product per trial for full and static.
+  const double recurrent = (c.kind == ModelKind::TensorRank || c.kind == ModelKind::MatrixRank) ? 4 * K * N * R
+                                                                                                 : 2 * K * N * N;
+  const double readout = 2 * T * K * D * N;
+  return 3 * (readout + evaluations * recurrent) * 1e-9;
+}
+
+namespace {
+
+// A synthetic dataset of the case's sizes: Gaussian activity, conditions cycling over
+// trials, three epochs, `preparatory_bins` bins before the go cue at t = 0.
+Dataset synthetic_dataset(const BenchCase& c) {
+  Dataset ds;
+  ds.data = torch::randn({c.bins, c.trials, c.neurons}, torch::kFloat64);
+  ds.condition = torch::arange(c.trials, torch::kInt64).remainder(c.conditions);
+  for (int64_t i = 0; i < c.conditions; ++i) ds.condition_labels.push_back(i);
+  ds.epoch = (torch::arange(c.trials, torch::kInt64) * 3).div(c.trials, "floor");
+  ds.epoch_labels = {"0", "1", "2"};
+  ds.trial_id = torch::arange(c.trials, torch::kInt64);
+  ds.times = (torch::arange(c.bins, torch::kFloat64) - static_cast<double>(c.preparatory_bins)) * 0.02;
+  return ds;
+}
+
+double peak_rss_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss / 1024.0;  // ru_maxrss is in KiB on Linux
+}
+
+}  // namespace
+
+BenchResult run_bench_case(const BenchCase& c) {
+  torch::set_num_threads(static_cast<int>(c.threads));
+  set_blas_threads(static_cast<int>(c.threads));
+  torch::manual_seed(0);
+  const Dataset ds = synthetic_dataset(c);
+  const Masks masks = make_block_masks(c.bins, c.trials, c.neurons, MaskConfig{});
+
+  ModelConfig model_config;
+  model_config.kind = c.kind;
+  model_config.hidden = c.hidden;
+  model_config.rank = c.rank;
+  model_config.solver = c.solver;
+  model_config.substeps = c.substeps;
+  TrainConfig train;
+  train.iterations = c.warmup + c.iterations;
+  train.plateau_window = 0;  // a fixed number of iterations
+  train.float64 = c.float64;
+  train.threads = c.threads;
+  const auto dtype = c.float64 ? torch::kFloat64 : torch::kFloat32;
+  const FitTarget target = make_fit_target(ds.data, masks.train, masks.test, LossKind::MSE, false, dtype);
+  RnnModel model(model_config, TrialStructure::from_dataset(ds, model_config));
+  model->to(dtype);
+
+  BenchResult result;
+  result.config = c;
+  double previous = 0;
+  FitHooks hooks;
+  hooks.on_iteration = [&](const IterationRecord& r) {
+    if (r.iteration > c.warmup) result.milliseconds.push_back(1e3 * (r.seconds - previous));
+    previous = r.seconds;
+  };
+  PlateauTermination termination(train);
+  fit(model, target, train, termination, hooks);
+
+  std::vector<double> sorted = result.milliseconds;
+  std::sort(sorted.begin(), sorted.end());
+  const std::size_t n = sorted.size();
+  result.median_ms = n == 0 ? 0 : (n % 2 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]));
+  result.min_ms = n == 0 ? 0 : sorted.front();
+  result.max_ms = n == 0 ? 0 : sorted.back();
+  result.gflop = iteration_gflop(c);
+  result.gflops = result.median_ms > 0 ? result.gflop / (result.median_ms * 1e-3) : 0;
+  result.peak_rss_mb = peak_rss_mb();
+  return result;
+}
+
+BenchResult run_bench_case_in_child(const BenchCase& c, const std::string& executable) {
+  const std::string case_json = json(c).dump();
+  std::vector<std::string> args{executable, "bench", "--case", case_json};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  int pipe_fds[2];
+  if (pipe(pipe_fds) != 0) throw std::runtime_error("bench: cannot create a pipe");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addclose(&actions, pipe_fds[0]);
+  pid_t pid = 0;
+  const int spawned = posix_spawn(&pid, executable.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(pipe_fds[1]);
+  if (spawned != 0) {
+    close(pipe_fds[0]);
+    throw std::runtime_error("bench: cannot start " + executable);
+  }
+  std::string output;
+  char buffer[4096];
+  for (ssize_t n; (n = read(pipe_fds[0], buffer, sizeof buffer)) > 0;) output.append(buffer, static_cast<std::size_t>(n));
+  close(pipe_fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    throw std::runtime_error("bench: case '" + c.name + "' failed in its child process");
+  return json::parse(output).get<BenchResult>();
+}
+
+std::string format_bench_table(const std::vector<BenchResult>& results) {
+  std::ostringstream out;
+  char line[256];
+  std::snprintf(line, sizeof line, "%-22s %-12s %5s %4s %5s %3s %7s %10s %10s %10s %7s %8s %9s\n", "case", "model", "N",
+                "R", "K", "thr", "iters", "median ms", "min ms", "max ms", "GFLOP", "GFLOP/s", "peak MiB");
+  out << line;
+  for (const auto& r : results) {
+    const BenchCase& c = r.config;
+    std::snprintf(line, sizeof line, "%-22s %-12s %5lld %4lld %5lld %3lld %7zu %10.1f %10.1f %10.1f %7.2f %8.1f %9.0f\n",
+                  c.name.c_str(), to_string(c.kind).c_str(), static_cast<long long>(c.hidden),
+                  static_cast<long long>(c.rank), static_cast<long long>(c.trials), static_cast<long long>(c.threads),
+                  r.milliseconds.size(), r.median_ms, r.min_ms, r.max_ms, r.gflop, r.gflops, r.peak_rss_mb);
+    out << line;
+  }
+  // Growth per doubling along each scaling series: (t_b / t_a)^(1 / log2(b / a)).
+  for (const std::string key : {"K", "N", "R"}) {
+    const BenchResult* previous = nullptr;
+    std::string growth;
+    for (const auto& r : results) {
+      if (r.config.name.rfind("scaling " + key + "=", 0) != 0) continue;
+      if (previous) {
+        const auto size = [&](const BenchCase& c) {
+          return static_cast<double>(key == "K" ? c.trials : key == "N" ? c.hidden : c.rank);
+        };
+        const double ratio = size(r.config) / size(previous->config);
+        const double per_doubling = std::pow(r.median_ms / previous->median_ms, 1.0 / std::log2(ratio));
+        std::snprintf(line, sizeof line, "%s %.0f->%.0f: x%.2f", growth.empty() ? "" : ",", size(previous->config),
+                      size(r.config), per_doubling);
+        growth += line;
+      }
+      previous = &r;
+    }
+    if (!growth.empty()) out << "time growth per doubling of " << key << ":" << growth << "\n";
+  }
+  // Speed-up from threads: B1 with the most threads against B1 with one.
+  const BenchResult *one = nullptr, *many = nullptr;
+  for (const auto& r : results) {
+    if (r.config.kind != ModelKind::TensorRank || r.config.name.rfind("B1", 0) != 0) continue;
+    if (r.config.threads == 1) one = &r;
+    else if (!many || r.config.threads > many->config.threads) many = &r;
+  }
+  if (one && many) {
+    std::snprintf(line, sizeof line, "B1 speed-up of %lld threads over 1: x%.2f\n",
+                  static_cast<long long>(many->config.threads), one->median_ms / many->median_ms);
+    out << line;
+  }
+  return out.str();
+}
+
+}  // namespace ltrnn

@@ -1,0 +1,67 @@
+// `ltrnn bench`: milliseconds per training iteration on the benchmark configurations of
+// DESIGN section 4 (B1 and its scaling over K, N and R), with GFLOP/s and peak memory.
+#pragma once
+#include <nlohmann/json_fwd.hpp>
+
+#include <string>
+#include <vector>
+
+#include "experiment/config.h"
+
+namespace ltrnn {
+
+// One benchmark case: a model family and the sizes of a synthetic dataset.
+struct BenchCase {
+  std::string name = "B1";
+  ModelKind kind = ModelKind::TensorRank;
+  int64_t hidden = 200;      // N
+  int64_t rank = 5;          // R
+  int64_t trials = 250;      // K
+  int64_t neurons = 100;     // D
+  int64_t bins = 60;         // T (preparatory + execution)
+  int64_t preparatory_bins = 10;
+  int64_t conditions = 8;
+  Solver solver = Solver::Heun;
+  int64_t substeps = 1;
+  bool float64 = false;
+  int64_t threads = 2;
+  int64_t iterations = 20;  // timed iterations
+  int64_t warmup = 3;       // untimed iterations before them
+};
+
+struct BenchResult {
+  BenchCase config;
+  std::vector<double> milliseconds;  // per timed iteration
+  double median_ms = 0, min_ms = 0, max_ms = 0;
+  double gflop = 0;        // GEMM work of one iteration (forward + backward), see iteration_gflop
+  double gflops = 0;       // gflop / median time
+  double peak_rss_mb = 0;  // peak resident memory of the process that ran the case
+};
+
+void to_json(nlohmann::json& j, const BenchCase& c);
+void from_json(const nlohmann::json& j, BenchCase& c);
+void to_json(nlohmann::json& j, const BenchResult& r);
+void from_json(const nlohmann::json& j, BenchResult& r);
+
+// B1 of DESIGN section 4 for a model family: N = 200, R = 5, K = 250, D = 100, T = 60
+// (10 preparatory + 50 execution bins), 8 conditions, Heun with one substep, float32.
+BenchCase b1_case(ModelKind kind, int64_t threads);
+// The named cases `ltrnn bench` runs: B1 for every family and B1 with one thread, and
+// with `scaling` B1 with K, N and R each varied over a doubling series.
+std::vector<BenchCase> standard_cases(bool scaling, int64_t threads);
+// Matrix-product FLOPs of one training iteration: readout and recurrent products in the
+// forward pass, times 3 for forward + backward (each GEMM's backward is two GEMMs).
+double iteration_gflop(const BenchCase& c);
+
+// Fits a model to a seeded synthetic dataset of the case's sizes for warmup + iterations
+// Adam iterations (plateau rule off) and times each one. peak_rss_mb is this process's peak.
+BenchResult run_bench_case(const BenchCase& c);
+
+// Runs the case in a fresh process (`executable bench --case JSON`), so that its peak
+// memory is its own; throws std::runtime_error when the child fails.
+BenchResult run_bench_case_in_child(const BenchCase& c, const std::string& executable);
+
+// The table `ltrnn bench` prints, and, for scaling series, the growth per doubling.
+std::string format_bench_table(const std::vector<BenchResult>& results);
+
+}  // namespace ltrnn

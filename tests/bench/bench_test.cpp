@@ -1,0 +1,123 @@
+// ltrnn bench: the FLOP model, the timing of a case, and the command's refusals.
+#include "bench/bench.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "test_paths.h"
+
+namespace ltrnn {
+namespace {
+
+TEST(Bench, B1MatchesDesignSection4) {
+  const BenchCase b1 = b1_case(ModelKind::TensorRank, 2);
+  EXPECT_EQ(b1.name, "B1");
+  EXPECT_EQ(b1.hidden, 200);
+  EXPECT_EQ(b1.rank, 5);
+  EXPECT_EQ(b1.trials, 250);
+  EXPECT_EQ(b1.neurons, 100);
+  EXPECT_EQ(b1.bins, 60);
+  EXPECT_EQ(b1.preparatory_bins, 10);
+  EXPECT_EQ(b1.conditions, 8);
+  EXPECT_EQ(b1.solver, Solver::Heun);
+  EXPECT_EQ(b1.substeps, 1);
+  EXPECT_FALSE(b1.float64);
+}
+
+TEST(Bench, FlopCountOfB1) {
+  // Readout 2 T K D N and, per Heun step (two drift evaluations, T - 1 steps), two
+  // K x N x R products each way; forward + backward = 3 x forward.
+  const double readout = 2.0 * 60 * 250 * 100 * 200;
+  const double recurrent = 2.0 * 59 * (2.0 * 2 * 250 * 200 * 5);
+  EXPECT_NEAR(iteration_gflop(b1_case(ModelKind::TensorRank, 2)), 3 * (readout + recurrent) * 1e-9, 1e-12);
+  // Full-rank families pay N x N per trial and evaluation.
+  const double dense = 2.0 * 59 * (2.0 * 250 * 200 * 200);
+  EXPECT_NEAR(iteration_gflop(b1_case(ModelKind::Full, 2)), 3 * (readout + dense) * 1e-9, 1e-12);
+}
+
+TEST(Bench, ScalingSeriesDoubleOneSizeAtATime) {
+  const auto cases = standard_cases(/*scaling=*/true, 2);
+  int k_cases = 0;
+  for (const auto& c : cases) {
+    if (c.name.rfind("scaling K=", 0) != 0) continue;
+    ++k_cases;
+    EXPECT_EQ(c.hidden, 200);
+    EXPECT_EQ(c.rank, 5);
+  }
+  EXPECT_EQ(k_cases, 4);
+  EXPECT_EQ(standard_cases(/*scaling=*/false, 2).size(), 5u);  // four families + one thread
+}
+
+TEST(Bench, TimesEveryIterationOfASmallCase) {
+  BenchCase c;
+  c.name = "tiny";
+  c.hidden = 12;
+  c.rank = 2;
+  c.trials = 10;
+  c.neurons = 6;
+  c.bins = 8;
+  c.preparatory_bins = 2;
+  c.conditions = 2;
+  c.threads = 1;
+  c.iterations = 5;
+  c.warmup = 1;
+  const BenchResult r = run_bench_case(c);
+  ASSERT_EQ(r.milliseconds.size(), 5u);
+  EXPECT_GT(r.min_ms, 0);
+  EXPECT_LE(r.min_ms, r.median_ms);
+  EXPECT_LE(r.median_ms, r.max_ms);
+  EXPECT_GT(r.peak_rss_mb, 1.0);
+  EXPECT_NEAR(r.gflops, r.gflop / (r.median_ms * 1e-3), 1e-9);
+  // The JSON written by `ltrnn bench` reads back to the same result.
+  const BenchResult back = nlohmann::json(r).get<BenchResult>();
+  EXPECT_EQ(back.config.name, "tiny");
+  EXPECT_EQ(back.milliseconds, r.milliseconds);
+  const std::string table = format_bench_table({r});
+  EXPECT_NE(table.find("tiny"), std::string::npos);
+}
+
+int run(const std::string& args, std::string& output) {
+  FILE* pipe = popen((std::string(LTRNN_BINARY) + " " + args + " 2>&1").c_str(), "r");
+  char buffer[512];
+  while (std::fgets(buffer, sizeof buffer, pipe)) output += buffer;
+  const int status = pclose(pipe);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST(BenchCli, RefusesUnknownCasesAndBadCounts) {
+  std::string output;
+  EXPECT_EQ(run("bench --config B7", output), 2);
+  EXPECT_NE(output.find("--config: unknown case 'B7'; expected one of: B1"), std::string::npos) << output;
+  output.clear();
+  EXPECT_EQ(run("bench --iterations 0", output), 2);
+  EXPECT_NE(output.find("--iterations: must be >= 1"), std::string::npos) << output;
+  output.clear();
+  EXPECT_EQ(run("bench --case '{\"name\": 3}'", output), 2);
+  EXPECT_NE(output.find("--case: expected a benchmark case as JSON"), std::string::npos) << output;
+}
+
+TEST(BenchCli, RunsACaseInAChildProcessAndWritesJson) {
+  BenchCase c;
+  c.name = "tiny";
+  c.hidden = 10;
+  c.rank = 1;
+  c.trials = 8;
+  c.neurons = 4;
+  c.bins = 6;
+  c.preparatory_bins = 1;
+  c.conditions = 2;
+  c.threads = 1;
+  c.iterations = 3;
+  c.warmup = 0;
+  const BenchResult r = run_bench_case_in_child(c, LTRNN_BINARY);
+  EXPECT_EQ(r.milliseconds.size(), 3u);
+  EXPECT_EQ(r.config.hidden, 10);
+  EXPECT_GT(r.peak_rss_mb, 1.0);
+}
+
+}  // namespace
+}  // namespace ltrnn
