@@ -5,6 +5,7 @@
 
 #include "data/dataset.h"
 #include "model/families.h"
+#include "model/low_rank_integration.h"
 #include "model/ode_solver.h"
 
 namespace ltrnn {
@@ -96,9 +97,7 @@ int64_t RnnModelImpl::n_params() const {
 }
 
 RnnModelImpl::Output RnnModelImpl::simulate(const torch::Tensor& trials) {
-  // 1. Per-forward quantities: the family's recurrent term for these trials, the input
-  //    basis A [N, R_in] and the trials' conditions.
-  const RecurrentWeightsImpl::RecurrentTerm recurrent = weights_->recurrent_for(trials);
+  // 1. Per-forward quantities: the input basis A [N, R_in] and the trials' conditions.
   const torch::Tensor A = weights_->input_basis();
   const torch::Tensor cond = structure_.condition.index_select(0, trials);  // [k]
 
@@ -110,17 +109,29 @@ RnnModelImpl::Output RnnModelImpl::simulate(const torch::Tensor& trials) {
 
   // 3. Integrate tau dx/dt = -x + W(k) phi(x) + drive from x(0) = A s_c.
   const double inv_tau = 1.0 / config_.tau;
-  const Drift drift = [&](const torch::Tensor& x, int64_t bin) {
-    const int64_t slot = structure_.input_slot[bin];
-    const torch::Tensor external = slot >= 0 ? drive.select(1, slot) : constant_drive;
-    return (recurrent(torch::tanh(x)) - x + external) * inv_tau;
-  };
   const torch::Tensor x0 = initial_state.index_select(0, cond).matmul(A.t());  // [k, N]
-  const torch::Tensor hidden =
-      torch::stack(integrate(config_.solver, drift, x0, structure_.n_bins(), structure_.dt, config_.substeps));
+  torch::Tensor hidden, rates;
+  const auto low_rank = fused_integration ? weights_->low_rank_form(trials) : std::nullopt;
+  if (low_rank) {
+    const LowRankDynamics dynamics{low_rank->A, low_rank->B, low_rank->c, drive, constant_drive,
+                                   structure_.input_slot, inv_tau};
+    auto trajectory = integrate_low_rank(config_.solver, dynamics, x0, structure_.n_bins(), structure_.dt,
+                                         config_.substeps);
+    hidden = trajectory.hidden;
+    rates = trajectory.rates;
+  } else {
+    const RecurrentWeightsImpl::RecurrentTerm recurrent = weights_->recurrent_for(trials);
+    const Drift drift = [&](const torch::Tensor& x, int64_t bin) {
+      const int64_t slot = structure_.input_slot[bin];
+      const torch::Tensor external = slot >= 0 ? drive.select(1, slot) : constant_drive;
+      return (recurrent(torch::tanh(x)) - x + external) * inv_tau;
+    };
+    hidden = torch::stack(integrate(config_.solver, drift, x0, structure_.n_bins(), structure_.dt, config_.substeps));
+    rates = torch::tanh(hidden);
+  }
 
   // 4. Readout over all bins at once: yhat = C phi(x) + d.
-  torch::Tensor linear = torch::tanh(hidden).matmul(readout_matrix().t());
+  torch::Tensor linear = rates.matmul(readout_matrix().t());
   if (config_.readout_bias) linear = linear + readout_bias;
   return Output{hidden, linear, exp_link ? torch::exp(linear) : linear};
 }
