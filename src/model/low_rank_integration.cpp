@@ -7,10 +7,16 @@
 //   J_f(y)^T g = (1 - r^2) * (((G A) * c) B^T) - G,   G = g / tau, r = tanh(y),
 // and dL/dx = g' + sum_j dL/dy_j. The parameter gradients of each evaluation are
 //   dA += G^T ((r B) * c),  dB += r^T ((G A) * c),  dc += (G A) * (r B),  de += G.
-// Only the stage rates r_j are kept from the forward pass.
+// The forward keeps each stage's rates r_j and projections r_j B for the backward. The per-trial work is in
+// low_rank_kernels.h; this file schedules it over threads and speaks autograd.
 #include "model/low_rank_integration.h"
 
+#include <ATen/Parallel.h>
 #include <torch/torch.h>
+
+#include <atomic>
+
+#include "model/low_rank_kernels.h"
 
 namespace ltrnn {
 namespace {
@@ -19,13 +25,7 @@ using torch::Tensor;
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-struct Tableau {
-  std::vector<std::vector<double>> a;  // a[j][i], i < j
-  std::vector<double> b;
-  int64_t stages() const { return static_cast<int64_t>(b.size()); }
-};
-
-Tableau tableau(Solver solver) {
+ButcherTableau tableau(Solver solver) {
   switch (solver) {
     case Solver::Euler: return {{{}}, {1.0}};
     case Solver::Heun: return {{{}, {1.0}}, {0.5, 0.5}};
@@ -34,127 +34,143 @@ Tableau tableau(Solver solver) {
   throw std::logic_error("tableau: unknown solver");
 }
 
-// The solver settings (kept in the autograd context's saved_data for the backward).
-struct Setup {
+// Trials are handed out in groups of kGroupSize to whichever thread is free (the two
+// cores of a shared machine do not always run at the same speed). Group boundaries do
+// not depend on the thread count, and the groups' shared gradients are summed in group
+// order, so the numbers are the same for any thread count.
+constexpr int64_t kGroupSize = 8;
+
+int64_t n_groups(int64_t trials) { return (trials + kGroupSize - 1) / kGroupSize; }
+
+template <class Work>
+void for_each_group(int64_t trials, const Work& work) {
+  const int64_t groups = n_groups(trials);
+  std::atomic<int64_t> next{0};
+  const int64_t workers = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), groups));
+  at::parallel_for(0, workers, 1, [&](int64_t, int64_t) {
+    for (int64_t g = next++; g < groups; g = next++) work(g, g * kGroupSize, std::min(trials, (g + 1) * kGroupSize));
+  });
+}
+
+template <class Scalar>
+const Scalar* data(const Tensor& t) {
+  return t.defined() ? t.data_ptr<Scalar>() : nullptr;
+}
+
+struct Settings {
   Solver solver;
   int64_t n_bins, substeps;
-  double h, inv_tau;
+  double dt, inv_tau;
   std::vector<int64_t> input_slot;
 };
 
-// The external drive of `bin`: [k, N] or, for bins without inputs, [N] (broadcast).
-Tensor external_drive(const Tensor& drive, const Tensor& constant_drive, const std::vector<int64_t>& input_slot,
-                      int64_t bin) {
-  const int64_t slot = input_slot[bin];
-  return slot >= 0 ? drive.select(1, slot) : constant_drive;
+// The kernels' view of one integration. Tensors must be contiguous and outlive it.
+template <class Scalar>
+LowRankProblem<Scalar> problem(const Settings& s, const Tensor& At, const Tensor& Bt, const Tensor& c,
+                               const Tensor& drive, const Tensor& constant_drive, const Tensor& hidden,
+                               const Tensor& rates, const Tensor& stage_rates, const Tensor& stage_projections) {
+  LowRankProblem<Scalar> p;
+  p.trials = c.size(0);
+  p.N = At.size(1);
+  p.R = At.size(0);
+  p.n_bins = s.n_bins;
+  p.substeps = s.substeps;
+  p.tableau = tableau(s.solver);
+  p.h = s.dt / static_cast<double>(s.substeps);
+  p.inv_tau = s.inv_tau;
+  p.input_slot = s.input_slot.data();
+  p.At = data<Scalar>(At);
+  p.Bt = data<Scalar>(Bt);
+  p.c = data<Scalar>(c);
+  p.drive = data<Scalar>(drive);
+  p.drive_bins = drive.size(1);
+  p.constant_drive = data<Scalar>(constant_drive);
+  p.hidden = hidden.defined() ? hidden.data_ptr<Scalar>() : nullptr;
+  p.rates = rates.data_ptr<Scalar>();
+  p.stage_rates = stage_rates.data_ptr<Scalar>();
+  p.stage_projections = stage_projections.data_ptr<Scalar>();
+  return p;
 }
 
 class LowRankIntegration : public torch::autograd::Function<LowRankIntegration> {
  public:
   static variable_list forward(AutogradContext* ctx, const Tensor& x0, const Tensor& A, const Tensor& B,
-                               const Tensor& c, const Tensor& drive, const Tensor& constant_drive, const Setup& setup) {
-    const Tableau tb = tableau(setup.solver);
-    const int64_t S = tb.stages(), T = setup.n_bins, steps = (T - 1) * setup.substeps;
-    const int64_t k = x0.size(0), N = x0.size(1);
-    const Tensor At = A.t();
+                               const Tensor& c, const Tensor& drive, const Tensor& constant_drive,
+                               const Settings& settings) {
+    const auto dtype = x0.scalar_type();
+    TORCH_CHECK(dtype == torch::kFloat32 || dtype == torch::kFloat64, "integrate_low_rank: float32 or float64 expected");
+    const int64_t S = tableau(settings.solver).stages(), T = settings.n_bins;
+    const int64_t steps = (T - 1) * settings.substeps, k = x0.size(0), N = x0.size(1);
+    const Tensor At = A.detach().t().contiguous(), Bt = B.detach().t().contiguous(), c_ = c.detach().contiguous(),
+                 drive_ = drive.detach().contiguous(), constant_ = constant_drive.detach().contiguous(),
+                 x0_ = x0.detach().contiguous();
     Tensor hidden = torch::empty({T, k, N}, x0.options());
     Tensor rates = torch::empty({T, k, N}, x0.options());
-    Tensor stage_rates = torch::empty({std::max<int64_t>(steps, 1), S, k, N}, x0.options());
-    hidden[0].copy_(x0);
-    Tensor x = x0.clone();
-    std::vector<Tensor> slopes(S);
-    Tensor y = torch::empty_like(x);
-    int64_t step = 0;
-    for (int64_t bin = 0; bin + 1 < T; ++bin) {
-      const Tensor e = external_drive(drive, constant_drive, setup.input_slot, bin);
-      for (int64_t s = 0; s < setup.substeps; ++s, ++step) {
-        for (int64_t j = 0; j < S; ++j) {
-          y.copy_(x);
-          for (int64_t i = 0; i < j; ++i)
-            if (tb.a[j][i] != 0) y.add_(slopes[i], setup.h * tb.a[j][i]);
-          Tensor r = stage_rates[step][j];
-          torch::tanh_out(r, y);
-          const Tensor projected = r.mm(B).mul_(c);                        // (r B) * c   [k, R]
-          slopes[j] = torch::addmm(e - y, projected, At).mul_(setup.inv_tau);  // f(y)  [k, N]
-        }
-        for (int64_t j = 0; j < S; ++j) x.add_(slopes[j], setup.h * tb.b[j]);
-      }
-      hidden[bin + 1].copy_(x);
-    }
-    torch::tanh_out(rates, hidden);
-    ctx->save_for_backward({A, B, c, rates, stage_rates});
-    ctx->saved_data["drive_shape"] = drive.sizes();
-    ctx->saved_data["constant_drive_shape"] = constant_drive.sizes();
-    ctx->saved_data["solver"] = static_cast<int64_t>(setup.solver);
-    ctx->saved_data["n_bins"] = setup.n_bins;
-    ctx->saved_data["substeps"] = setup.substeps;
-    ctx->saved_data["h"] = setup.h;
-    ctx->saved_data["inv_tau"] = setup.inv_tau;
-    ctx->saved_data["input_slot"] = setup.input_slot;
+    Tensor stage_rates = torch::empty({steps, S, k, N}, x0.options());
+    Tensor stage_projections = torch::empty({steps, S, k, At.size(0)}, x0.options());
+    const auto run = [&](auto zero) {
+      using Scalar = decltype(zero);
+      const auto p =
+          problem<Scalar>(settings, At, Bt, c_, drive_, constant_, hidden, rates, stage_rates, stage_projections);
+      for_each_group(k, [&](int64_t, int64_t begin, int64_t end) {
+        integrate_trials<Scalar>(p, x0_.data_ptr<Scalar>(), begin, end);
+      });
+    };
+    if (dtype == torch::kFloat32) run(float{});
+    else run(double{});
+    ctx->save_for_backward({At, Bt, c_, drive_, constant_, rates, stage_rates, stage_projections});
+    ctx->saved_data["solver"] = static_cast<int64_t>(settings.solver);
+    ctx->saved_data["n_bins"] = settings.n_bins;
+    ctx->saved_data["substeps"] = settings.substeps;
+    ctx->saved_data["dt"] = settings.dt;
+    ctx->saved_data["inv_tau"] = settings.inv_tau;
+    ctx->saved_data["input_slot"] = settings.input_slot;
     return {hidden, rates};
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    const auto saved = ctx->get_saved_variables();
-    const Tensor &A = saved[0], &B = saved[1], &c = saved[2], &rates = saved[3], &stage_rates = saved[4];
-    const auto& data = ctx->saved_data;
-    const Setup setup{static_cast<Solver>(data.at("solver").toInt()), data.at("n_bins").toInt(),
-                      data.at("substeps").toInt(), data.at("h").toDouble(), data.at("inv_tau").toDouble(),
-                      data.at("input_slot").toIntVector()};
-    const Tableau tb = tableau(setup.solver);
-    const int64_t S = tb.stages(), T = setup.n_bins;
-    const Tensor &grad_hidden = grads[0], &grad_rates = grads[1];
-    const auto options = rates.options();
-
-    Tensor dA = torch::zeros_like(A), dB = torch::zeros_like(B), dc = torch::zeros_like(c);
-    Tensor d_drive = torch::zeros(ctx->saved_data["drive_shape"].toIntVector(), options);
-    Tensor d_constant = torch::zeros(ctx->saved_data["constant_drive_shape"].toIntVector(), options);
-    Tensor g = torch::zeros({rates.size(1), rates.size(2)}, options);  // dL/dx at the current state
-    const auto add_output_grads = [&](int64_t t) {
-      if (grad_hidden.defined()) g.add_(grad_hidden[t]);
-      if (grad_rates.defined()) g.add_(grad_rates[t] * (1 - rates[t].square()));
-    };
-    std::vector<Tensor> g_slope(S);
-    int64_t step = (T - 1) * setup.substeps;
-    for (int64_t bin = T - 2; bin >= 0; --bin) {
-      add_output_grads(bin + 1);
-      const int64_t slot = setup.input_slot[bin];
-      for (int64_t s = setup.substeps - 1; s >= 0; --s) {
-        --step;
-        for (int64_t j = 0; j < S; ++j) g_slope[j] = g * (setup.h * tb.b[j]);
-        Tensor gx = g.clone();
-        for (int64_t j = S - 1; j >= 0; --j) {
-          const Tensor r = stage_rates[step][j];
-          const Tensor G = g_slope[j] * setup.inv_tau;
-          const Tensor GA = G.mm(A);  // [k, R]
-          const Tensor rB = r.mm(B);  // [k, R]
-          dA.addmm_(G.t(), rB * c);
-          const Tensor GAc = GA * c;
-          dB.addmm_(r.t(), GAc);
-          dc.addcmul_(GA, rB);
-          if (slot >= 0) d_drive.select(1, slot).add_(G);
-          else d_constant.add_(G.sum(0));
-          Tensor gy = GAc.mm(B.t());
-          gy.mul_(1 - r.square()).sub_(G);  // J_f(y_j)^T dL/dk_j
-          gx.add_(gy);
-          for (int64_t i = 0; i < j; ++i)
-            if (tb.a[j][i] != 0) g_slope[i].add_(gy, setup.h * tb.a[j][i]);
-        }
-        g = gx;
+    const auto v = ctx->get_saved_variables();
+    const Tensor At = v[0].detach(), Bt = v[1].detach(), c = v[2].detach(), drive = v[3].detach(),
+                 constant_drive = v[4].detach(), rates = v[5].detach(), stage_rates = v[6].detach(),
+                 stage_projections = v[7].detach();
+    const auto& saved = ctx->saved_data;
+    const Settings settings{static_cast<Solver>(saved.at("solver").toInt()), saved.at("n_bins").toInt(),
+                            saved.at("substeps").toInt(), saved.at("dt").toDouble(), saved.at("inv_tau").toDouble(),
+                            saved.at("input_slot").toIntVector()};
+    const Tensor grad_hidden = grads[0].defined() ? grads[0].detach().contiguous() : Tensor();
+    const Tensor grad_rates = grads[1].defined() ? grads[1].detach().contiguous() : Tensor();
+    const int64_t k = rates.size(1), N = rates.size(2), R = At.size(0);
+    Tensor dx0 = torch::empty({k, N}, rates.options()), dc = torch::zeros_like(c), d_drive = torch::zeros_like(drive);
+    Tensor dAt = torch::zeros_like(At), dBt = torch::zeros_like(Bt), d_constant = torch::zeros_like(constant_drive);
+    const auto run = [&](auto zero) {
+      using Scalar = decltype(zero);
+      const auto p = problem<Scalar>(settings, At, Bt, c, drive, constant_drive, Tensor(), rates, stage_rates,
+                                     stage_projections);
+      std::vector<SharedGradients<Scalar>> shared(static_cast<std::size_t>(n_groups(k)), SharedGradients<Scalar>(N, R));
+      for_each_group(k, [&](int64_t group, int64_t begin, int64_t end) {
+        adjoint_trials<Scalar>(p, data<Scalar>(grad_hidden), data<Scalar>(grad_rates), dx0.data_ptr<Scalar>(),
+                               dc.data_ptr<Scalar>(), d_drive.data_ptr<Scalar>(), shared[static_cast<std::size_t>(group)],
+                               begin, end);
+      });
+      Scalar *a = dAt.data_ptr<Scalar>(), *b = dBt.data_ptr<Scalar>(), *e = d_constant.data_ptr<Scalar>();
+      for (const auto& part : shared) {  // in group order: deterministic
+        for (int64_t i = 0; i < R * N; ++i) a[i] += part.dAt[i], b[i] += part.dBt[i];
+        for (int64_t i = 0; i < N; ++i) e[i] += part.d_constant[i];
       }
-    }
-    add_output_grads(0);
-    return {g, dA, dB, dc, d_drive, d_constant, Tensor()};
+    };
+    if (rates.scalar_type() == torch::kFloat32) run(float{});
+    else run(double{});
+    return {dx0, dAt.t(), dBt.t(), dc, d_drive, d_constant, Tensor()};
   }
-
 };
 
 }  // namespace
 
 Trajectory integrate_low_rank(Solver solver, const LowRankDynamics& d, const torch::Tensor& x0, int64_t n_bins,
                               double dt, int64_t substeps) {
-  const Setup setup{solver, n_bins, substeps, dt / static_cast<double>(substeps), d.inv_tau, d.input_slot};
-  const auto out = LowRankIntegration::apply(x0, d.A, d.B, d.c, d.drive, d.constant_drive, setup);
+  TORCH_CHECK(static_cast<int64_t>(d.input_slot.size()) == n_bins, "integrate_low_rank: one input slot per bin");
+  const Settings settings{solver, n_bins, substeps, dt, d.inv_tau, d.input_slot};
+  const auto out = LowRankIntegration::apply(x0, d.A, d.B, d.c, d.drive, d.constant_drive, settings);
   return Trajectory{out[0], out[1]};
 }
 

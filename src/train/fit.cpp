@@ -33,17 +33,26 @@ std::optional<std::string> PlateauTermination::should_stop(const std::vector<Ite
 
 namespace {
 
-// The objective of DESIGN section 1 and the simulation it was computed from.
-std::pair<RnnModelImpl::Output, torch::Tensor> objective_with_output(RnnModel& model, const FitTarget& target,
-                                                                     const TrainConfig& config,
-                                                                     const torch::Tensor& kept_trials) {
+// The objective of DESIGN section 1 for one iteration, and what the iteration records.
+struct Evaluation {
+  RnnModelImpl::Output output;
+  torch::Tensor loss;       // the training objective (differentiable)
+  torch::Tensor per_trial;  // [K] sum of the training entries' losses per trial (differentiable)
+};
+
+Evaluation evaluate(RnnModel& model, const FitTarget& target, const TrainConfig& config,
+                    const torch::Tensor& kept_trials) {
   const int64_t K = target.data.size(1);
-  auto out = model->simulate(torch::arange(K, torch::kInt64));
-  const torch::Tensor train_mask = target.train & kept_trials.view({1, K, 1});
-  torch::Tensor loss = data_term(target.loss, out.linear, target.data, train_mask, target.train_variance);
-  if (config.l2_hidden > 0) loss = loss + config.l2_hidden * out.hidden.pow(2).mean();
-  if (config.l2_inputs > 0) loss = loss + config.l2_inputs * model->input_penalty();
-  return {std::move(out), loss};
+  Evaluation e{model->simulate(torch::arange(K, torch::kInt64)), {}, {}};
+  // The kept trials' training entries: per-trial sums, then a dot product with the keep mask.
+  const torch::Tensor entries = entry_losses(target.loss, e.output.linear, target.data);
+  e.per_trial = (entries * target.train_weight).sum(torch::IntArrayRef{0, 2});
+  const torch::Tensor kept = kept_trials.to(e.per_trial.scalar_type());
+  const double kept_count = std::max(1.0, (target.train_count_per_trial * kept_trials).sum().item<double>());
+  e.loss = e.per_trial.dot(kept) / (kept_count * loss_normaliser(target.loss, target.train_variance));
+  if (config.l2_hidden > 0) e.loss = e.loss + config.l2_hidden * e.output.hidden.square().mean();
+  if (config.l2_inputs > 0) e.loss = e.loss + config.l2_inputs * model->input_penalty();
+  return e;
 }
 
 std::vector<torch::Tensor> trainable(RnnModel& model) {
@@ -67,7 +76,7 @@ torch::Tensor sample_kept_trials(int64_t K, double fraction, std::mt19937_64& rn
 
 torch::Tensor objective(RnnModel& model, const FitTarget& target, const TrainConfig& config,
                         const torch::Tensor& kept_trials) {
-  return objective_with_output(model, target, config, kept_trials).second;
+  return evaluate(model, target, config, kept_trials).loss;
 }
 
 FitResult fit(RnnModel& model, const FitTarget& target, const TrainConfig& config, Termination& termination,
@@ -98,16 +107,20 @@ FitResult fit(RnnModel& model, const FitTarget& target, const TrainConfig& confi
   for (int64_t iteration = static_cast<int64_t>(result.history.size()) + 1;; ++iteration) {
     // 1. Forward over all trials; the training term sees the kept trials' training entries.
     const torch::Tensor kept = sample_kept_trials(K, config.fraction_masked, rng);
-    const auto [out, loss] = objective_with_output(model, target, config, kept);
+    const Evaluation evaluation = evaluate(model, target, config, kept);
+    const torch::Tensor& loss = evaluation.loss;
 
     // 2. Record train and test loss of the current parameters (same forward pass).
     IterationRecord record;
     record.iteration = iteration;
     {
       torch::NoGradGuard no_grad;
-      const torch::Tensor linear = out.linear.detach();
-      record.train_loss = data_term(target.loss, linear, target.data, target.train, target.train_variance).item<double>();
-      record.test_loss = data_term(target.loss, linear, target.data, target.test, target.test_variance).item<double>();
+      const double train_count = std::max(1.0, target.train_count_per_trial.sum().item<double>());
+      record.train_loss = evaluation.per_trial.sum().item<double>() /
+                          (train_count * loss_normaliser(target.loss, target.train_variance));
+      const torch::Tensor entries = entry_losses(target.loss, evaluation.output.linear.detach(), target.data);
+      record.test_loss = (entries * target.test_weight).sum().item<double>() /
+                         (std::max(1.0, target.test_count) * loss_normaliser(target.loss, target.test_variance));
     }
     const double loss_value = loss.item<double>();
     if (!std::isfinite(loss_value) || !std::isfinite(record.test_loss)) {

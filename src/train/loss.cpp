@@ -27,15 +27,25 @@ FitTarget make_fit_target(const torch::Tensor& data, const torch::Tensor& train,
     throw InputError("loss 'poisson' needs non-negative data (spike counts); use 'mse' for rates");
   t.train_variance = masked_variance(t.data, train);
   t.test_variance = masked_variance(t.data, test);
+  t.train_weight = train.to(dtype);
+  t.test_weight = test.to(dtype);
+  t.train_count_per_trial = train.sum(torch::IntArrayRef{0, 2}).to(torch::kFloat64);
+  t.test_count = static_cast<double>(test.sum().item<int64_t>());
   return t;
 }
+
+torch::Tensor entry_losses(LossKind loss, const torch::Tensor& linear, const torch::Tensor& target) {
+  if (loss == LossKind::Poisson) return torch::exp(linear) - target * linear;
+  return (linear - target).square();
+}
+
+double loss_normaliser(LossKind loss, double variance) { return loss == LossKind::Poisson ? 1.0 : variance; }
 
 torch::Tensor data_term(LossKind loss, const torch::Tensor& linear, const torch::Tensor& target,
                         const torch::Tensor& mask, double variance) {
   const torch::Tensor weight = mask.to(linear.scalar_type());
   const torch::Tensor count = weight.sum().clamp_min(1.0);
-  if (loss == LossKind::Poisson) return ((torch::exp(linear) - target * linear) * weight).sum() / count;
-  return ((linear - target).pow(2) * weight).sum() / (count * variance);
+  return (entry_losses(loss, linear, target) * weight).sum() / (count * loss_normaliser(loss, variance));
 }
 
 Scores score_predictions(const torch::Tensor& prediction, const FitTarget& target) {

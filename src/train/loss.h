@@ -14,11 +14,21 @@ struct FitTarget {
   LossKind loss = LossKind::MSE;  // resolved: MSE or Poisson
   double train_variance = 1.0;    // variance of the training entries (MSE normaliser)
   double test_variance = 1.0;     // variance of the test entries (nMSE normaliser)
+  // The masks as 0/1 weights in the model's dtype, and their per-trial counts [K]: the
+  // training loop's data terms are then single weighted passes over the entries.
+  torch::Tensor train_weight, test_weight;
+  torch::Tensor train_count_per_trial;  // [K] float64
+  double test_count = 0;
 };
 
 // Builds a FitTarget; `loss` Auto resolves to Poisson for counts and MSE otherwise.
 FitTarget make_fit_target(const torch::Tensor& data, const torch::Tensor& train, const torch::Tensor& test,
                           LossKind loss, bool counts, torch::ScalarType dtype);
+
+// Per-entry data loss [T, K, D]: (yhat - y)^2 for MSE, exp(eta) - y eta for Poisson.
+torch::Tensor entry_losses(LossKind loss, const torch::Tensor& linear, const torch::Tensor& target);
+// What a data term's entry sum is divided by besides the count: the variance for MSE, 1 for Poisson.
+double loss_normaliser(LossKind loss, double variance);
 
 // Data term over the entries where mask is true.
 //   MSE:     sum(mask (yhat - y)^2) / (|mask| * variance)          (scale-free)

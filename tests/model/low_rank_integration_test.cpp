@@ -2,6 +2,8 @@
 // trajectory and the same gradients for every solver, with and without substeps.
 #include "model/low_rank_integration.h"
 
+#include "model/low_rank_kernels.h"
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -79,6 +81,71 @@ TEST_P(LowRankIntegrationTest, GradientOfHiddenAloneMatches) {
 INSTANTIATE_TEST_SUITE_P(Solvers, LowRankIntegrationTest,
                          ::testing::Combine(::testing::Values(Solver::Euler, Solver::Heun, Solver::RK4),
                                             ::testing::Values<int64_t>(1, 3)));
+
+}  // namespace
+}  // namespace ltrnn
+
+namespace ltrnn {
+namespace {
+
+TEST(TanhFloat, AgreesWithTheLibraryTanh) {
+  // A dense grid over the range that matters plus the tails: relative error < 4e-7
+  // (a few float ulps), exact sign and saturation.
+  double worst = 0;
+  for (int i = -200000; i <= 200000; ++i) {
+    const float x = static_cast<float>(i) * 1e-4f;  // [-20, 20]
+    const double exact = std::tanh(static_cast<double>(x));
+    const double error = std::abs(tanh_float(x) - exact) / std::max(std::abs(exact), 1e-30);
+    worst = std::max(worst, x == 0 ? 0.0 : error);
+  }
+  EXPECT_LT(worst, 4e-7);
+  EXPECT_EQ(tanh_float(0.0f), 0.0f);
+  EXPECT_FLOAT_EQ(tanh_float(1e-6f), 1e-6f);
+  EXPECT_EQ(tanh_float(50.0f), 1.0f);
+  EXPECT_EQ(tanh_float(-50.0f), -1.0f);
+}
+
+TEST(LowRankIntegrationFloat, MatchesTheGenericPathToSinglePrecision) {
+  torch::manual_seed(5);
+  const auto f32 = torch::TensorOptions().dtype(torch::kFloat32).requires_grad(true);
+  const int64_t k = 20, N = 30, R = 3;
+  const std::vector<int64_t> slots{0, 1, -1, -1, -1, -1, -1, -1};
+  const torch::Tensor x0 = torch::randn({k, N}, f32), A = (torch::randn({N, R}) / 3).set_requires_grad(true),
+                      B = (torch::randn({N, R}) / 3).set_requires_grad(true), c = torch::randn({k, R}, f32),
+                      drive = torch::randn({k, 2, N}, f32), constant = torch::zeros({N}, f32);
+  const LowRankDynamics dynamics{A, B, c, drive, constant, slots, 10.0};
+  const Trajectory fused = integrate_low_rank(Solver::Heun, dynamics, x0, 8, 0.02, 1);
+  const Drift drift = [&](const torch::Tensor& x, int64_t bin) {
+    const torch::Tensor e = slots[bin] >= 0 ? drive.select(1, slots[bin]) : constant;
+    return (TensorRankWeightsImpl::recurrent_term(torch::tanh(x), A, B, c) - x + e) * 10.0;
+  };
+  const torch::Tensor reference = torch::stack(integrate(Solver::Heun, drift, x0, 8, 0.02, 1));
+  EXPECT_LT((fused.hidden - reference).abs().max().item<double>(), 1e-5);
+  const auto g_fused = torch::autograd::grad({fused.rates.sum()}, {x0, A, B, c, drive});
+  const auto g_reference = torch::autograd::grad({torch::tanh(reference).sum()}, {x0, A, B, c, drive});
+  for (std::size_t i = 0; i < g_fused.size(); ++i)
+    EXPECT_LT((g_fused[i] - g_reference[i]).abs().max().item<double>(),
+              1e-4 * std::max(1.0, g_reference[i].abs().max().item<double>()));
+}
+
+TEST(LowRankIntegration, SameNumbersForAnyThreadCount) {
+  torch::manual_seed(6);
+  const int64_t k = 37, N = 16, R = 2;  // groups of trials, the last one partial
+  const std::vector<int64_t> slots{0, -1, -1, -1, -1};
+  const Inputs in = random_inputs(k, N, R, 1);
+  const LowRankDynamics dynamics{in.A, in.B, in.c, in.drive, in.constant_drive, slots, 10.0};
+  const int threads_before = torch::get_num_threads();
+  std::vector<std::vector<torch::Tensor>> results;
+  for (int threads : {1, 2}) {
+    torch::set_num_threads(threads);
+    const Trajectory t = integrate_low_rank(Solver::RK4, dynamics, in.x0, 5, 0.02, 2);
+    auto grads = torch::autograd::grad({(t.rates * t.rates).sum()}, in.all());
+    grads.push_back(t.hidden.detach());
+    results.push_back(grads);
+  }
+  torch::set_num_threads(threads_before);
+  for (std::size_t i = 0; i < results[0].size(); ++i) EXPECT_TRUE(torch::equal(results[0][i], results[1][i])) << i;
+}
 
 }  // namespace
 }  // namespace ltrnn
