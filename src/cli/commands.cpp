@@ -5,8 +5,10 @@
 
 #include <cxxopts.hpp>
 #include <iostream>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
+#include "analysis/cp.h"
 #include "bench/bench.h"
 #include "data/dataset.h"
 #include "data/masks.h"
@@ -38,6 +40,7 @@ const char* kUsage =
     "  ltrnn validate EXPERIMENT.json                    check an experiment file and print its plan\n"
     "  ltrnn run EXPERIMENT.json [--out DIR] [--threads N] [--jobs J] [--resume]\n"
     "  ltrnn export RUN_DIR [--out model.pt]             TorchScript from a run's checkpoint\n"
+    "  ltrnn analyze cp --tensor FILE --ranks 1-8        CP decomposition: error vs rank, factors\n"
     "  ltrnn bench [--config B1] [--scaling]             ms per training iteration, GFLOP/s, memory\n"
     "\n"
     "Run 'ltrnn COMMAND --help' for a command's options.\n";
@@ -264,6 +267,79 @@ int run_command(int argc, const char* const* argv) {
   return any_finished ? kOk : kInternalError;
 }
 
+// "1-8" or "1,2,4": a list of ranks >= 1.
+std::vector<int64_t> parse_rank_list(const std::string& text, const std::string& option) {
+  std::vector<int64_t> ranks;
+  try {
+    std::size_t dash = text.find('-');
+    if (dash != std::string::npos && text.find(',') == std::string::npos) {
+      const int64_t from = std::stoll(text.substr(0, dash)), to = std::stoll(text.substr(dash + 1));
+      for (int64_t r = from; r <= to; ++r) ranks.push_back(r);
+    } else {
+      std::stringstream list(text);
+      for (std::string item; std::getline(list, item, ',');) ranks.push_back(std::stoll(item));
+    }
+  } catch (const std::exception&) {
+    throw InputError(option + ": expected ranks as FROM-TO or a comma-separated list, got '" + text + "'");
+  }
+  if (ranks.empty() || *std::min_element(ranks.begin(), ranks.end()) < 1)
+    throw InputError(option + ": expected ranks >= 1, got '" + text + "'");
+  return ranks;
+}
+
+int analyze_command(int argc, const char* const* argv) {
+  if (argc < 2 || std::string(argv[1]) != "cp") {
+    if (argc >= 2 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h")) {
+      std::cout << "usage: ltrnn analyze cp --tensor FILE --ranks 1-8 [options]\n";
+      return kOk;
+    }
+    throw InputError("analyze: expected 'cp' (ltrnn analyze cp --tensor FILE --ranks 1-8)");
+  }
+  const CpOptions defaults;
+  cxxopts::Options options("ltrnn analyze cp",
+                           "CP decomposition (alternating least squares, best of several random starts) of a\n"
+                           "3-tensor at each rank: relative error vs rank, the factors, and the matrix rank of\n"
+                           "each unfolding. For weights over learning (K x N x N), --updates analyses\n"
+                           "dW(k) = W(k) - W(first trial).");
+  options.add_options()("tensor", ".npy file, or .npz archive with --key", cxxopts::value<std::string>())
+      ("key", "array of the .npz to analyse (e.g. weights)", cxxopts::value<std::string>()->default_value(""))
+      ("ranks", "ranks, FROM-TO or a list (1,2,4)", cxxopts::value<std::string>()->default_value("1-8"))
+      ("updates", "analyse W(k) - W(first) along the first axis")
+      ("starts", "random starts per rank", cxxopts::value<int64_t>()->default_value(std::to_string(defaults.starts)))
+      ("iterations", "ALS sweeps per start", cxxopts::value<int64_t>()->default_value(std::to_string(defaults.max_iterations)))
+      ("tolerance", "stop when the relative error changes by less", cxxopts::value<double>()->default_value("1e-10"))
+      ("seed", "random seed of the starts", cxxopts::value<int64_t>()->default_value("0"))
+      ("out", "JSON results (factors go to the same name with .npz)", cxxopts::value<std::string>()->default_value("cp.json"));
+  cxxopts::ParseResult r;
+  if (!parse(options, argc - 1, argv + 1, r)) return kOk;
+  const fs::path tensor_path = required_string(r, "tensor");
+  CpOptions o;
+  o.starts = r["starts"].as<int64_t>();
+  o.max_iterations = r["iterations"].as<int64_t>();
+  o.tolerance = r["tolerance"].as<double>();
+  o.seed = static_cast<uint64_t>(r["seed"].as<int64_t>());
+  if (o.starts < 1) throw InputError("--starts: must be >= 1");
+  if (o.max_iterations < 1) throw InputError("--iterations: must be >= 1");
+  const std::vector<int64_t> ranks = parse_rank_list(r["ranks"].as<std::string>(), "--ranks");
+  torch::Tensor X = load_tensor(tensor_path, r["key"].as<std::string>());
+  const bool updates = r.count("updates") > 0;
+  if (updates) X = learning_updates(X);
+  const CpAnalysis analysis = analyze_cp(X, ranks, o);
+  const fs::path out = r["out"].as<std::string>();
+  json result = cp_analysis_json(analysis);
+  result["tensor"] = tensor_path.string();
+  result["key"] = r["key"].as<std::string>();
+  result["updates"] = updates;
+  result["starts"] = o.starts;
+  result["seed"] = o.seed;
+  if (out.has_parent_path()) fs::create_directories(out.parent_path());
+  write_npz(fs::path(out).replace_extension(".npz"), cp_factor_arrays(analysis));
+  write_file_atomic(out, result.dump(2) + "\n");
+  std::cout << format_cp_table(analysis) << "wrote " << out.string() << " and "
+            << fs::path(out).replace_extension(".npz").string() << "\n";
+  return kOk;
+}
+
 int bench_command(int argc, const char* const* argv) {
   cxxopts::Options options("ltrnn bench",
                            "Times training iterations (forward, loss, backward, Adam step) on the benchmark\n"
@@ -350,6 +426,7 @@ int run_cli(int argc, const char* const* argv) {
     if (command == "run") return run_command(argc - 1, argv + 1);
     if (command == "export") return export_command(argc - 1, argv + 1);
     if (command == "bench") return bench_command(argc - 1, argv + 1);
+    if (command == "analyze") return analyze_command(argc - 1, argv + 1);
     std::cerr << "ltrnn: unknown command '" << command << "'\n\n" << kUsage;
     return kBadInput;
   } catch (const InputError& e) {

@@ -1,6 +1,7 @@
 // The ltrnn executable end to end: exit codes, messages, and the output directory contract.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -143,6 +144,47 @@ TEST_F(Cli, SimulateThenFitWritesTheOutputDirectory) {
   int lines = 0;
   for (std::string line; std::getline(log, line);) ++lines;
   EXPECT_EQ(lines, 20);
+}
+
+
+TEST_F(Cli, AnalyzeCpReportsErrorVsRankAndWritesFactors) {
+  // A rank-2 tensor a_r o b_r o c_r written with plain loops (no LibTorch here).
+  const int64_t I = 6, J = 5, K = 4;
+  std::vector<double> values(I * J * K);
+  for (int64_t i = 0; i < I; ++i)
+    for (int64_t j = 0; j < J; ++j)
+      for (int64_t k = 0; k < K; ++k)
+        values[(i * J + j) * K + k] = (1.0 + i) * std::sin(1.0 + j) * (k - 1.5) + std::cos(0.7 * i) * (j + 2.0) * (k * k + 1.0);
+  write_npy(path("w.npy"), NpyArray::from_doubles({I, J, K}, values));
+  const Outcome ok = run_ltrnn("analyze cp --tensor " + path("w.npy") + " --ranks 1-3 --out " + path("cp/cp.json"));
+  ASSERT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_NE(ok.output.find("rank  relative error"), std::string::npos);
+  std::ifstream in(path("cp/cp.json"));
+  const nlohmann::json j = nlohmann::json::parse(in);
+  ASSERT_EQ(j["models"].size(), 3u);
+  EXPECT_GT(j["models"][0]["relative_error"].get<double>(), 1e-3);
+  EXPECT_LT(j["models"][1]["relative_error"].get<double>(), 1e-6);
+  EXPECT_EQ(j["unfoldings"][0]["rank_999"].get<int64_t>(), 2);
+  const auto factors = read_npz(path("cp/cp.npz"));
+  EXPECT_EQ(factors.at("rank2_factor0").shape, (std::vector<int64_t>{I, 2}));
+  EXPECT_EQ(factors.at("rank3_weights").shape, (std::vector<int64_t>{3}));
+}
+
+TEST_F(Cli, AnalyzeCpRefusesWhatIsNotA3Tensor) {
+  write_npy(path("m.npy"), NpyArray::from_doubles({2, 3}, {1, 2, 3, 4, 5, 6}));
+  const Outcome matrix = run_ltrnn("analyze cp --tensor " + path("m.npy") + " --out " + path("x.json"));
+  EXPECT_EQ(matrix.exit_code, 2);
+  EXPECT_NE(matrix.output.find("m.npy: expected a 3-tensor, got 2 dimensions"), std::string::npos) << matrix.output;
+  write_npz(path("a.npz"), {{"weights", NpyArray::from_doubles({1, 1, 2}, {1, 2})}});
+  const Outcome no_key = run_ltrnn("analyze cp --tensor " + path("a.npz") + " --out " + path("x.json"));
+  EXPECT_EQ(no_key.exit_code, 2);
+  EXPECT_NE(no_key.output.find("an .npz needs --key"), std::string::npos) << no_key.output;
+  const Outcome bad_key = run_ltrnn("analyze cp --tensor " + path("a.npz") + " --key data --out " + path("x.json"));
+  EXPECT_NE(bad_key.output.find("a.npz: no key 'data'"), std::string::npos) << bad_key.output;
+  const Outcome bad_ranks = run_ltrnn("analyze cp --tensor " + path("a.npz") + " --key weights --ranks two");
+  EXPECT_EQ(bad_ranks.exit_code, 2);
+  EXPECT_NE(bad_ranks.output.find("--ranks: expected ranks"), std::string::npos) << bad_ranks.output;
+  EXPECT_FALSE(fs::exists(path("x.json")));
 }
 
 }  // namespace

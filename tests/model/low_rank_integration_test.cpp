@@ -80,7 +80,11 @@ TEST_P(LowRankIntegrationTest, GradientOfHiddenAloneMatches) {
 
 INSTANTIATE_TEST_SUITE_P(Solvers, LowRankIntegrationTest,
                          ::testing::Combine(::testing::Values(Solver::Euler, Solver::Heun, Solver::RK4),
-                                            ::testing::Values<int64_t>(1, 3)));
+                                            ::testing::Values<int64_t>(1, 3)),
+                         [](const auto& info) {
+                           return to_string(std::get<0>(info.param)) + "_substeps" +
+                                  std::to_string(std::get<1>(info.param));
+                         });
 
 }  // namespace
 }  // namespace ltrnn
