@@ -17,13 +17,17 @@
 namespace ltrnn {
 namespace {
 
-const char* kEquations[3] = {"ijk,jr,kr->ir", "ijk,ir,kr->jr", "ijk,ir,jr->kr"};
-
-// X_(m) times the Khatri-Rao product of the other two factors, without forming it.
+// X_(m) times the Khatri-Rao product of the other two factors, without forming it: one
+// matrix product with a factor, then a weighted sum over the remaining mode.
 torch::Tensor mttkrp(const torch::Tensor& X, const std::vector<torch::Tensor>& f, int m) {
-  const torch::Tensor& a = f[m == 0 ? 1 : 0];
-  const torch::Tensor& b = f[m == 2 ? 1 : 2];
-  return torch::einsum(kEquations[m], {X, a, b});
+  const int64_t I = X.size(0), J = X.size(1), K = X.size(2), R = f[0].size(1);
+  if (m == 2) {
+    const torch::Tensor XA = X.reshape({I, J * K}).t().mm(f[0]).view({J, K, R});  // sum_i x_ijk a_ir
+    return (XA * f[1].unsqueeze(1)).sum(0);                                        // sum_j ... b_jr
+  }
+  const torch::Tensor XC = X.reshape({I * J, K}).mm(f[2]).view({I, J, R});  // sum_k x_ijk c_kr
+  if (m == 0) return (XC * f[1].unsqueeze(0)).sum(1);                       // sum_j ... b_jr
+  return (XC * f[0].unsqueeze(1)).sum(0);                                   // sum_i ... a_ir
 }
 
 struct Start {

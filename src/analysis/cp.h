@@ -30,8 +30,8 @@ struct CpModel {
 struct CpOptions {
   int64_t rank = 1;
   int64_t starts = 5;             // random initialisations; the one with the lowest error is kept
-  int64_t max_iterations = 1000;  // ALS sweeps per start
-  double tolerance = 1e-10;       // stop when the relative error changes by less than this
+  int64_t max_iterations = 500;   // ALS sweeps per start
+  double tolerance = 1e-8;        // stop when the relative error changes by less than this
   uint64_t seed = 0;
 };
 

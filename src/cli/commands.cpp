@@ -18,6 +18,7 @@
 #include "experiment/runner.h"
 #include "export/torchscript.h"
 #include "train/fit.h"
+#include "sim/reach.h"
 #include "sim/teacher.h"
 #include "util/blas.h"
 #include "util/errors.h"
@@ -36,6 +37,7 @@ const char* kUsage =
     "\n"
     "usage:\n"
     "  ltrnn simulate teacher [options] --out FILE.npz   data from a known low-tensor-rank RNN\n"
+    "  ltrnn simulate reach [options] --out FILE.npz     an RNN learning to reach in a curl field\n"
     "  ltrnn fit --data FILE.npz --model tensor_rank --rank R [options] --out DIR\n"
     "  ltrnn validate EXPERIMENT.json                    check an experiment file and print its plan\n"
     "  ltrnn run EXPERIMENT.json [--out DIR] [--threads N] [--jobs J] [--resume]\n"
@@ -62,13 +64,71 @@ std::string required_string(const cxxopts::ParseResult& r, const std::string& na
   return r[name].as<std::string>();
 }
 
+int simulate_reach_command(int argc, const char* const* argv) {
+  ReachConfig c;
+  cxxopts::Options options("ltrnn simulate reach",
+                           "Pre-trains a rate RNN to make centre-out reaches with a point-mass hand, then runs a\n"
+                           "session of baseline (BL), curl field (AD) and washout (WO) trials with one gradient\n"
+                           "step on W after each trial. Saves the recorded activity, labels, the weights used on\n"
+                           "every trial, hand paths and lateral deviations as .npz.");
+  const auto number = [](double v) { return cxxopts::value<double>()->default_value(std::to_string(v)); };
+  const auto integer = [](int64_t v) { return cxxopts::value<int64_t>()->default_value(std::to_string(v)); };
+  options.add_options()("out", "output .npz file", cxxopts::value<std::string>())
+      ("hidden", "RNN units N", integer(c.hidden))
+      ("recorded", "units recorded (a random subset when < hidden)", integer(c.recorded))
+      ("trials-per-epoch", "trials in each of BL, AD, WO", integer(c.trials_per_epoch))
+      ("bins", "time bins T per trial", integer(c.bins))
+      ("preparatory-bins", "bins before the go cue", integer(c.preparatory_bins))
+      ("bin-width", "seconds per bin", number(c.bin_width))
+      ("substeps", "Euler steps per bin", integer(c.substeps))
+      ("tau", "RNN time constant (s)", number(c.tau))
+      ("movement-time", "duration of the minimum-jerk reach (s)", number(c.movement_time))
+      ("curl", "curl field strength b (force = b [[0,1],[-1,0]] v)", number(c.curl))
+      ("learning-rate", "SGD step on W after each session trial", number(c.learning_rate))
+      ("pretrain-iterations", "Adam iterations of pre-training", integer(c.pretrain_iterations))
+      ("pretrain-learning-rate", "Adam learning rate of pre-training", number(c.pretrain_learning_rate))
+      ("noise", "recording noise std as a fraction of the signal std", number(c.noise))
+      ("seed", "random seed", integer(c.seed))
+      ("quiet", "no progress lines");
+  cxxopts::ParseResult r;
+  if (!parse(options, argc - 1, argv + 1, r)) return kOk;
+  const fs::path out = required_string(r, "out");
+  c.hidden = r["hidden"].as<int64_t>();
+  c.recorded = r["recorded"].as<int64_t>();
+  c.trials_per_epoch = r["trials-per-epoch"].as<int64_t>();
+  c.bins = r["bins"].as<int64_t>();
+  c.preparatory_bins = r["preparatory-bins"].as<int64_t>();
+  c.bin_width = r["bin-width"].as<double>();
+  c.substeps = r["substeps"].as<int64_t>();
+  c.tau = r["tau"].as<double>();
+  c.movement_time = r["movement-time"].as<double>();
+  c.curl = r["curl"].as<double>();
+  c.learning_rate = r["learning-rate"].as<double>();
+  c.pretrain_iterations = r["pretrain-iterations"].as<int64_t>();
+  c.pretrain_learning_rate = r["pretrain-learning-rate"].as<double>();
+  c.noise = r["noise"].as<double>();
+  c.seed = r["seed"].as<int64_t>();
+  std::function<void(const std::string&)> progress;
+  if (!r.count("quiet")) progress = [](const std::string& line) { std::cerr << "simulate reach: " << line << std::endl; };
+  const ReachData reach = simulate_reach(c, progress);
+  write_npz(out, reach_arrays(reach));
+  std::cout << "pre-training: RMS position error " << reach.pretrain_error << ", endpoint error "
+            << reach.pretrain_endpoint_error << " (target distance " << c.distance << ")\n"
+            << format_learning_curve(reach.curve) << "\n"
+            << "wrote " << out.string() << ": data " << reach.dataset.n_bins() << " x " << reach.dataset.n_trials()
+            << " x " << reach.dataset.n_neurons() << " (time x trial x neuron), weights " << reach.weights.size(0)
+            << " x " << reach.weights.size(1) << " x " << reach.weights.size(2) << "\n";
+  return kOk;
+}
+
 int simulate_command(int argc, const char* const* argv) {
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
-    std::cout << "usage: ltrnn simulate teacher [options] --out FILE.npz\n";
+    std::cout << "usage: ltrnn simulate teacher|reach [options] --out FILE.npz\n";
     return argc < 2 ? kBadInput : kOk;
   }
   const std::string kind = argv[1];
-  if (kind != "teacher") throw InputError("simulate: unknown generator '" + kind + "'; expected 'teacher'");
+  if (kind == "reach") return simulate_reach_command(argc, argv);
+  if (kind != "teacher") throw InputError("simulate: unknown generator '" + kind + "'; expected 'teacher' or 'reach'");
   TeacherConfig c;
   cxxopts::Options options("ltrnn simulate teacher",
                            "Simulates a known low-tensor-rank RNN over three epochs (baseline BL, adaptation AD,\n"
@@ -307,7 +367,7 @@ int analyze_command(int argc, const char* const* argv) {
       ("updates", "analyse W(k) - W(first) along the first axis")
       ("starts", "random starts per rank", cxxopts::value<int64_t>()->default_value(std::to_string(defaults.starts)))
       ("iterations", "ALS sweeps per start", cxxopts::value<int64_t>()->default_value(std::to_string(defaults.max_iterations)))
-      ("tolerance", "stop when the relative error changes by less", cxxopts::value<double>()->default_value("1e-10"))
+      ("tolerance", "stop when the relative error changes by less", cxxopts::value<double>()->default_value("1e-8"))
       ("seed", "random seed of the starts", cxxopts::value<int64_t>()->default_value("0"))
       ("out", "JSON results (factors go to the same name with .npz)", cxxopts::value<std::string>()->default_value("cp.json"));
   cxxopts::ParseResult r;
