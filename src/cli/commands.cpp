@@ -75,7 +75,7 @@ int simulate_reach_command(int argc, const char* const* argv) {
   const auto integer = [](int64_t v) { return cxxopts::value<int64_t>()->default_value(std::to_string(v)); };
   options.add_options()("out", "output .npz file", cxxopts::value<std::string>())
       ("hidden", "RNN units N", integer(c.hidden))
-      ("recorded", "units recorded (a random subset when < hidden)", integer(c.recorded))
+      ("recorded", "units recorded, a random subset (0: all)", integer(c.recorded))
       ("trials-per-epoch", "trials in each of BL, AD, WO", integer(c.trials_per_epoch))
       ("bins", "time bins T per trial", integer(c.bins))
       ("preparatory-bins", "bins before the go cue", integer(c.preparatory_bins))

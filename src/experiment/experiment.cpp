@@ -64,9 +64,35 @@ TeacherConfig teacher_from_json(const json& j, const std::string& pointer) {
   for (const auto& item : j.items()) {
     if (auto it = integers.find(item.key()); it != integers.end()) *it->second = item.value().get<int64_t>();
     else if (auto nt = numbers.find(item.key()); nt != numbers.end()) *nt->second = item.value().get<double>();
-    else throw InputError(pointer + "/" + item.key() + ": unknown key");
+    else throw InputError(pointer + "/" + item.key() + ": not a parameter of the teacher generator");
   }
   return c;
+}
+
+ReachConfig reach_from_json(const json& j, const std::string& pointer) {
+  ReachConfig c;
+  const std::map<std::string, int64_t*> integers{
+      {"hidden", &c.hidden}, {"recorded", &c.recorded}, {"trials_per_epoch", &c.trials_per_epoch},
+      {"bins", &c.bins}, {"preparatory_bins", &c.preparatory_bins}, {"substeps", &c.substeps},
+      {"pretrain_iterations", &c.pretrain_iterations}, {"seed", &c.seed}};
+  const std::map<std::string, double*> numbers{
+      {"bin_width", &c.bin_width}, {"tau", &c.tau}, {"movement_time", &c.movement_time}, {"curl", &c.curl},
+      {"learning_rate", &c.learning_rate}, {"pretrain_learning_rate", &c.pretrain_learning_rate},
+      {"noise", &c.noise}};
+  for (const auto& item : j.items()) {
+    if (auto it = integers.find(item.key()); it != integers.end()) *it->second = item.value().get<int64_t>();
+    else if (auto nt = numbers.find(item.key()); nt != numbers.end()) *nt->second = item.value().get<double>();
+    else throw InputError(pointer + "/" + item.key() + ": not a parameter of the reach generator");
+  }
+  return c;
+}
+
+json reach_json(const ReachConfig& c) {
+  return {{"hidden", c.hidden}, {"recorded", c.recorded}, {"trials_per_epoch", c.trials_per_epoch},
+          {"bins", c.bins}, {"preparatory_bins", c.preparatory_bins}, {"bin_width", c.bin_width},
+          {"substeps", c.substeps}, {"tau", c.tau}, {"movement_time", c.movement_time}, {"curl", c.curl},
+          {"learning_rate", c.learning_rate}, {"pretrain_iterations", c.pretrain_iterations},
+          {"pretrain_learning_rate", c.pretrain_learning_rate}, {"noise", c.noise}, {"seed", c.seed}};
 }
 
 std::vector<int64_t> parse_ranks(const json& j) {
@@ -210,7 +236,11 @@ Experiment parse_experiment(const json& document, const fs::path& source) {
     if (!fs::exists(file)) errors.push_back("/dataset/file: file not found: " + file.string());
     e.dataset.file = fs::absolute(file);
   } else {
-    check([&] { e.dataset.teacher = teacher_from_json(dataset.value("parameters", json::object()), "/dataset/parameters"); });
+    const json parameters = dataset.value("parameters", json::object());
+    if (dataset.at("generator") == "reach")
+      check([&] { e.dataset.reach = reach_from_json(parameters, "/dataset/parameters"); });
+    else
+      check([&] { e.dataset.teacher = teacher_from_json(parameters, "/dataset/parameters"); });
   }
   if (document.contains("preprocess")) check([&] { update_from_json(e.preprocess, document["preprocess"], "/preprocess"); });
   if (document.contains("mask")) check([&] { update_from_json(e.mask, document["mask"], "/mask"); });
@@ -222,6 +252,29 @@ Experiment parse_experiment(const json& document, const fs::path& source) {
     e.outputs.predictions = document["outputs"].value("predictions", true);
     e.outputs.factors = document["outputs"].value("factors", true);
     e.outputs.export_model = document["outputs"].value("export", true);
+  }
+
+  if (document.contains("analyses")) {
+    const json& a = document["analyses"];
+    if (a.contains("cp")) {
+      const json& cp = a["cp"];
+      e.analyses.cp = true;
+      e.analyses.cp_key = cp.value("key", e.analyses.cp_key);
+      e.analyses.cp_updates = cp.value("updates", e.analyses.cp_updates);
+      if (cp.contains("ranks")) {
+        e.analyses.cp_ranks = parse_ranks(cp["ranks"]);
+        if (e.analyses.cp_ranks.empty()) errors.push_back("/analyses/cp/ranks: the range is empty");
+      }
+      e.analyses.cp_starts = cp.value("starts", e.analyses.cp_starts);
+      e.analyses.cp_iterations = cp.value("iterations", e.analyses.cp_iterations);
+    }
+    e.analyses.compare_trial_factors = a.value("compare_trial_factors", false);
+    if (e.analyses.compare_trial_factors && !e.analyses.cp)
+      errors.push_back("/analyses/compare_trial_factors: needs /analyses/cp (the trial factors to compare with)");
+    if (e.analyses.cp && e.dataset.file && e.dataset.file->extension() != ".npz")
+      errors.push_back("/analyses/cp: needs an .npz dataset (or a generator) holding '" + e.analyses.cp_key + "'");
+    if (e.analyses.cp && e.dataset.teacher && e.analyses.cp_key != "true_trial_factors")
+      errors.push_back("/analyses/cp/key: the teacher dataset has no 3-tensor '" + e.analyses.cp_key + "'");
   }
 
   // 3. Runs: family presets, ranks, hidden sizes; what a schema cannot check.
@@ -267,6 +320,11 @@ Experiment parse_experiment(const json& document, const fs::path& source) {
     if (t.conditions > 3 * t.trials_per_epoch)
       errors.push_back("/dataset/parameters/conditions: must be <= the number of trials (3 x trials_per_epoch)");
   }
+  if (e.dataset.reach) {
+    const ReachConfig& r = *e.dataset.reach;
+    if (r.preparatory_bins >= r.bins) errors.push_back("/dataset/parameters/preparatory_bins: must be < bins");
+    if (r.recorded > r.hidden) errors.push_back("/dataset/parameters/recorded: must be <= hidden");
+  }
   throw_errors(errors, source);
   return e;
 }
@@ -310,6 +368,15 @@ json resolved_json(const Experiment& e) {
                              {"bins", t.bins}, {"preparatory_bins", t.preparatory_bins},
                              {"bin_width", t.bin_width}, {"tau", t.tau}, {"noise", t.noise}, {"seed", t.seed}};
   }
+  if (e.dataset.reach) {
+    dataset["generator"] = "reach";
+    dataset["parameters"] = reach_json(*e.dataset.reach);
+  }
+  json analyses = json::object();
+  if (e.analyses.cp)
+    analyses["cp"] = {{"key", e.analyses.cp_key}, {"updates", e.analyses.cp_updates}, {"ranks", e.analyses.cp_ranks},
+                      {"starts", e.analyses.cp_starts}, {"iterations", e.analyses.cp_iterations}};
+  analyses["compare_trial_factors"] = e.analyses.compare_trial_factors;
   json runs = json::array();
   for (const PlannedRun& run : plan_runs(e)) runs.push_back({{"id", run.id}, {"model", run.model}, {"train", run.train}});
   return {{"name", e.name},
@@ -320,6 +387,7 @@ json resolved_json(const Experiment& e) {
           {"train", e.train},
           {"seeds", e.seeds},
           {"outputs", {{"predictions", e.outputs.predictions}, {"factors", e.outputs.factors}, {"export", e.outputs.export_model}}},
+          {"analyses", analyses},
           {"plan", runs}};
 }
 

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "experiment/config.h"
+#include "sim/reach.h"
 #include "sim/teacher.h"
 
 namespace ltrnn {
@@ -17,6 +18,7 @@ namespace ltrnn {
 struct DatasetSpec {
   std::optional<std::filesystem::path> file;  // absolute (resolved against the experiment file)
   std::optional<TeacherConfig> teacher;
+  std::optional<ReachConfig> reach;
 };
 
 // One entry of "runs": a family at some ranks and hidden sizes, with overrides.
@@ -34,6 +36,18 @@ struct OutputsConfig {
   bool export_model = true; // runs/<id>/model.pt (TorchScript)
 };
 
+// Analyses after the fits: a CP decomposition of a dataset array (the true weights of the
+// reach generator), and the comparison of fitted trial factors with its trial factors.
+struct AnalysesConfig {
+  bool cp = false;
+  std::string cp_key = "weights";
+  bool cp_updates = true;  // decompose X(k) - X(first)
+  std::vector<int64_t> cp_ranks{1, 2, 3, 4, 5, 6};
+  int64_t cp_starts = 3;
+  int64_t cp_iterations = 500;
+  bool compare_trial_factors = false;
+};
+
 struct Experiment {
   std::string name;
   std::filesystem::path source;  // the experiment file
@@ -44,6 +58,7 @@ struct Experiment {
   std::vector<int64_t> seeds{0};
   std::vector<RunGroup> runs;
   OutputsConfig outputs;
+  AnalysesConfig analyses;
 };
 
 // One fit of the plan: family x rank x hidden size x seed.

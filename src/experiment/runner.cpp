@@ -14,6 +14,8 @@
 
 #include "data/dataset.h"
 #include "data/masks.h"
+#include "experiment/analyses.h"
+#include "sim/reach.h"
 #include "sim/teacher.h"
 #include "util/errors.h"
 #include "util/blas.h"
@@ -103,11 +105,28 @@ std::string format_plan(const std::vector<PlannedRun>& plan) {
 
 namespace {
 
-// The dataset of the experiment: loaded, or generated (and saved, so it can be opened).
-Dataset experiment_dataset(const Experiment& e, const fs::path& out_dir) {
+// The dataset of the experiment: loaded, or generated (and saved, so it can be opened);
+// what a generator reports about itself goes to `out` and into `notes`.
+Dataset experiment_dataset(const Experiment& e, const fs::path& out_dir, std::ostream& out, json& notes) {
   if (e.dataset.file) {
     Dataset ds = load_dataset(*e.dataset.file);
     return ds;
+  }
+  if (e.dataset.reach) {
+    out << "simulating the reach task (pre-training, then the BL/AD/WO session)...\n" << std::flush;
+    const ReachData reach = simulate_reach(*e.dataset.reach, [&](const std::string& line) {
+      out << "  " << line << "\n" << std::flush;
+    });
+    write_npz(out_dir / "dataset.npz", reach_arrays(reach));
+    out << "pre-training: RMS position error " << reach.pretrain_error << ", endpoint error "
+        << reach.pretrain_endpoint_error << "\n" << format_learning_curve(reach.curve) << "\n";
+    const LearningCurve& c = reach.curve;
+    notes["reach"] = {{"pretrain_rms_error", reach.pretrain_error},
+                      {"pretrain_endpoint_error", reach.pretrain_endpoint_error},
+                      {"lateral_deviation", {{"window", c.window}, {"baseline_late", c.baseline_late},
+                                             {"field_early", c.field_early}, {"field_late", c.field_late},
+                                             {"washout_early", c.washout_early}, {"washout_late", c.washout_late}}}};
+    return reach.dataset;
   }
   const TeacherData teacher = simulate_teacher(*e.dataset.teacher);
   write_npz(out_dir / "dataset.npz", teacher_arrays(teacher));
@@ -152,7 +171,8 @@ std::vector<RunSummary> run_experiment(const Experiment& e, const RunnerOptions&
     torch::set_num_threads(static_cast<int>(threads_per_run));
     set_blas_threads(static_cast<int>(threads_per_run));  // OpenBLAS's pool is process-wide
   }
-  const Dataset raw = experiment_dataset(e, options.out_dir);
+  json dataset_notes = json::object();
+  const Dataset raw = experiment_dataset(e, options.out_dir, out, dataset_notes);
   for (const auto& note : raw.notes) out << "note: " << note << "\n";
   const Dataset dataset = preprocess(raw, e.preprocess);
   const Masks masks = make_block_masks(dataset.n_bins(), dataset.n_trials(), dataset.n_neurons(), e.mask);
@@ -251,9 +271,16 @@ std::vector<RunSummary> run_experiment(const Experiment& e, const RunnerOptions&
                             {"planned", row.planned}, {"mean_test_nmse", row.mean_nmse},
                             {"std_test_nmse", row.std_nmse}, {"se_test_nmse", row.sem_nmse}});
   json extra{{"summary", summary_json}, {"selected_rank", table.selected_rank}};
+  extra.update(dataset_notes);
+  out << "\n" << format_summary(table);
+
+  // 4. Analyses of the dataset and of the fits (experiment "analyses").
+  const fs::path dataset_npz = e.dataset.file ? *e.dataset.file : options.out_dir / "dataset.npz";
+  const json analyses = run_analyses(e, options.out_dir, dataset_npz, results, table.selected_rank, out);
+  if (!analyses.empty()) extra["analyses"] = analyses;
   write_results(options.out_dir, resolved, results, extra);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  out << "\n" << format_summary(table) << "wall time " << std::fixed << std::setprecision(1) << seconds
+  out << "wall time " << std::fixed << std::setprecision(1) << seconds
       << " s; results in " << (options.out_dir / "results.json").string() << "\n";
   return results;
 }

@@ -107,7 +107,7 @@ void check(const ReachConfig& c) {
     if (!ok) throw InputError("simulate reach: " + what);
   };
   need(c.hidden >= 2, "hidden must be >= 2");
-  need(c.recorded >= 1 && c.recorded <= c.hidden, "recorded must be in 1..hidden");
+  need(c.recorded >= 0 && c.recorded <= c.hidden, "recorded must be in 0..hidden (0: all units)");
   need(c.trials_per_epoch >= 1, "trials-per-epoch must be >= 1");
   need(c.preparatory_bins >= 0 && c.preparatory_bins < c.bins, "preparatory-bins must be in 0..bins-1");
   need(c.bin_width > 0 && c.tau > 0 && c.movement_time > 0 && c.distance > 0 && c.mass > 0,
@@ -195,7 +195,7 @@ ReachData simulate_reach(const ReachConfig& c, const std::function<void(const st
 
   // 3. The recording: a random subset of units, plus noise.
   const torch::Tensor units = std::get<0>(
-      torch::randperm(N, generator, torch::TensorOptions().dtype(torch::kInt64)).narrow(0, 0, c.recorded).sort());
+      torch::randperm(N, generator, torch::TensorOptions().dtype(torch::kInt64)).narrow(0, 0, c.recorded > 0 ? c.recorded : N).sort());
   out.rates = rates.index_select(2, units);
   const double signal_std = out.rates.std().item<double>();
   Dataset& ds = out.dataset;

@@ -17,7 +17,7 @@ namespace ltrnn {
 
 struct ReachConfig {
   int64_t hidden = 100;            // N: units of the rate RNN
-  int64_t recorded = 100;          // D: units recorded (a random subset when < hidden)
+  int64_t recorded = 0;            // D: units recorded, a random subset (0: all `hidden` units)
   int64_t trials_per_epoch = 80;   // trials in each of baseline (BL), curl field (AD) and washout (WO)
   int64_t bins = 50;               // T: recorded time bins per trial
   int64_t preparatory_bins = 10;   // bins before the go cue (target shown, hold at the centre)

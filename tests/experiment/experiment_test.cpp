@@ -41,6 +41,28 @@ TEST(Experiment, ShippedExperimentsValidate) {
   EXPECT_EQ(plan_runs(quickstart).size(), 14u);  // tensor_rank 1-5, full, static; 2 seeds
 }
 
+TEST(Experiment, ReachGeneratorAndAnalysesAreChecked) {
+  json doc = json::parse(R"({"name": "r", "dataset": {"generator": "reach", "parameters": {"rank": 2}},
+                            "runs": [{"model": "tensor_rank"}]})");
+  EXPECT_NE(refusal(doc).find("/dataset/parameters/rank: not a parameter of the reach generator"), std::string::npos)
+      << refusal(doc);
+  doc["dataset"]["parameters"] = {{"hidden", 10}, {"recorded", 11}};
+  EXPECT_NE(refusal(doc).find("/dataset/parameters/recorded: must be <= hidden"), std::string::npos) << refusal(doc);
+  doc["dataset"]["parameters"] = {{"hidden", 10}, {"curl", 2.5}};
+  doc["analyses"] = {{"compare_trial_factors", true}};
+  EXPECT_NE(refusal(doc).find("/analyses/compare_trial_factors: needs /analyses/cp"), std::string::npos)
+      << refusal(doc);
+  doc["analyses"] = {{"cp", {{"ranks", "1-3"}, {"starts", 0}}}};
+  EXPECT_NE(refusal(doc).find("/analyses/cp/starts: must be >= 1, got 0"), std::string::npos) << refusal(doc);
+  doc["analyses"] = {{"cp", {{"ranks", "1-3"}}}, {"compare_trial_factors", true}};
+  const Experiment e = parse_experiment(doc, fs::path(LTRNN_SOURCE_DIR) / "experiments/x.json");
+  ASSERT_TRUE(e.dataset.reach);
+  EXPECT_EQ(e.dataset.reach->curl, 2.5);
+  EXPECT_EQ(e.analyses.cp_ranks, (std::vector<int64_t>{1, 2, 3}));
+  EXPECT_EQ(e.analyses.cp_key, "weights");
+  EXPECT_EQ(resolved_json(e)["dataset"]["parameters"]["curl"], 2.5);
+}
+
 TEST(Experiment, PresetsDocumentEveryHyperparameterAndMatchTheDefaults) {
   const json defaults = ModelConfig{};
   for (const char* family : {"tensor_rank", "full", "static", "matrix_rank"}) {

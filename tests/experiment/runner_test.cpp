@@ -1,8 +1,11 @@
 // The runner: the summary table and rank rule, outputs on disk, refusal to overwrite,
 // and resume after a kill giving the same results as an uninterrupted run.
+#include "data/npy.h"
 #include "experiment/runner.h"
 
 #include <gtest/gtest.h>
+
+#include <cmath>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -139,6 +142,42 @@ TEST_F(RunnerDirectory, WritesTheOutputDirectoryAndRefusesToOverwriteIt) {
     EXPECT_EQ(resumed[i].status, "finished");
     EXPECT_EQ(resumed[i].test_nmse, runs[i].test_nmse);
   }
+}
+
+// The small paper reproduction: reach data, every family, the CP of the true weight
+// updates and the trial-factor comparison, end to end.
+TEST_F(RunnerDirectory, PaperReachSmallRunsTheAnalyses) {
+  const Experiment e = load_experiment(fs::path(LTRNN_SOURCE_DIR) / "experiments/paper_reach_small.json");
+  RunnerOptions options;
+  options.out_dir = dir_ / "reach";
+  options.progress = false;
+  options.jobs = 2;
+  std::ostringstream log;
+  const auto runs = run_experiment(e, options, log);
+  for (const auto& run : runs) EXPECT_EQ(run.status, "finished") << run.id;
+  const json results = json::parse(read_file(options.out_dir / "results.json"));
+  // The learning curve of the simulated session: a jump at field onset, an after-effect.
+  const json& curve = results["reach"]["lateral_deviation"];
+  EXPECT_GT(std::abs(curve["field_early"].get<double>()), 2 * std::abs(curve["baseline_late"].get<double>()));
+  EXPECT_LT(curve["washout_early"].get<double>() * curve["field_early"].get<double>(), 0);
+  // CP of the true updates: errors for each rank, non-increasing, below 1.
+  const json& errors = results["analyses"]["cp"]["errors"];
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_LE(errors[1]["relative_error"].get<double>(), errors[0]["relative_error"].get<double>() + 1e-9);
+  EXPECT_LT(errors[0]["relative_error"].get<double>(), 1.0);
+  // Each tensor_rank rank's best fit compared with the CP trial factors of its rank.
+  const json& similarity = results["analyses"]["trial_factor_similarity"];
+  ASSERT_EQ(similarity.size(), 2u);
+  for (const auto& entry : similarity) {
+    EXPECT_GE(entry["similarity"].get<double>(), 0.0);
+    EXPECT_LE(entry["similarity"].get<double>(), 1.0);
+  }
+  for (const char* file : {"analysis/cp.json", "analysis/cp.npz", "dataset.npz"})
+    EXPECT_TRUE(fs::exists(options.out_dir / file)) << file;
+  const auto dataset = read_npz(options.out_dir / "dataset.npz");
+  EXPECT_EQ(dataset.at("weights").shape, (std::vector<int64_t>{48, 30, 30}));
+  EXPECT_EQ(dataset.at("hand").shape, (std::vector<int64_t>{30, 48, 2}));
+  EXPECT_NE(log.str().find("CP decomposition of the updates of 'weights'"), std::string::npos);
 }
 
 // Two runs fitted at once give the numbers of the same runs fitted one after another.

@@ -1,0 +1,85 @@
+// CP of the true weights and the trial-factor comparison, run after an experiment's fits.
+#include "experiment/analyses.h"
+
+#include <torch/torch.h>
+
+#include <cstdio>
+
+#include "analysis/cp.h"
+#include "data/dataset.h"
+#include "util/files.h"
+
+namespace ltrnn {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// The finished run of `model` at `rank` with the lowest test nMSE over seeds.
+const RunSummary* best_run(const std::vector<RunSummary>& results, const std::string& model, int64_t rank) {
+  const RunSummary* best = nullptr;
+  for (const auto& r : results)
+    if (r.model == model && r.rank == rank && r.status == "finished" && (!best || r.test_nmse < best->test_nmse))
+      best = &r;
+  return best;
+}
+
+// Each tensor_rank rank's best fit: its trial-factor updates c(k) - c(first) against the
+// trial factors of the CP model of the same rank (kruskal_align's score on that mode).
+json compare_trial_factors(const CpAnalysis& cp, const fs::path& out_dir, const std::vector<RunSummary>& results,
+                           const std::map<std::string, int64_t>& selected_rank, std::ostream& out) {
+  json comparisons = json::array();
+  const auto selected = selected_rank.find("tensor_rank");
+  out << "trial factors of the fits (c(k) - c(first)) vs the CP trial factors of the same rank:\n";
+  for (const CpModel& model : cp.models) {
+    const RunSummary* run = best_run(results, "tensor_rank", model.rank());
+    if (!run) continue;
+    const auto arrays = read_npz(out_dir / "runs" / run->id / "factors.npz");
+    const torch::Tensor c = from_npy(arrays.at("trial_factors")).to(torch::kFloat64);
+    const torch::Tensor updates = c - c.select(0, 0).unsqueeze(0);
+    std::vector<std::pair<int64_t, int64_t>> matching;
+    const double score = kruskal_similarity({updates}, {model.factors[0]}, &matching);
+    const bool is_selected = selected != selected_rank.end() && selected->second == model.rank();
+    comparisons.push_back({{"rank", model.rank()}, {"run", run->id}, {"similarity", score}, {"selected", is_selected},
+                           {"matching", matching}});
+    char line[200];
+    std::snprintf(line, sizeof line, "  rank %lld  %-28s similarity %.3f%s\n", static_cast<long long>(model.rank()),
+                  run->id.c_str(), score, is_selected ? "   <- selected rank" : "");
+    out << line;
+  }
+  return comparisons;
+}
+
+}  // namespace
+
+json run_analyses(const Experiment& e, const fs::path& out_dir, const fs::path& dataset_npz,
+                  const std::vector<RunSummary>& results, const std::map<std::string, int64_t>& selected_rank,
+                  std::ostream& out) {
+  json analyses = json::object();
+  if (!e.analyses.cp) return analyses;
+  torch::Tensor X = load_tensor(dataset_npz, e.analyses.cp_key);
+  if (e.analyses.cp_updates) X = learning_updates(X);
+  CpOptions options;
+  options.starts = e.analyses.cp_starts;
+  options.max_iterations = e.analyses.cp_iterations;
+  out << "\nCP decomposition of " << (e.analyses.cp_updates ? "the updates of " : "") << "'" << e.analyses.cp_key
+      << "' (" << X.size(0) << " x " << X.size(1) << " x " << X.size(2) << "):\n";
+  const CpAnalysis cp = analyze_cp(X, e.analyses.cp_ranks, options);
+  out << format_cp_table(cp);
+  json cp_json = cp_analysis_json(cp);
+  cp_json["key"] = e.analyses.cp_key;
+  cp_json["updates"] = e.analyses.cp_updates;
+  fs::create_directories(out_dir / "analysis");
+  write_file_atomic(out_dir / "analysis" / "cp.json", cp_json.dump(2) + "\n");
+  write_npz(out_dir / "analysis" / "cp.npz", cp_factor_arrays(cp));
+  json errors = json::array();
+  for (const auto& m : cp.models) errors.push_back({{"rank", m.rank()}, {"relative_error", m.relative_error}});
+  analyses["cp"] = {{"key", e.analyses.cp_key}, {"updates", e.analyses.cp_updates}, {"errors", errors},
+                    {"unfolding_rank_99", json::array()}};
+  for (const auto& s : cp.singular_values) analyses["cp"]["unfolding_rank_99"].push_back(rank_holding(s, 0.99));
+  if (e.analyses.compare_trial_factors)
+    analyses["trial_factor_similarity"] = compare_trial_factors(cp, out_dir, results, selected_rank, out);
+  return analyses;
+}
+
+}  // namespace ltrnn
