@@ -1,6 +1,7 @@
 // CP of the true weights and the trial-factor comparison, run after an experiment's fits.
 #include "experiment/analyses.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
 #include <cstdio>
@@ -24,6 +25,19 @@ const RunSummary* best_run(const std::vector<RunSummary>& results, const std::st
   return best;
 }
 
+// The similarity expected by chance for factors with these values but no relation in
+// time: the mean score over 100 seeded shuffles of the fitted factors' trial order.
+double chance_similarity(const torch::Tensor& fitted, const torch::Tensor& reference) {
+  auto generator = at::detail::createCPUGenerator(0);
+  double total = 0;
+  const int shuffles = 100;
+  for (int i = 0; i < shuffles; ++i) {
+    const torch::Tensor order = torch::randperm(fitted.size(0), generator, torch::TensorOptions().dtype(torch::kInt64));
+    total += kruskal_similarity({fitted.index_select(0, order)}, {reference});
+  }
+  return total / shuffles;
+}
+
 // Each tensor_rank rank's best fit: its trial-factor updates c(k) - c(first) against the
 // trial factors of the CP model of the same rank (kruskal_align's score on that mode).
 json compare_trial_factors(const CpAnalysis& cp, const fs::path& out_dir, const std::vector<RunSummary>& results,
@@ -39,12 +53,14 @@ json compare_trial_factors(const CpAnalysis& cp, const fs::path& out_dir, const 
     const torch::Tensor updates = c - c.select(0, 0).unsqueeze(0);
     std::vector<std::pair<int64_t, int64_t>> matching;
     const double score = kruskal_similarity({updates}, {model.factors[0]}, &matching);
+    const double chance = chance_similarity(updates, model.factors[0]);
     const bool is_selected = selected != selected_rank.end() && selected->second == model.rank();
-    comparisons.push_back({{"rank", model.rank()}, {"run", run->id}, {"similarity", score}, {"selected", is_selected},
-                           {"matching", matching}});
+    comparisons.push_back({{"rank", model.rank()}, {"run", run->id}, {"similarity", score},
+                           {"chance_similarity", chance}, {"selected", is_selected}, {"matching", matching}});
     char line[200];
-    std::snprintf(line, sizeof line, "  rank %lld  %-28s similarity %.3f%s\n", static_cast<long long>(model.rank()),
-                  run->id.c_str(), score, is_selected ? "   <- selected rank" : "");
+    std::snprintf(line, sizeof line, "  rank %lld  %-28s similarity %.3f (trials shuffled: %.3f)%s\n",
+                  static_cast<long long>(model.rank()), run->id.c_str(), score, chance,
+                  is_selected ? "   <- selected rank" : "");
     out << line;
   }
   return comparisons;
