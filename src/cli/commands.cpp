@@ -329,19 +329,7 @@ int run_command(int argc, const char* const* argv) {
 
 // "1-8" or "1,2,4": a list of ranks >= 1.
 std::vector<int64_t> parse_rank_list(const std::string& text, const std::string& option) {
-  std::vector<int64_t> ranks;
-  try {
-    std::size_t dash = text.find('-');
-    if (dash != std::string::npos && text.find(',') == std::string::npos) {
-      const int64_t from = std::stoll(text.substr(0, dash)), to = std::stoll(text.substr(dash + 1));
-      for (int64_t r = from; r <= to; ++r) ranks.push_back(r);
-    } else {
-      std::stringstream list(text);
-      for (std::string item; std::getline(list, item, ',');) ranks.push_back(std::stoll(item));
-    }
-  } catch (const std::exception&) {
-    throw InputError(option + ": expected ranks as FROM-TO or a comma-separated list, got '" + text + "'");
-  }
+  const std::vector<int64_t> ranks = parse_rank_text(text, option);
   if (ranks.empty() || *std::min_element(ranks.begin(), ranks.end()) < 1)
     throw InputError(option + ": expected ranks >= 1, got '" + text + "'");
   return ranks;

@@ -54,55 +54,53 @@ void throw_errors(const std::vector<std::string>& errors, const fs::path& source
   throw InputError(message);
 }
 
-TeacherConfig teacher_from_json(const json& j, const std::string& pointer) {
-  TeacherConfig c;
-  const std::map<std::string, int64_t*> integers{
-      {"rank", &c.rank},         {"hidden", &c.hidden}, {"neurons", &c.neurons},
-      {"conditions", &c.conditions}, {"trials_per_epoch", &c.trials_per_epoch}, {"bins", &c.bins},
-      {"preparatory_bins", &c.preparatory_bins}, {"seed", &c.seed}};
-  const std::map<std::string, double*> numbers{{"bin_width", &c.bin_width}, {"tau", &c.tau}, {"noise", &c.noise}};
+// A generator's parameters as JSON key -> field: one table per generator, read from the
+// experiment file and written to the resolved experiment.
+struct GeneratorFields {
+  std::map<std::string, int64_t*> integers;
+  std::map<std::string, double*> numbers;
+};
+
+GeneratorFields fields_of(TeacherConfig& c) {
+  return {{{"rank", &c.rank}, {"hidden", &c.hidden}, {"neurons", &c.neurons}, {"conditions", &c.conditions},
+           {"trials_per_epoch", &c.trials_per_epoch}, {"bins", &c.bins}, {"preparatory_bins", &c.preparatory_bins},
+           {"seed", &c.seed}},
+          {{"bin_width", &c.bin_width}, {"tau", &c.tau}, {"noise", &c.noise}}};
+}
+
+GeneratorFields fields_of(ReachConfig& c) {
+  return {{{"hidden", &c.hidden}, {"recorded", &c.recorded}, {"trials_per_epoch", &c.trials_per_epoch},
+           {"bins", &c.bins}, {"preparatory_bins", &c.preparatory_bins}, {"substeps", &c.substeps},
+           {"pretrain_iterations", &c.pretrain_iterations}, {"seed", &c.seed}},
+          {{"bin_width", &c.bin_width}, {"tau", &c.tau}, {"movement_time", &c.movement_time}, {"curl", &c.curl},
+           {"learning_rate", &c.learning_rate}, {"pretrain_learning_rate", &c.pretrain_learning_rate},
+           {"noise", &c.noise}}};
+}
+
+template <class Config>
+Config generator_from_json(const json& j, const std::string& pointer, const std::string& generator) {
+  Config c;
+  const GeneratorFields fields = fields_of(c);
   for (const auto& item : j.items()) {
-    if (auto it = integers.find(item.key()); it != integers.end()) *it->second = item.value().get<int64_t>();
-    else if (auto nt = numbers.find(item.key()); nt != numbers.end()) *nt->second = item.value().get<double>();
-    else throw InputError(pointer + "/" + item.key() + ": not a parameter of the teacher generator");
+    if (auto it = fields.integers.find(item.key()); it != fields.integers.end()) *it->second = item.value().get<int64_t>();
+    else if (auto nt = fields.numbers.find(item.key()); nt != fields.numbers.end()) *nt->second = item.value().get<double>();
+    else throw InputError(pointer + "/" + item.key() + ": not a parameter of the " + generator + " generator");
   }
   return c;
 }
 
-ReachConfig reach_from_json(const json& j, const std::string& pointer) {
-  ReachConfig c;
-  const std::map<std::string, int64_t*> integers{
-      {"hidden", &c.hidden}, {"recorded", &c.recorded}, {"trials_per_epoch", &c.trials_per_epoch},
-      {"bins", &c.bins}, {"preparatory_bins", &c.preparatory_bins}, {"substeps", &c.substeps},
-      {"pretrain_iterations", &c.pretrain_iterations}, {"seed", &c.seed}};
-  const std::map<std::string, double*> numbers{
-      {"bin_width", &c.bin_width}, {"tau", &c.tau}, {"movement_time", &c.movement_time}, {"curl", &c.curl},
-      {"learning_rate", &c.learning_rate}, {"pretrain_learning_rate", &c.pretrain_learning_rate},
-      {"noise", &c.noise}};
-  for (const auto& item : j.items()) {
-    if (auto it = integers.find(item.key()); it != integers.end()) *it->second = item.value().get<int64_t>();
-    else if (auto nt = numbers.find(item.key()); nt != numbers.end()) *nt->second = item.value().get<double>();
-    else throw InputError(pointer + "/" + item.key() + ": not a parameter of the reach generator");
-  }
-  return c;
-}
-
-json reach_json(const ReachConfig& c) {
-  return {{"hidden", c.hidden}, {"recorded", c.recorded}, {"trials_per_epoch", c.trials_per_epoch},
-          {"bins", c.bins}, {"preparatory_bins", c.preparatory_bins}, {"bin_width", c.bin_width},
-          {"substeps", c.substeps}, {"tau", c.tau}, {"movement_time", c.movement_time}, {"curl", c.curl},
-          {"learning_rate", c.learning_rate}, {"pretrain_iterations", c.pretrain_iterations},
-          {"pretrain_learning_rate", c.pretrain_learning_rate}, {"noise", c.noise}, {"seed", c.seed}};
+template <class Config>
+json generator_json(Config c) {
+  json j = json::object();
+  const GeneratorFields fields = fields_of(c);
+  for (const auto& [key, field] : fields.integers) j[key] = *field;
+  for (const auto& [key, field] : fields.numbers) j[key] = *field;
+  return j;
 }
 
 std::vector<int64_t> parse_ranks(const json& j) {
   if (j.is_array()) return j.get<std::vector<int64_t>>();
-  const std::string text = j.get<std::string>();
-  const auto dash = text.find('-');
-  const int64_t from = std::stoll(text.substr(0, dash)), to = std::stoll(text.substr(dash + 1));
-  std::vector<int64_t> ranks;
-  for (int64_t r = from; r <= to; ++r) ranks.push_back(r);
-  return ranks;
+  return parse_rank_text(j.get<std::string>(), "ranks");
 }
 
 }  // namespace
@@ -238,9 +236,9 @@ Experiment parse_experiment(const json& document, const fs::path& source) {
   } else {
     const json parameters = dataset.value("parameters", json::object());
     if (dataset.at("generator") == "reach")
-      check([&] { e.dataset.reach = reach_from_json(parameters, "/dataset/parameters"); });
+      check([&] { e.dataset.reach = generator_from_json<ReachConfig>(parameters, "/dataset/parameters", "reach"); });
     else
-      check([&] { e.dataset.teacher = teacher_from_json(parameters, "/dataset/parameters"); });
+      check([&] { e.dataset.teacher = generator_from_json<TeacherConfig>(parameters, "/dataset/parameters", "teacher"); });
   }
   if (document.contains("preprocess")) check([&] { update_from_json(e.preprocess, document["preprocess"], "/preprocess"); });
   if (document.contains("mask")) check([&] { update_from_json(e.mask, document["mask"], "/mask"); });
@@ -329,6 +327,23 @@ Experiment parse_experiment(const json& document, const fs::path& source) {
   return e;
 }
 
+std::vector<int64_t> parse_rank_text(const std::string& text, const std::string& where) {
+  std::vector<int64_t> ranks;
+  try {
+    const std::size_t dash = text.find('-');
+    if (dash != std::string::npos && text.find(',') == std::string::npos) {
+      const int64_t from = std::stoll(text.substr(0, dash)), to = std::stoll(text.substr(dash + 1));
+      for (int64_t r = from; r <= to; ++r) ranks.push_back(r);
+    } else {
+      std::stringstream list(text);
+      for (std::string item; std::getline(list, item, ',');) ranks.push_back(std::stoll(item));
+    }
+  } catch (const std::exception&) {
+    throw InputError(where + ": expected ranks as FROM-TO or a comma-separated list, got '" + text + "'");
+  }
+  return ranks;
+}
+
 std::vector<PlannedRun> plan_runs(const Experiment& e) {
   std::vector<PlannedRun> plan;
   std::set<std::string> ids;
@@ -361,16 +376,12 @@ json resolved_json(const Experiment& e) {
   json dataset;
   if (e.dataset.file) dataset["file"] = e.dataset.file->string();
   if (e.dataset.teacher) {
-    const TeacherConfig& t = *e.dataset.teacher;
     dataset["generator"] = "teacher";
-    dataset["parameters"] = {{"rank", t.rank}, {"hidden", t.hidden}, {"neurons", t.neurons},
-                             {"conditions", t.conditions}, {"trials_per_epoch", t.trials_per_epoch},
-                             {"bins", t.bins}, {"preparatory_bins", t.preparatory_bins},
-                             {"bin_width", t.bin_width}, {"tau", t.tau}, {"noise", t.noise}, {"seed", t.seed}};
+    dataset["parameters"] = generator_json(*e.dataset.teacher);
   }
   if (e.dataset.reach) {
     dataset["generator"] = "reach";
-    dataset["parameters"] = reach_json(*e.dataset.reach);
+    dataset["parameters"] = generator_json(*e.dataset.reach);
   }
   json analyses = json::object();
   if (e.analyses.cp)
@@ -379,7 +390,7 @@ json resolved_json(const Experiment& e) {
   analyses["compare_trial_factors"] = e.analyses.compare_trial_factors;
   json runs = json::array();
   for (const PlannedRun& run : plan_runs(e)) runs.push_back({{"id", run.id}, {"model", run.model}, {"train", run.train}});
-  return {{"name", e.name},
+  json resolved{{"name", e.name},
           {"source", e.source.string()},
           {"dataset", dataset},
           {"preprocess", e.preprocess},
@@ -387,8 +398,11 @@ json resolved_json(const Experiment& e) {
           {"train", e.train},
           {"seeds", e.seeds},
           {"outputs", {{"predictions", e.outputs.predictions}, {"factors", e.outputs.factors}, {"export", e.outputs.export_model}}},
-          {"analyses", analyses},
           {"plan", runs}};
+  // Only experiments with analyses carry the key: an experiment without them resolves as
+  // before analyses existed, so their output directories still resume.
+  if (e.analyses.cp || e.analyses.compare_trial_factors) resolved["analyses"] = analyses;
+  return resolved;
 }
 
 }  // namespace ltrnn

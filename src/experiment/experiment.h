@@ -79,6 +79,9 @@ std::vector<std::string> schema_errors(const nlohmann::json& document);
 // The preset of a family (models/<family>.json) applied to the built-in defaults.
 ModelConfig model_preset(ModelKind kind);
 
+// Ranks written "FROM-TO" or "a,b,c"; InputError naming `where` when malformed.
+std::vector<int64_t> parse_rank_text(const std::string& text, const std::string& where);
+
 // Expands the runs: group order, then rank, hidden size, seed. Ids are stable.
 std::vector<PlannedRun> plan_runs(const Experiment& experiment);
 

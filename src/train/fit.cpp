@@ -115,9 +115,8 @@ FitResult fit(RnnModel& model, const FitTarget& target, const TrainConfig& confi
     record.iteration = iteration;
     {
       torch::NoGradGuard no_grad;
-      const double train_count = std::max(1.0, target.train_count_per_trial.sum().item<double>());
       record.train_loss = evaluation.per_trial.sum().item<double>() /
-                          (train_count * loss_normaliser(target.loss, target.train_variance));
+                          (std::max(1.0, target.train_count) * loss_normaliser(target.loss, target.train_variance));
       const torch::Tensor entries = entry_losses(target.loss, evaluation.output.linear.detach(), target.data);
       record.test_loss = (entries * target.test_weight).sum().item<double>() /
                          (std::max(1.0, target.test_count) * loss_normaliser(target.loss, target.test_variance));

@@ -30,6 +30,7 @@ FitTarget make_fit_target(const torch::Tensor& data, const torch::Tensor& train,
   t.train_weight = train.to(dtype);
   t.test_weight = test.to(dtype);
   t.train_count_per_trial = train.sum(torch::IntArrayRef{0, 2}).to(torch::kFloat64);
+  t.train_count = t.train_count_per_trial.sum().item<double>();
   t.test_count = static_cast<double>(test.sum().item<int64_t>());
   return t;
 }

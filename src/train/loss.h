@@ -18,7 +18,7 @@ struct FitTarget {
   // training loop's data terms are then single weighted passes over the entries.
   torch::Tensor train_weight, test_weight;
   torch::Tensor train_count_per_trial;  // [K] float64
-  double test_count = 0;
+  double train_count = 0, test_count = 0;
 };
 
 // Builds a FitTarget; `loss` Auto resolves to Poisson for counts and MSE otherwise.

@@ -63,6 +63,20 @@ TEST(Experiment, ReachGeneratorAndAnalysesAreChecked) {
   EXPECT_EQ(resolved_json(e)["dataset"]["parameters"]["curl"], 2.5);
 }
 
+TEST(Experiment, ResolvedFormWithoutAnalysesIsUnchangedSoOldOutputsResume) {
+  // --resume compares the saved experiment.json with the resolved experiment: an
+  // experiment without analyses must resolve exactly as it did before analyses existed.
+  const Experiment quickstart = load_experiment(fs::path(LTRNN_SOURCE_DIR) / "experiments/quickstart.json");
+  const json resolved = resolved_json(quickstart);
+  std::vector<std::string> keys;
+  for (const auto& item : resolved.items()) keys.push_back(item.key());
+  EXPECT_EQ(keys, (std::vector<std::string>{"dataset", "mask", "name", "outputs", "plan", "preprocess", "seeds",
+                                            "source", "train"}));
+  EXPECT_EQ(resolved["dataset"]["parameters"].size(), 11u);
+  const Experiment reach = load_experiment(fs::path(LTRNN_SOURCE_DIR) / "experiments/paper_reach_small.json");
+  EXPECT_TRUE(resolved_json(reach)["analyses"]["compare_trial_factors"].get<bool>());
+}
+
 TEST(Experiment, PresetsDocumentEveryHyperparameterAndMatchTheDefaults) {
   const json defaults = ModelConfig{};
   for (const char* family : {"tensor_rank", "full", "static", "matrix_rank"}) {
