@@ -23,51 +23,47 @@
 namespace ltrnn {
 using nlohmann::json;
 
-void to_json(json& j, const BenchCase& c) {
-  j = json{{"name", c.name},         {"model", to_string(c.kind)},
-           {"hidden", c.hidden},     {"rank", c.rank},
-           {"trials", c.trials},     {"neurons", c.neurons},
-           {"bins", c.bins},         {"preparatory_bins", c.preparatory_bins},
-           {"conditions", c.conditions}, {"solver", to_string(c.solver)},
-           {"substeps", c.substeps}, {"float64", c.float64},
-           {"threads", c.threads},   {"iterations", c.iterations},
-           {"warmup", c.warmup}};
+namespace {
+
+// Every field under its JSON name, listed once: serialisation and parsing both walk it.
+template <class Case, class Visit>
+void visit_fields(Case& c, Visit&& visit) {
+  visit("name", c.name), visit("model", c.kind), visit("hidden", c.hidden), visit("rank", c.rank);
+  visit("trials", c.trials), visit("neurons", c.neurons), visit("bins", c.bins);
+  visit("preparatory_bins", c.preparatory_bins), visit("conditions", c.conditions), visit("solver", c.solver);
+  visit("substeps", c.substeps), visit("float64", c.float64), visit("threads", c.threads);
+  visit("iterations", c.iterations), visit("warmup", c.warmup);
 }
 
-void from_json(const json& j, BenchCase& c) {
-  c.name = j.at("name");
-  c.kind = parse_model_kind(j.at("model"), "/model");
-  c.hidden = j.at("hidden");
-  c.rank = j.at("rank");
-  c.trials = j.at("trials");
-  c.neurons = j.at("neurons");
-  c.bins = j.at("bins");
-  c.preparatory_bins = j.at("preparatory_bins");
-  c.conditions = j.at("conditions");
-  c.solver = parse_solver(j.at("solver"), "/solver");
-  c.substeps = j.at("substeps");
-  c.float64 = j.at("float64");
-  c.threads = j.at("threads");
-  c.iterations = j.at("iterations");
-  c.warmup = j.at("warmup");
+template <class Result, class Visit>
+void visit_result_fields(Result& r, Visit&& visit) {
+  visit("case", r.config), visit("milliseconds", r.milliseconds), visit("median_ms", r.median_ms);
+  visit("min_ms", r.min_ms), visit("max_ms", r.max_ms), visit("gflop", r.gflop), visit("gflops", r.gflops);
+  visit("peak_rss_mb", r.peak_rss_mb);
 }
 
-void to_json(json& j, const BenchResult& r) {
-  j = json{{"case", r.config},       {"milliseconds", r.milliseconds}, {"median_ms", r.median_ms},
-           {"min_ms", r.min_ms},     {"max_ms", r.max_ms},             {"gflop", r.gflop},
-           {"gflops", r.gflops},     {"peak_rss_mb", r.peak_rss_mb}};
-}
+struct Writer {
+  json& j;
+  template <class T>
+  void operator()(const char* key, const T& value) const { j[key] = value; }
+  void operator()(const char* key, ModelKind value) const { j[key] = to_string(value); }
+  void operator()(const char* key, Solver value) const { j[key] = to_string(value); }
+};
 
-void from_json(const json& j, BenchResult& r) {
-  r.config = j.at("case").get<BenchCase>();
-  r.milliseconds = j.at("milliseconds").get<std::vector<double>>();
-  r.median_ms = j.at("median_ms");
-  r.min_ms = j.at("min_ms");
-  r.max_ms = j.at("max_ms");
-  r.gflop = j.at("gflop");
-  r.gflops = j.at("gflops");
-  r.peak_rss_mb = j.at("peak_rss_mb");
-}
+struct Reader {
+  const json& j;
+  template <class T>
+  void operator()(const char* key, T& value) const { value = j.at(key).get<T>(); }
+  void operator()(const char* key, ModelKind& value) const { value = parse_model_kind(j.at(key), std::string("/") + key); }
+  void operator()(const char* key, Solver& value) const { value = parse_solver(j.at(key), std::string("/") + key); }
+};
+
+}  // namespace
+
+void to_json(json& j, const BenchCase& c) { visit_fields(c, Writer{j}); }
+void from_json(const json& j, BenchCase& c) { visit_fields(c, Reader{j}); }
+void to_json(json& j, const BenchResult& r) { visit_result_fields(r, Writer{j}); }
+void from_json(const json& j, BenchResult& r) { visit_result_fields(r, Reader{j}); }
 
 BenchCase b1_case(ModelKind kind, int64_t threads) {
   BenchCase c;

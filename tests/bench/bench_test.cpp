@@ -8,6 +8,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "run_ltrnn.h"
 #include "test_paths.h"
 
 namespace ltrnn {
@@ -80,24 +81,16 @@ TEST(Bench, TimesEveryIterationOfASmallCase) {
   EXPECT_NE(table.find("tiny"), std::string::npos);
 }
 
-int run(const std::string& args, std::string& output) {
-  FILE* pipe = popen((std::string(LTRNN_BINARY) + " " + args + " 2>&1").c_str(), "r");
-  char buffer[512];
-  while (std::fgets(buffer, sizeof buffer, pipe)) output += buffer;
-  const int status = pclose(pipe);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 TEST(BenchCli, RefusesUnknownCasesAndBadCounts) {
-  std::string output;
-  EXPECT_EQ(run("bench --config B7", output), 2);
-  EXPECT_NE(output.find("--config: unknown case 'B7'; expected one of: B1"), std::string::npos) << output;
-  output.clear();
-  EXPECT_EQ(run("bench --iterations 0", output), 2);
-  EXPECT_NE(output.find("--iterations: must be >= 1"), std::string::npos) << output;
-  output.clear();
-  EXPECT_EQ(run("bench --case '{\"name\": 3}'", output), 2);
-  EXPECT_NE(output.find("--case: expected a benchmark case as JSON"), std::string::npos) << output;
+  const Outcome unknown = run_ltrnn("bench --config B7");
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.output.find("--config: unknown case 'B7'; expected one of: B1"), std::string::npos) << unknown.output;
+  const Outcome no_iterations = run_ltrnn("bench --iterations 0");
+  EXPECT_EQ(no_iterations.exit_code, 2);
+  EXPECT_NE(no_iterations.output.find("--iterations: must be >= 1"), std::string::npos) << no_iterations.output;
+  const Outcome bad_case = run_ltrnn("bench --case '{\"name\": 3}'");
+  EXPECT_EQ(bad_case.exit_code, 2);
+  EXPECT_NE(bad_case.output.find("--case: expected a benchmark case as JSON"), std::string::npos) << bad_case.output;
 }
 
 TEST(BenchCli, RunsACaseInAChildProcessAndWritesJson) {

@@ -8,26 +8,12 @@
 #include <nlohmann/json.hpp>
 
 #include "data/npy.h"
+#include "run_ltrnn.h"
 #include "test_paths.h"
 
 namespace ltrnn {
 namespace {
 namespace fs = std::filesystem;
-
-struct Outcome {
-  int exit_code;
-  std::string output;  // stdout and stderr
-};
-
-Outcome run_ltrnn(const std::string& args) {
-  const std::string command = std::string(LTRNN_BINARY) + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  std::string output;
-  char buffer[512];
-  while (std::fgets(buffer, sizeof buffer, pipe)) output += buffer;
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
 
 class Cli : public ::testing::Test {
  protected:
