@@ -17,6 +17,7 @@
 #include "experiment/pipeline.h"
 #include "experiment/runner.h"
 #include "export/torchscript.h"
+#include "report/report.h"
 #include "train/fit.h"
 #include "sim/reach.h"
 #include "sim/teacher.h"
@@ -42,6 +43,7 @@ const char* kUsage =
     "  ltrnn validate EXPERIMENT.json                    check an experiment file and print its plan\n"
     "  ltrnn run EXPERIMENT.json [--out DIR] [--threads N] [--jobs J] [--resume]\n"
     "  ltrnn export RUN_DIR [--out model.pt]             TorchScript from a run's checkpoint\n"
+    "  ltrnn report OUT_DIR [--out report.html]          the experiment's charts, one offline page\n"
     "  ltrnn analyze cp --tensor FILE --ranks 1-8        CP decomposition: error vs rank, factors\n"
     "  ltrnn bench [--config B1] [--scaling]             ms per training iteration, GFLOP/s, memory\n"
     "\n"
@@ -283,6 +285,22 @@ int export_command(int argc, const char* const* argv) {
   return kOk;
 }
 
+int report_command(int argc, const char* const* argv) {
+  cxxopts::Options options("ltrnn report",
+                           "Writes report.html, the charts of an experiment's saved results in one self-contained page "
+                           "(opens offline in any browser).");
+  options.add_options()("out_dir", "the output directory of `ltrnn run`", cxxopts::value<std::string>())
+      ("out", "output file (default: OUT_DIR/report.html)", cxxopts::value<std::string>());
+  options.parse_positional({"out_dir"});
+  cxxopts::ParseResult r;
+  if (!parse(options, argc, argv, r)) return kOk;
+  const fs::path out_dir = required_string(r, "out_dir");
+  if (!fs::is_directory(out_dir)) throw InputError(out_dir.string() + ": not a directory (expected the output directory of `ltrnn run`)");
+  const fs::path out = r.count("out") ? fs::path(r["out"].as<std::string>()) : fs::path();
+  std::cout << "wrote " << write_report(out_dir, out).string() << "\n";
+  return kOk;
+}
+
 int validate_command(int argc, const char* const* argv) {
   cxxopts::Options options("ltrnn validate", "Checks an experiment file (schema, settings, data file) and prints its plan.");
   options.add_options()("experiment", "experiment .json", cxxopts::value<std::string>());
@@ -473,6 +491,7 @@ int run_cli(int argc, const char* const* argv) {
     if (command == "validate") return validate_command(argc - 1, argv + 1);
     if (command == "run") return run_command(argc - 1, argv + 1);
     if (command == "export") return export_command(argc - 1, argv + 1);
+    if (command == "report") return report_command(argc - 1, argv + 1);
     if (command == "bench") return bench_command(argc - 1, argv + 1);
     if (command == "analyze") return analyze_command(argc - 1, argv + 1);
     std::cerr << "ltrnn: unknown command '" << command << "'\n\n" << kUsage;

@@ -217,6 +217,7 @@ Experiment parse_experiment(const json& document, const fs::path& source) {
   Experiment e;
   e.source = source;
   e.name = document.at("name").get<std::string>();
+  e.description = document.value("description", "");
   std::vector<std::string> errors;
   const auto check = [&](const std::function<void()>& f) {
     try {
@@ -250,6 +251,7 @@ Experiment parse_experiment(const json& document, const fs::path& source) {
     e.outputs.predictions = document["outputs"].value("predictions", true);
     e.outputs.factors = document["outputs"].value("factors", true);
     e.outputs.export_model = document["outputs"].value("export", true);
+    e.outputs.report = document["outputs"].value("report", true);
   }
 
   if (document.contains("analyses")) {
@@ -397,11 +399,13 @@ json resolved_json(const Experiment& e) {
           {"mask", e.mask},
           {"train", e.train},
           {"seeds", e.seeds},
-          {"outputs", {{"predictions", e.outputs.predictions}, {"factors", e.outputs.factors}, {"export", e.outputs.export_model}}},
+          {"outputs", {{"predictions", e.outputs.predictions}, {"factors", e.outputs.factors}, {"export", e.outputs.export_model},
+                       {"report", e.outputs.report}}},
           {"plan", runs}};
   // Only experiments with analyses carry the key: an experiment without them resolves as
   // before analyses existed, so their output directories still resume.
   if (e.analyses.cp || e.analyses.compare_trial_factors) resolved["analyses"] = analyses;
+  if (!e.description.empty()) resolved["description"] = e.description;
   return resolved;
 }
 

@@ -34,6 +34,7 @@ struct OutputsConfig {
   bool predictions = true;  // runs/<id>/predictions.npy
   bool factors = true;      // runs/<id>/factors.npz
   bool export_model = true; // runs/<id>/model.pt (TorchScript)
+  bool report = true;       // report.html after the fits
 };
 
 // Analyses after the fits: a CP decomposition of a dataset array (the true weights of the
@@ -50,6 +51,7 @@ struct AnalysesConfig {
 
 struct Experiment {
   std::string name;
+  std::string description;       // free text (shown in the report)
   std::filesystem::path source;  // the experiment file
   DatasetSpec dataset;
   PreprocessConfig preprocess;

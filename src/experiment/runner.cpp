@@ -15,6 +15,7 @@
 #include "data/dataset.h"
 #include "data/masks.h"
 #include "experiment/analyses.h"
+#include "report/report.h"
 #include "sim/reach.h"
 #include "sim/teacher.h"
 #include "util/errors.h"
@@ -146,8 +147,13 @@ void check_output_directory(const Experiment& e, const json& resolved, const Run
     throw InputError(saved.string() + ": unreadable (" + error.what() + "); use another --out");
   }
   json current = resolved;
-  previous.erase("source");
-  current.erase("source");
+  // What does not change the numbers may differ: where the file lives, its description,
+  // and whether a report is written.
+  for (json* document : {&previous, &current}) {
+    document->erase("source");
+    document->erase("description");
+    if (document->contains("outputs")) (*document)["outputs"].erase("report");
+  }
   if (previous != current)
     throw InputError(options.out_dir.string() + "/experiment.json differs from " + e.source.string() +
                      ": the experiment changed since it was started; use another --out");
@@ -278,10 +284,16 @@ std::vector<RunSummary> run_experiment(const Experiment& e, const RunnerOptions&
   const fs::path dataset_npz = e.dataset.file ? *e.dataset.file : options.out_dir / "dataset.npz";
   const json analyses = run_analyses(e, options.out_dir, dataset_npz, results, table.selected_rank, out);
   if (!analyses.empty()) extra["analyses"] = analyses;
+  extra["wall_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   write_results(options.out_dir, resolved, results, extra);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  out << "wall time " << std::fixed << std::setprecision(1) << seconds
+  out << "wall time " << std::fixed << std::setprecision(1) << extra["wall_seconds"].get<double>() << std::defaultfloat
       << " s; results in " << (options.out_dir / "results.json").string() << "\n";
+
+  // 5. The report: charts of everything above, in one page.
+  if (e.outputs.report) {
+    out << "writing the report...\n" << std::flush;
+    out << "report: " << write_report(options.out_dir).string() << "\n";
+  }
   return results;
 }
 

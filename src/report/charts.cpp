@@ -1,0 +1,430 @@
+// The report's Vega-Lite charts (see charts.h). Conventions: x and y titles carry units;
+// colours of model families are fixed across charts (`families` gives the domain); charts
+// over trials shade the epochs (BL, AD, WO, ...) behind the data.
+#include "report/charts.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+
+namespace ltrnn {
+using nlohmann::json;
+
+namespace {
+
+json quantitative(const std::string& field, const std::string& title) {
+  return {{"field", field}, {"type", "quantitative"}, {"title", title}};
+}
+json nominal(const std::string& field, const std::string& title) {
+  return {{"field", field}, {"type", "nominal"}, {"title", title}};
+}
+json with_scale(json channel, json scale) {
+  channel["scale"] = std::move(scale);
+  return channel;
+}
+json with_sort(json channel, json order) {
+  channel["sort"] = std::move(order);
+  return channel;
+}
+json log_scale_if_positive(bool positive) { return positive ? json{{"type", "log"}} : json{{"zero", false}}; }
+
+json family_colour(const std::vector<std::string>& families) {
+  return with_scale(nominal("model", "model family"), {{"domain", families}, {"scheme", "category10"}});
+}
+
+// Rows' `field` values, all finite and > 0 (a log axis is possible).
+bool all_positive(const json& rows, const std::string& field) {
+  for (const json& row : rows)
+    if (!row.contains(field) || !row[field].is_number() || !(row[field].get<double>() > 0)) return false;
+  return true;
+}
+
+// Shading and labels of the epochs behind a chart over trials (x = session position).
+std::vector<json> epoch_layers(const std::vector<EpochSpan>& spans, const std::string& x_title) {
+  json values = json::array();
+  std::vector<std::string> labels;
+  for (const EpochSpan& span : spans) {
+    values.push_back({{"epoch", span.epoch}, {"start", span.first - 0.5}, {"end", span.last + 0.5}});
+    if (std::find(labels.begin(), labels.end(), span.epoch) == labels.end()) labels.push_back(span.epoch);
+  }
+  json shade{{"data", {{"values", values}}},
+             {"mark", {{"type", "rect"}, {"opacity", 0.35}}},
+             {"encoding",
+              {{"x", with_scale(quantitative("start", x_title), {{"nice", false}, {"zero", false}})},
+               {"x2", {{"field", "end"}}},
+               {"fill", with_scale(nominal("epoch", "epoch"), {{"domain", labels}, {"scheme", "pastel1"}})}}}};
+  json label{{"data", {{"values", values}}},
+             {"mark", {{"type", "text"}, {"align", "left"}, {"baseline", "top"}, {"dx", 4}, {"dy", 4},
+                       {"color", "#555"}, {"fontWeight", "bold"}}},
+             {"encoding", {{"x", quantitative("start", x_title)}, {"y", {{"value", 0}}}, {"text", {{"field", "epoch"}}}}}};
+  return {shade, label};
+}
+
+constexpr const char* kTrialAxis = "trial (position in the session)";
+
+// The distinct values of `field` in the order the rows bring them (session order for
+// epochs, condition order for conditions): facets and legends keep it, not the alphabet.
+json appearance_order(const json& rows, const std::string& field) {
+  json order = json::array();
+  std::set<std::string> seen;
+  for (const json& row : rows) {
+    const std::string value = row.at(field).is_string() ? row.at(field).get<std::string>() : row.at(field).dump();
+    if (seen.insert(value).second) order.push_back(row.at(field));
+  }
+  return order;
+}
+
+// The trial axis spans exactly the session (the epoch shading starts at -0.5).
+json trial_x(const std::string& field) {
+  return with_scale(quantitative(field, kTrialAxis), {{"nice", false}, {"zero", false}});
+}
+
+}  // namespace
+
+std::vector<EpochSpan> epoch_spans(const std::vector<std::string>& epoch_of_trial) {
+  std::vector<EpochSpan> spans;
+  for (int64_t k = 0; k < static_cast<int64_t>(epoch_of_trial.size()); ++k) {
+    if (spans.empty() || spans.back().epoch != epoch_of_trial[k]) spans.push_back({epoch_of_trial[k], k, k});
+    spans.back().last = k;
+  }
+  return spans;
+}
+
+Chart rank_selection_chart(const json& results, const std::vector<std::string>& families) {
+  // 1. The data: seeds, means with error bars, reference families, thresholds, selections.
+  json seeds = json::array(), means = json::array(), reference = json::array(), threshold = json::array(),
+       selected = json::array();
+  for (const json& run : results.at("runs"))
+    if (run.value("status", "") == "finished" && run.value("rank", 0) > 0 && run.at("test_nmse").is_number())
+      seeds.push_back({{"model", run.at("model")}, {"rank", run.at("rank")}, {"seed", run.at("seed")},
+                       {"id", run.at("id")}, {"test_nmse", run.at("test_nmse")}});
+  const json selected_rank = results.value("selected_rank", json::object());
+  std::map<std::string, std::pair<double, double>> best;  // family -> (mean, se) of the best rank
+  for (const json& row : results.value("summary", json::array())) {
+    if (row.value("finished", 0) == 0 || !row.at("mean_test_nmse").is_number()) continue;
+    const std::string model = row.at("model");
+    const double mean = row.at("mean_test_nmse"), se = row.value("se_test_nmse", 0.0);
+    const int64_t rank = row.value("rank", 0);
+    if (rank == 0) {
+      reference.push_back({{"model", model}, {"test_nmse", mean}, {"label", model + " (no rank)"}});
+      continue;
+    }
+    const double low = mean - se > 0 ? mean - se : mean / 10;
+    means.push_back({{"model", model}, {"rank", rank}, {"test_nmse", mean}, {"low", low}, {"high", mean + se},
+                     {"se", se}});
+    if (!best.count(model) || mean < best[model].first) best[model] = {mean, se};
+    if (selected_rank.contains(model) && selected_rank[model] == rank)
+      selected.push_back({{"model", model}, {"rank", rank}, {"test_nmse", mean},
+                          {"label", "selected: rank " + std::to_string(rank)}});
+  }
+  for (const auto& [model, value] : best)
+    threshold.push_back({{"model", model}, {"test_nmse", value.first + value.second},
+                         {"label", "best mean + 1 s.e. (" + model + ")"}});
+
+  Chart chart;
+  chart.title = "Cross-validated error against rank";
+  if (means.empty()) {
+    // No ranked family: the families side by side.
+    chart.caption = "Test NMSE of each model family (lower is better).";
+    chart.spec = {{"width", 420}, {"height", 260}, {"data", {{"values", reference}}},
+                  {"mark", {{"type", "point"}, {"filled", true}, {"size", 80}}},
+                  {"encoding", {{"x", nominal("model", "model family")},
+                                {"y", with_scale(quantitative("test_nmse", "test NMSE (MSE / variance of test entries)"),
+                                                 log_scale_if_positive(all_positive(reference, "test_nmse")))},
+                                {"color", family_colour(families)}}}};
+    return chart;
+  }
+  chart.caption =
+      "Lines: mean test NMSE over seeds with one standard error; dots: single seeds; dashed lines: families without a "
+      "rank; grey dotted line: the best mean plus one standard error. The selected rank (diamond) is the smallest rank "
+      "whose mean lies below that line — more components would not fit held-out data reliably better.";
+  int64_t min_rank = 1 << 30, max_rank = 0;
+  for (const json& row : means) {
+    min_rank = std::min<int64_t>(min_rank, row.at("rank"));
+    max_rank = std::max<int64_t>(max_rank, row.at("rank"));
+  }
+  json all = means;
+  for (const json* set : {&seeds, &reference, &threshold})
+    for (const json& row : *set) all.push_back(row);
+  for (const json& row : means) all.push_back({{"test_nmse", row.at("low")}});
+  const json y_scale = log_scale_if_positive(all_positive(all, "test_nmse"));
+  const std::string y_title = "test NMSE (MSE / variance of test entries)";
+  const json x = with_scale(quantitative("rank", "rank R (components)"),
+                            {{"domain", {min_rank - 0.5, max_rank + 0.5}}, {"nice", false}});
+  json x_axis = x;
+  x_axis["axis"] = {{"tickMinStep", 1}, {"format", "d"}};
+  const json y = with_scale(quantitative("test_nmse", y_title), y_scale);
+  const json colour = family_colour(families);
+
+  // 2. The layers, back to front.
+  json layers = json::array();
+  if (!reference.empty())
+    layers.push_back({{"data", {{"name", "reference"}}},
+                      {"mark", {{"type", "rule"}, {"strokeDash", {6, 4}}, {"strokeWidth", 2}}},
+                      {"encoding", {{"y", y}, {"color", colour}, {"tooltip", json::array({nominal("label", "family"),
+                                                                                           quantitative("test_nmse", "mean test NMSE")})}}}});
+  layers.push_back({{"data", {{"name", "threshold"}}},
+                    {"mark", {{"type", "rule"}, {"strokeDash", {2, 3}}, {"color", "#777"}}},
+                    {"encoding", {{"y", y}, {"tooltip", json::array({nominal("label", "line"),
+                                                                      quantitative("test_nmse", "test NMSE")})}}}});
+  layers.push_back({{"data", {{"name", "means"}}},
+                    {"mark", {{"type", "errorbar"}, {"ticks", true}}},
+                    {"encoding", {{"x", x_axis}, {"y", with_scale(quantitative("low", y_title), y_scale)},
+                                  {"y2", {{"field", "high"}}}, {"color", colour}}}});
+  layers.push_back({{"data", {{"name", "means"}}},
+                    {"mark", {{"type", "line"}, {"point", true}}},
+                    {"encoding", {{"x", x_axis}, {"y", y}, {"color", colour},
+                                  {"tooltip", json::array({nominal("model", "family"), quantitative("rank", "rank"),
+                                                           quantitative("test_nmse", "mean test NMSE"),
+                                                           quantitative("se", "standard error")})}}}});
+  layers.push_back({{"data", {{"name", "seeds"}}},
+                    {"mark", {{"type", "point"}, {"opacity", 0.6}, {"size", 30}}},
+                    {"encoding", {{"x", x_axis}, {"y", y}, {"color", colour},
+                                  {"tooltip", json::array({nominal("id", "run"), quantitative("seed", "seed"),
+                                                           quantitative("test_nmse", "test NMSE")})}}}});
+  layers.push_back({{"data", {{"name", "selected"}}},
+                    {"mark", {{"type", "point"}, {"shape", "diamond"}, {"size", 320}, {"filled", false},
+                              {"strokeWidth", 2.5}, {"color", "black"}}},
+                    {"encoding", {{"x", x_axis}, {"y", y}}}});
+  layers.push_back({{"data", {{"name", "selected"}}},
+                    {"mark", {{"type", "text"}, {"dy", -18}, {"fontWeight", "bold"}}},
+                    {"encoding", {{"x", x_axis}, {"y", y}, {"text", {{"field", "label"}}}}}});
+  chart.spec = {{"width", 520}, {"height", 320},
+                {"datasets", {{"seeds", seeds}, {"means", means}, {"reference", reference},
+                              {"threshold", threshold}, {"selected", selected}}},
+                {"layer", layers}};
+  return chart;
+}
+
+Chart parameter_count_chart(const json& results, const std::vector<std::string>& families,
+                            const std::vector<std::string>& selected_ids) {
+  json runs = json::array(), selected = json::array();
+  for (const json& run : results.at("runs")) {
+    if (run.value("status", "") != "finished" || !run.at("test_nmse").is_number()) continue;
+    json row{{"model", run.at("model")}, {"rank", run.value("rank", 0)}, {"seed", run.at("seed")},
+             {"id", run.at("id")}, {"n_params", run.at("n_params")}, {"test_nmse", run.at("test_nmse")}};
+    runs.push_back(row);
+    if (std::find(selected_ids.begin(), selected_ids.end(), run.at("id").get<std::string>()) != selected_ids.end())
+      selected.push_back(row);
+  }
+  const std::string y_title = "test NMSE (MSE / variance of test entries)";
+  const json x = with_scale(quantitative("n_params", "fitted parameters (count)"),
+                            log_scale_if_positive(all_positive(runs, "n_params")));
+  const json y = with_scale(quantitative("test_nmse", y_title), log_scale_if_positive(all_positive(runs, "test_nmse")));
+  Chart chart;
+  chart.title = "Error against model size";
+  chart.caption = "Every finished run: test NMSE against its number of fitted parameters; the report's selected fit "
+                  "of each family is ringed. Points to the lower left explain held-out activity with fewer parameters.";
+  chart.spec = {{"width", 520}, {"height", 320},
+                {"layer",
+                 {{{"data", {{"values", runs}}},
+                   {"mark", {{"type", "point"}, {"filled", true}, {"size", 50}, {"opacity", 0.8}}},
+                   {"encoding", {{"x", x}, {"y", y}, {"color", family_colour(families)},
+                                 {"tooltip", json::array({nominal("id", "run"), quantitative("n_params", "parameters"),
+                                                          quantitative("test_nmse", "test NMSE")})}}}},
+                  {{"data", {{"values", selected}}},
+                   {"mark", {{"type", "point"}, {"filled", false}, {"size", 260}, {"strokeWidth", 2}, {"color", "black"}}},
+                   {"encoding", {{"x", x}, {"y", y}}}}}}};
+  return chart;
+}
+
+Chart training_curve_chart(const std::string& fit, const json& rows) {
+  Chart chart;
+  chart.title = "Training curve — " + fit;
+  chart.caption = "Training objective on the training entries and loss on the held-out test entries at each "
+                  "iteration; a test curve that rises while training falls would mean over-fitting.";
+  chart.spec = {{"width", 420}, {"height", 240}, {"data", {{"values", rows}}},
+                {"mark", {{"type", "line"}, {"strokeWidth", 1.5}}},
+                {"encoding",
+                 {{"x", quantitative("iteration", "iteration (Adam steps)")},
+                  {"y", with_scale(quantitative("loss", "loss (normalised MSE; Poisson: NLL per entry)"),
+                                   log_scale_if_positive(all_positive(rows, "loss")))},
+                  {"color", with_scale(nominal("set", "entries"), {{"domain", {"train", "test"}}})}}}};
+  return chart;
+}
+
+Chart trial_factor_chart(const std::string& fit, const json& rows, const std::vector<EpochSpan>& spans) {
+  Chart chart;
+  chart.title = "Trial factors — " + fit;
+  chart.caption = "How strongly each connectivity component c_r(k) a_r b_r^T is present on each trial; steps and "
+                  "drifts at epoch boundaries (shaded) show which components changed with learning.";
+  json layers = json::array();
+  for (json& layer : epoch_layers(spans, kTrialAxis)) layers.push_back(std::move(layer));
+  layers.push_back({{"data", {{"values", rows}}},
+                    {"mark", {{"type", "line"}, {"strokeWidth", 1.5}}},
+                    {"encoding", {{"x", trial_x("trial")},
+                                  {"y", quantitative("value", "trial factor c_r(k) (weight units)")},
+                                  {"color", nominal("component", "component r")},
+                                  {"tooltip", json::array({quantitative("trial", "trial"), nominal("component", "r"),
+                                                           quantitative("value", "c_r(k)")})}}}});
+  chart.spec = {{"width", 640}, {"height", 260}, {"layer", layers}};
+  return chart;
+}
+
+Chart weight_change_chart(const std::string& fit, const json& rows, const std::vector<EpochSpan>& spans) {
+  Chart chart;
+  chart.title = "Change of the weights over trials — " + fit;
+  chart.caption = "This family has no trial factors: the relative distance of each trial's W(k) from the first "
+                  "trial's, with epochs shaded; flat lines mean connectivity did not change.";
+  json layers = json::array();
+  for (json& layer : epoch_layers(spans, kTrialAxis)) layers.push_back(std::move(layer));
+  layers.push_back({{"data", {{"values", rows}}},
+                    {"mark", {{"type", "line"}, {"strokeWidth", 1.5}, {"color", "#333"}}},
+                    {"encoding", {{"x", trial_x("trial")},
+                                  {"y", quantitative("change", "||W(k) − W(0)||_F / ||W(0)||_F (ratio)")}}}});
+  chart.spec = {{"width", 640}, {"height", 220}, {"layer", layers}};
+  return chart;
+}
+
+Chart loading_chart(const std::string& fit, const json& rows) {
+  Chart chart;
+  chart.title = "Column and row factor loadings — " + fit;
+  chart.caption = "Each component's column factor a_r (which hidden units it drives) and row factor b_r (which units' "
+                  "activity it reads), unit-norm; a few large bars mean the component is carried by a few units.";
+  chart.spec = {{"data", {{"values", rows}}},
+                {"facet", {{"row", nominal("component", "component r")}, {"column", nominal("factor", "factor")}}},
+                {"spec", {{"width", 320}, {"height", 90},
+                          {"mark", "bar"},
+                          {"encoding", {{"x", {{"field", "unit"}, {"type", "ordinal"}, {"title", "hidden unit (index)"},
+                                               {"axis", {{"labelOverlap", true}, {"labelAngle", 0}}}}},
+                                        {"y", quantitative("value", "loading (unit-norm vector entry)")},
+                                        {"tooltip", json::array({quantitative("unit", "unit"),
+                                                                 quantitative("value", "loading")})}}}}},
+                {"resolve", {{"scale", {{"y", "independent"}}}}}};
+  return chart;
+}
+
+Chart prediction_chart(const std::string& fit, const json& rows, const std::string& activity_unit) {
+  Chart chart;
+  chart.title = "Predicted against recorded activity — " + fit;
+  chart.caption = "For the neurons with the most variance and, per condition, the first and last trial of the "
+                  "session: recorded activity (dashed) and the fitted model's output (solid).";
+  std::set<std::string> conditions;
+  for (const json& row : rows) conditions.insert(row.at("condition").get<std::string>());
+  const int width = conditions.size() > 4 ? 120 : 170;
+  chart.spec = {{"data", {{"values", rows}}},
+                {"facet", {{"row", with_sort(nominal("neuron", ""), appearance_order(rows, "neuron"))},
+                           {"column", with_sort(nominal("condition", ""), appearance_order(rows, "condition"))}}},
+                {"transform", json::array({{{"fold", {"recorded", "predicted"}}, {"as", {"source", "value"}}}})},
+                {"spec", {{"width", width}, {"height", 90},
+                          {"mark", {{"type", "line"}, {"strokeWidth", 1.3}}},
+                          {"encoding", {{"x", quantitative("time", "time from go cue (s)")},
+                                        {"y", with_scale(quantitative("value", "activity (" + activity_unit + ")"),
+                                                         {{"zero", false}})},
+                                        {"color", nominal("when", "trial")},
+                                        {"strokeDash", with_scale(nominal("source", "activity"),
+                                                                  {{"domain", {"predicted", "recorded"}},
+                                                                   {"range", {{1, 0}, {4, 3}}}})},
+                                        {"detail", nominal("trial", "trial")}}}}},
+                {"resolve", {{"scale", {{"y", "independent"}}}}}};
+  return chart;
+}
+
+Chart trajectory_chart(const std::string& fit, const json& rows, const std::string& basis, bool two_d) {
+  Chart chart;
+  chart.title = "Hidden trajectories — " + fit;
+  chart.caption = "One trial per condition from the middle of each epoch, hidden state x(t) projected onto " + basis +
+                  (two_d ? "; the dot marks the first bin. Changes between epochs show how learning reshaped the dynamics."
+                         : ", against time. Changes between epochs show how learning reshaped the dynamics.");
+  json line{{"mark", {{"type", "line"}, {"strokeWidth", 1.5}}},
+            {"encoding", {{"color", with_sort(nominal("condition", "condition"), appearance_order(rows, "condition"))},
+                          {"detail", nominal("trial", "trial")}}}};
+  if (two_d) {
+    line["encoding"]["x"] = with_scale(quantitative("p1", "projection on direction 1 (hidden-state units)"), {{"zero", false}});
+    line["encoding"]["y"] = with_scale(quantitative("p2", "projection on direction 2 (hidden-state units)"), {{"zero", false}});
+    line["encoding"]["order"] = {{"field", "time"}, {"type", "quantitative"}};
+  } else {
+    line["encoding"]["x"] = quantitative("time", "time from go cue (s)");
+    line["encoding"]["y"] = with_scale(quantitative("p1", "projection on direction 1 (hidden-state units)"), {{"zero", false}});
+  }
+  json start = line;
+  start["mark"] = {{"type", "point"}, {"filled", true}, {"size", 30}};
+  start["transform"] = json::array({{{"filter", {{"field", "first"}, {"equal", true}}}}});
+  chart.spec = {{"data", {{"values", rows}}},
+                {"facet", {{"column", {{"field", "epoch"}, {"type", "nominal"}, {"title", "epoch"},
+                                       {"sort", appearance_order(rows, "epoch")}}}}},
+                {"spec", {{"width", 220}, {"height", 200}, {"layer", two_d ? json::array({line, start}) : json::array({line})}}}};
+  return chart;
+}
+
+Chart eigenvalue_chart(const std::string& fit, const json& rows) {
+  Chart chart;
+  chart.title = "Eigenvalues of W(k) — " + fit;
+  chart.caption = "Eigenvalues of the recurrent weights on the first and last trial of each epoch, in the complex "
+                  "plane; the dashed line Re λ = 1 is where the linearised dynamics at rest become unstable.";
+  json points{{"mark", {{"type", "point"}, {"filled", true}, {"size", 40}, {"opacity", 0.75}}},
+              {"encoding", {{"x", quantitative("re", "Re λ (dimensionless)")},
+                            {"y", quantitative("im", "Im λ (dimensionless)")},
+                            {"color", with_scale(nominal("when", "trial"), {{"domain", {"first trial", "last trial"}}})},
+                            {"shape", with_scale(nominal("when", "trial"), {{"domain", {"first trial", "last trial"}}})},
+                            {"tooltip", json::array({quantitative("trial", "trial"), quantitative("re", "Re λ"),
+                                                     quantitative("im", "Im λ")})}}}};
+  json unit_line{{"mark", {{"type", "rule"}, {"strokeDash", {5, 4}}, {"color", "#999"}}},
+                 {"encoding", {{"x", {{"datum", 1}, {"type", "quantitative"}}}}}};
+  chart.spec = {{"data", {{"values", rows}}},
+                {"facet", {{"column", {{"field", "epoch"}, {"type", "nominal"}, {"title", "epoch"},
+                                       {"sort", appearance_order(rows, "epoch")}}}}},
+                {"spec", {{"width", 220}, {"height", 220}, {"layer", {unit_line, points}}}}};
+  return chart;
+}
+
+Chart hand_path_chart(const json& rows) {
+  double extent = 0;
+  for (const json& row : rows)
+    extent = std::max({extent, std::abs(row.at("x").get<double>()), std::abs(row.at("y").get<double>())});
+  extent = extent > 0 ? 1.1 * extent : 1.0;
+  const json domain = {-extent, extent};
+  Chart chart;
+  chart.title = "Hand paths";
+  chart.caption = "Reaches to each target on the first and last trial to it in each epoch: straight in baseline, "
+                  "curved by the curl field at the start of adaptation and straight again at its end, with the "
+                  "mirror-image after-effect early in washout.";
+  chart.spec = {{"data", {{"values", rows}}},
+                {"facet", {{"row", {{"field", "when"}, {"type", "nominal"}, {"title", ""},
+                                    {"sort", appearance_order(rows, "when")}}},
+                           {"column", {{"field", "epoch"}, {"type", "nominal"}, {"title", "epoch"},
+                                       {"sort", appearance_order(rows, "epoch")}}}}},
+                {"spec", {{"width", 200}, {"height", 200},
+                          {"mark", {{"type", "line"}, {"strokeWidth", 1.5}}},
+                          {"encoding", {{"x", with_scale(quantitative("x", "hand x (target distances)"), {{"domain", domain}})},
+                                        {"y", with_scale(quantitative("y", "hand y (target distances)"), {{"domain", domain}})},
+                                        {"order", {{"field", "time"}, {"type", "quantitative"}}},
+                                        {"color", with_sort(nominal("condition", "target"), appearance_order(rows, "condition"))},
+                                        {"detail", nominal("trial", "trial")}}}}}};
+  return chart;
+}
+
+Chart lateral_deviation_chart(const json& rows, const std::vector<EpochSpan>& spans) {
+  Chart chart;
+  chart.title = "Lateral deviation per trial";
+  chart.caption = "Signed peak deviation of the hand from the straight path on each trial: the learning curve — a jump "
+                  "when the field is switched on, decay as the network adapts, an opposite after-effect in washout.";
+  json layers = json::array();
+  for (json& layer : epoch_layers(spans, kTrialAxis)) layers.push_back(std::move(layer));
+  layers.push_back({{"mark", {{"type", "rule"}, {"color", "#999"}}}, {"encoding", {{"y", {{"datum", 0}, {"type", "quantitative"}}}}}});
+  layers.push_back({{"data", {{"values", rows}}},
+                    {"mark", {{"type", "line"}, {"point", {{"size", 12}}}, {"strokeWidth", 1}, {"color", "#333"}}},
+                    {"encoding", {{"x", trial_x("trial")},
+                                  {"y", quantitative("deviation", "lateral deviation (target distances)")},
+                                  {"tooltip", json::array({quantitative("trial", "trial"),
+                                                           quantitative("deviation", "deviation")})}}}});
+  chart.spec = {{"width", 640}, {"height", 240}, {"layer", layers}};
+  return chart;
+}
+
+Chart cp_error_chart(const std::string& key, bool updates, const json& rows) {
+  Chart chart;
+  chart.title = "CP decomposition of '" + key + "'" + (updates ? " (learning updates)" : "");
+  chart.caption = "Relative reconstruction error ||X − X̂||_F / ||X||_F of the best CP model at each rank; where the "
+                  "curve flattens, more components add little — an estimate of the tensor rank of the weights.";
+  chart.spec = {{"width", 420}, {"height", 240}, {"data", {{"values", rows}}},
+                {"mark", {{"type", "line"}, {"point", true}}},
+                {"encoding", {{"x", with_scale(json{{"field", "rank"}, {"type", "quantitative"}, {"title", "CP rank (components)"},
+                                                    {"axis", {{"tickMinStep", 1}, {"format", "d"}}}},
+                                               {{"zero", false}})},
+                              {"y", with_scale(quantitative("relative_error", "relative error (ratio)"), {{"zero", true}})}}}};
+  return chart;
+}
+
+}  // namespace ltrnn
