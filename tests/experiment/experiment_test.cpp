@@ -70,8 +70,11 @@ TEST(Experiment, ResolvedFormWithoutAnalysesIsUnchangedSoOldOutputsResume) {
   const json resolved = resolved_json(quickstart);
   std::vector<std::string> keys;
   for (const auto& item : resolved.items()) keys.push_back(item.key());
-  EXPECT_EQ(keys, (std::vector<std::string>{"dataset", "mask", "name", "outputs", "plan", "preprocess", "seeds",
-                                            "source", "train"}));
+  // (description and outputs.report are new, but --resume ignores both: they change no number.)
+  EXPECT_EQ(keys, (std::vector<std::string>{"dataset", "description", "mask", "name", "outputs", "plan", "preprocess",
+                                            "seeds", "source", "train"}));
+  EXPECT_EQ(resolved["outputs"].size(), 4u);
+  EXPECT_TRUE(resolved["outputs"]["report"].get<bool>());
   EXPECT_EQ(resolved["dataset"]["parameters"].size(), 11u);
   const Experiment reach = load_experiment(fs::path(LTRNN_SOURCE_DIR) / "experiments/paper_reach_small.json");
   EXPECT_TRUE(resolved_json(reach)["analyses"]["compare_trial_factors"].get<bool>());

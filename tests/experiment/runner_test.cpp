@@ -92,6 +92,7 @@ class RunnerDirectory : public ::testing::Test {
     json results = json::parse(read_file(out / "results.json"));
     for (auto& run : results["runs"]) run.erase("seconds");
     results["best"].erase("seconds");
+    results.erase("wall_seconds");
     results["experiment"].erase("source");
     return results;
   }
@@ -109,8 +110,9 @@ TEST_F(RunnerDirectory, WritesTheOutputDirectoryAndRefusesToOverwriteIt) {
   for (const auto& run : runs) EXPECT_EQ(run.status, "finished") << run.id;
   EXPECT_NE(log.str().find("plan: 3 runs"), std::string::npos);
   EXPECT_NE(log.str().find("selected rank for tensor_rank"), std::string::npos);
-  for (const char* file : {"experiment.json", "results.json", "results.csv", "dataset.npz", "masks.npz"})
+  for (const char* file : {"experiment.json", "results.json", "results.csv", "dataset.npz", "masks.npz", "report.html"})
     EXPECT_TRUE(fs::exists(options.out_dir / file)) << file;
+  EXPECT_NE(log.str().find("report: "), std::string::npos);
   for (const char* id : {"tensor_rank-r1-n6-s0", "tensor_rank-r2-n6-s0", "static-n6-s0"})
     for (const char* file : {"summary.json", "log.csv", "checkpoint.pt", "predictions.npy", "factors.npz", "config.json",
                              "model.pt"})
@@ -132,6 +134,12 @@ TEST_F(RunnerDirectory, WritesTheOutputDirectoryAndRefusesToOverwriteIt) {
   failed["summary"]["status"] = "failed: disk full";
   write_file_atomic(options.out_dir / "runs/tensor_rank-r2-n6-s0/summary.json", failed.dump());
   write_file_atomic(options.out_dir / "runs/static-n6-s0/summary.json", "{\"summary\": {\"id\": ");
+  // A directory written before reports existed (no outputs.report, no description) resumes:
+  // neither changes a number.
+  json saved = json::parse(read_file(options.out_dir / "experiment.json"));
+  saved["outputs"].erase("report");
+  saved.erase("description");
+  write_file_atomic(options.out_dir / "experiment.json", saved.dump(2));
   options.resume = true;
   std::ostringstream resumed_log;
   const auto resumed = run_experiment(e, options, resumed_log);

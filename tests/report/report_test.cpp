@@ -1,0 +1,402 @@
+// The report: page assembly and escaping, chart data against the files the runs saved
+// (factors, predictions, data) and against independent computations, refusals of bad
+// output directories, and headless Chromium drawing every chart of a real experiment.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
+#include <string>
+
+#include "data/npy.h"
+#include "experiment/experiment.h"
+#include "experiment/runner.h"
+#include "report/charts.h"
+#include "report/html.h"
+#include "report/report.h"
+#include "run_ltrnn.h"
+#include "test_paths.h"
+#include "util/files.h"
+#include "util/resources.h"
+
+namespace ltrnn {
+namespace {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// ---------------------------------------------------------------------------------------
+// Page assembly.
+
+TEST(ReportHtml, EscapesTextAndWhatSitsInsideScriptElements) {
+  EXPECT_EQ(html_escape("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+  const json value{{"text", "</script><script>alert(1)</script>"}};
+  const std::string safe = script_safe_json(value);
+  EXPECT_EQ(safe.find("</"), std::string::npos);
+  EXPECT_EQ(json::parse(safe), value);  // "<\/" is a JSON escape of "</": same value
+  EXPECT_THROW(script_safe_js("var a = '</SCRIPT>';", "x.js"), std::logic_error);
+  EXPECT_EQ(script_safe_js("f();\n//# sourceMappingURL=f.min.js.map", "f.js"), "f();\n");
+  EXPECT_EQ(script_safe_js("g();", "g.js"), "g();");
+}
+
+// The JSON of the charts embedded in a page.
+json embedded_charts(const std::string& html) {
+  const std::string open = "<script type=\"application/json\" id=\"ltrnn-charts\">";
+  const std::size_t begin = html.find(open);
+  if (begin == std::string::npos) return nullptr;
+  const std::size_t end = html.find("</script>", begin);
+  return json::parse(html.substr(begin + open.size(), end - begin - open.size()));
+}
+
+TEST(ReportHtml, InlinesTheChartLibrariesAndEveryChartSpecification) {
+  ReportPage page;
+  page.title = "ltrnn report: <demo>";
+  page.html = "<p>lead</p>";
+  ReportSection section;
+  section.heading = "Section & one";
+  section.charts.push_back({"First chart", "What to read.", {{"mark", "point"}, {"data", {{"values", json::array()}}}}});
+  section.charts.push_back({"Second chart", "More.", {{"mark", "line"}, {"data", {{"values", {{{"x", 0.123456789}}}}}}}});
+  page.sections.push_back(section);
+  const std::string html = render_report_html(page);
+
+  EXPECT_NE(html.find("<title>ltrnn report: &lt;demo&gt;</title>"), std::string::npos);
+  EXPECT_NE(html.find("Section &amp; one"), std::string::npos);
+  // Offline: no external scripts or styles; the libraries' own code is in the page.
+  EXPECT_EQ(html.find("<script src"), std::string::npos);
+  EXPECT_EQ(html.find("<link"), std::string::npos);
+  for (const char* library : {"third_party/vega/vega.min.js", "third_party/vega/vega-lite.min.js",
+                              "third_party/vega/vega-embed.min.js"})
+    EXPECT_NE(html.find(embedded_resource(library).substr(0, 2000)), std::string::npos) << library;
+  for (const char* version : {"vega 6.4.0", "vega-lite 6.5.0", "vega-embed 7.3.0"})
+    EXPECT_NE(html.find(version), std::string::npos) << version;
+  EXPECT_NE(html.find("data-charts=\"2\""), std::string::npos);
+
+  const json charts = embedded_charts(html);
+  ASSERT_EQ(charts.size(), 2u);
+  EXPECT_EQ(charts[0]["id"], "chart-1");
+  EXPECT_NE(html.find("id=\"chart-2\""), std::string::npos);
+  EXPECT_EQ(charts[1]["spec"]["title"], "Second chart");
+  EXPECT_EQ(charts[1]["spec"]["$schema"], "https://vega.github.io/schema/vega-lite/v6.json");
+  EXPECT_EQ(charts[1]["spec"]["data"]["values"][0]["x"], 0.12346);  // 5 significant digits
+}
+
+TEST(ReportCharts, EpochSpansFollowTheSessionOrder) {
+  const auto spans = epoch_spans({"BL", "BL", "AD", "AD", "AD", "WO", "BL"});
+  ASSERT_EQ(spans.size(), 4u);
+  EXPECT_EQ(spans[0].epoch, "BL");
+  EXPECT_EQ(spans[1].epoch, "AD");
+  EXPECT_EQ(spans[1].first, 2);
+  EXPECT_EQ(spans[1].last, 4);
+  EXPECT_EQ(spans[3].epoch, "BL");
+  EXPECT_EQ(spans[3].first, 6);
+  EXPECT_TRUE(epoch_spans({}).empty());
+}
+
+// results.json of a small comparison: tensor_rank at ranks 1-3 (two seeds, one failed run)
+// and full; the runner selected rank 2.
+json comparison_results() {
+  json runs = json::array();
+  const std::map<int, std::pair<double, double>> nmse{{1, {0.30, 0.32}}, {2, {0.11, 0.12}}, {3, {0.10, 0.10}}};
+  for (const auto& [rank, values] : nmse)
+    for (int seed : {0, 1})
+      runs.push_back({{"id", "tensor_rank-r" + std::to_string(rank) + "-s" + std::to_string(seed)},
+                      {"model", "tensor_rank"}, {"rank", rank}, {"seed", seed}, {"status", "finished"},
+                      {"n_params", 100 * rank}, {"test_nmse", seed ? values.second : values.first}});
+  runs.push_back({{"id", "tensor_rank-r4-s0"}, {"model", "tensor_rank"}, {"rank", 4}, {"seed", 0},
+                  {"status", "failed: diverged"}, {"n_params", 400}, {"test_nmse", nullptr}});
+  runs.push_back({{"id", "full-s0"}, {"model", "full"}, {"rank", 0}, {"seed", 0}, {"status", "finished"},
+                  {"n_params", 5000}, {"test_nmse", 0.105}});
+  const json summary = json::parse(R"([
+    {"model": "tensor_rank", "rank": 1, "finished": 2, "mean_test_nmse": 0.31, "se_test_nmse": 0.01},
+    {"model": "tensor_rank", "rank": 2, "finished": 2, "mean_test_nmse": 0.115, "se_test_nmse": 0.01},
+    {"model": "tensor_rank", "rank": 3, "finished": 2, "mean_test_nmse": 0.10, "se_test_nmse": 0.02},
+    {"model": "tensor_rank", "rank": 4, "finished": 0, "mean_test_nmse": 0, "se_test_nmse": 0},
+    {"model": "full", "rank": 0, "finished": 1, "mean_test_nmse": 0.105, "se_test_nmse": 0.01}])");
+  return {{"runs", runs}, {"summary", summary}, {"selected_rank", {{"tensor_rank", 2}}}};
+}
+
+TEST(ReportCharts, RankChartMarksTheSelectedRankAndTheOneStandardErrorLine) {
+  const Chart chart = rank_selection_chart(comparison_results(), {"tensor_rank", "full"});
+  const json& data = chart.spec.at("datasets");
+  ASSERT_EQ(data["selected"].size(), 1u);
+  EXPECT_EQ(data["selected"][0]["rank"], 2);
+  EXPECT_EQ(data["selected"][0]["label"], "selected: rank 2");
+  ASSERT_EQ(data["threshold"].size(), 1u);
+  EXPECT_NEAR(data["threshold"][0]["test_nmse"].get<double>(), 0.10 + 0.02, 1e-12);  // best mean + its s.e.
+  EXPECT_EQ(data["seeds"].size(), 6u);   // the failed run has no point
+  EXPECT_EQ(data["means"].size(), 3u);   // ranks with a finished seed
+  ASSERT_EQ(data["reference"].size(), 1u);
+  EXPECT_EQ(data["reference"][0]["model"], "full");
+  EXPECT_NEAR(data["means"][1]["low"].get<double>(), 0.105, 1e-12);
+  EXPECT_NEAR(data["means"][1]["high"].get<double>(), 0.125, 1e-12);
+  EXPECT_EQ(chart.spec["layer"][2]["encoding"]["y"]["scale"]["type"], "log");
+  EXPECT_FALSE(chart.caption.empty());
+}
+
+TEST(ReportCharts, ParameterChartRingsTheSelectedFits) {
+  const Chart chart = parameter_count_chart(comparison_results(), {"tensor_rank", "full"}, {"tensor_rank-r2-s0", "full-s0"});
+  EXPECT_EQ(chart.spec["layer"][0]["data"]["values"].size(), 7u);
+  const json& ringed = chart.spec["layer"][1]["data"]["values"];
+  ASSERT_EQ(ringed.size(), 2u);
+  EXPECT_EQ(ringed[0]["id"], "tensor_rank-r2-s0");
+  EXPECT_EQ(ringed[1]["n_params"], 5000);
+}
+
+// ---------------------------------------------------------------------------------------
+// The report of a real (tiny) experiment: paper_reach_small, every family, reach data and
+// the CP analysis. Each test process runs it once into its own directory.
+
+fs::path tiny_experiment_path() {
+  return fs::temp_directory_path() / ("ltrnn_report_test_" + std::to_string(::getpid()));
+}
+
+const fs::path& tiny_experiment_dir() {
+  static const fs::path dir = [] {
+    const fs::path out = tiny_experiment_path();
+    fs::remove_all(out);
+    std::atexit([] {
+      std::error_code ignored;
+      fs::remove_all(tiny_experiment_path(), ignored);
+    });
+    RunnerOptions options;
+    options.out_dir = out;
+    options.progress = false;
+    options.jobs = 2;
+    std::ostringstream log;
+    run_experiment(load_experiment(fs::path(LTRNN_SOURCE_DIR) / "experiments/paper_reach_small.json"), options, log);
+    return out;
+  }();
+  return dir;
+}
+
+const Chart* find_chart(const ReportPage& page, const std::string& title) {
+  for (const ReportSection& section : page.sections)
+    for (const Chart& chart : section.charts)
+      if (chart.title == title) return &chart;
+  return nullptr;
+}
+
+// The data rows of a chart: its `data` or, for layered charts, the last layer's.
+const json& chart_rows(const Chart& chart) {
+  if (chart.spec.contains("data")) return chart.spec.at("data").at("values");
+  return chart.spec.at("layer").back().at("data").at("values");
+}
+
+std::string selected_tensor_rank_run(const fs::path& dir) {
+  const json results = json::parse(read_file(dir / "results.json"));
+  const int64_t rank = results["selected_rank"]["tensor_rank"];
+  return "tensor_rank-r" + std::to_string(rank) + "-n20-s0";
+}
+
+TEST(ReportOfAnExperiment, RunWritesItAndEveryPartIsThere) {
+  const fs::path& dir = tiny_experiment_dir();
+  ASSERT_TRUE(fs::exists(dir / "report.html"));
+  const ReportPage page = build_report(dir);
+  std::vector<std::string> headings;
+  for (const ReportSection& section : page.sections) headings.push_back(section.heading);
+  const json results = json::parse(read_file(dir / "results.json"));
+  const int64_t rank = results["selected_rank"]["tensor_rank"];
+  EXPECT_EQ(headings, (std::vector<std::string>{"Experiment", "Model selection",
+                                                "Selected fit: tensor_rank, rank " + std::to_string(rank) + ", seed 0",
+                                                "Selected fit: full, seed 0", "Selected fit: static, seed 0",
+                                                "Selected fit: matrix_rank, rank 1, seed 0", "Reaching behaviour",
+                                                "Analyses"}));
+  EXPECT_NE(page.html.find("tensor_rank: rank " + std::to_string(rank) + " selected."), std::string::npos);
+  const std::string fit = "tensor_rank, rank " + std::to_string(rank) + ", seed 0";
+  for (const std::string& title : std::vector<std::string>{"Cross-validated error against rank", "Error against model size", "Training curve — " + fit,
+        "Trial factors — " + fit, "Column and row factor loadings — " + fit, "Predicted against recorded activity — " + fit,
+        "Hidden trajectories — " + fit, "Eigenvalues of W(k) — " + fit, "Change of the weights over trials — full, seed 0",
+        "Hand paths", "Lateral deviation per trial", "CP decomposition of 'weights' (learning updates)"})
+    EXPECT_NE(find_chart(page, title), nullptr) << title;
+  EXPECT_EQ(find_chart(page, "Change of the weights over trials — static, seed 0"), nullptr);  // W is constant
+  for (const ReportSection& section : page.sections)
+    for (const Chart& chart : section.charts) {
+      EXPECT_FALSE(chart.caption.empty()) << chart.title;
+      EXPECT_NE(chart.spec.dump().find("\"title\""), std::string::npos) << chart.title << ": axis titles";
+    }
+  // The experiment table: shape, plan and wall time.
+  EXPECT_NE(page.sections[0].html.find("30 time bins × 48 trials × 20 neurons"), std::string::npos);
+  EXPECT_NE(page.sections[0].html.find("5 runs: 5 finished"), std::string::npos);
+  EXPECT_EQ(page.sections[0].html.find("not recorded"), std::string::npos);
+}
+
+TEST(ReportOfAnExperiment, ChartDataAreTheSavedFitsAndData) {
+  const fs::path& dir = tiny_experiment_dir();
+  const ReportPage page = build_report(dir);
+  const std::string id = selected_tensor_rank_run(dir);
+  const auto factors = read_npz(dir / "runs" / id / "factors.npz");
+  const NpyArray& trial = factors.at("trial_factors");  // [K, R]
+  const int64_t K = trial.shape[0], R = trial.shape[1];
+  const std::vector<double> c = trial.to_doubles(), a = factors.at("column_factors").to_doubles(),
+                            b = factors.at("row_factors").to_doubles();
+  const int64_t N = factors.at("column_factors").shape[0];
+  const std::string fit = "tensor_rank, rank " + std::to_string(R) + ", seed 0";
+
+  // 1. Trial factors: the values of factors.npz.
+  const Chart* trial_chart = find_chart(page, "Trial factors — " + fit);
+  ASSERT_NE(trial_chart, nullptr);
+  const json& trial_rows = chart_rows(*trial_chart);
+  ASSERT_EQ(trial_rows.size(), static_cast<std::size_t>(K * R));
+  for (const json& row : trial_rows) {
+    const int64_t k = row["trial"], r = std::stoi(row["component"].get<std::string>()) - 1;
+    EXPECT_NEAR(row["value"].get<double>(), c[k * R + r], 1e-6 * (1 + std::abs(c[k * R + r])));
+  }
+
+  // 2. Eigenvalues of W(k) = sum_r c[k,r] a_r b_r^T: N per trial, conjugate pairs, and
+  //    their sum is trace W(k) = sum_r c[k,r] (a_r . b_r).
+  const Chart* eigen_chart = find_chart(page, "Eigenvalues of W(k) — " + fit);
+  ASSERT_NE(eigen_chart, nullptr);
+  std::map<int64_t, std::pair<double, double>> sums;  // trial -> (sum re, sum im)
+  std::map<int64_t, int64_t> counts;
+  for (const json& row : eigen_chart->spec.at("data").at("values")) {
+    sums[row["trial"]].first += row["re"].get<double>();
+    sums[row["trial"]].second += row["im"].get<double>();
+    ++counts[row["trial"]];
+  }
+  EXPECT_EQ(sums.size(), 6u);  // first and last trial of BL, AD, WO
+  for (const auto& [k, sum] : sums) {
+    double trace = 0;
+    for (int64_t r = 0; r < R; ++r)
+      for (int64_t i = 0; i < N; ++i) trace += c[k * R + r] * a[i * R + r] * b[i * R + r];
+    EXPECT_NEAR(sum.first, trace, 1e-5 * (1 + std::abs(trace))) << "trial " << k;
+    EXPECT_NEAR(sum.second, 0.0, 1e-6) << "trial " << k;
+    EXPECT_EQ(counts[k], N);
+  }
+
+  // 3. Predicted and recorded activity: predictions.npy and the dataset, entry by entry.
+  const Chart* prediction_chart = find_chart(page, "Predicted against recorded activity — " + fit);
+  ASSERT_NE(prediction_chart, nullptr);
+  const NpyArray predictions = read_npy(dir / "runs" / id / "predictions.npy");  // [T, K, D]
+  const NpyArray data = read_npz(dir / "dataset.npz").at("data");
+  const std::vector<double> yhat = predictions.to_doubles(), y = data.to_doubles();
+  const int64_t D = predictions.shape[2];
+  const std::vector<double> times = read_npz(dir / "dataset.npz").at("times").to_doubles();
+  const json& rows = prediction_chart->spec.at("data").at("values");
+  EXPECT_EQ(rows.size(), 8u * 2 * 3 * 30);  // 8 conditions x first/last trial x 3 neurons x 30 bins
+  for (const json& row : rows) {
+    const int64_t k = row["trial"], i = std::stoi(row["neuron"].get<std::string>().substr(7));
+    const auto t = static_cast<int64_t>(std::find(times.begin(), times.end(), row["time"].get<double>()) - times.begin());
+    ASSERT_LT(t, static_cast<int64_t>(times.size()));
+    EXPECT_NEAR(row["predicted"].get<double>(), yhat[(t * K + k) * D + i], 1e-5);
+    EXPECT_NEAR(row["recorded"].get<double>(), y[(t * K + k) * D + i], 1e-12);
+  }
+
+  // 4. Loadings are the unit-norm factors: each component's squared loadings sum to 1.
+  const Chart* loadings = find_chart(page, "Column and row factor loadings — " + fit);
+  ASSERT_NE(loadings, nullptr);
+  std::map<std::string, double> squared;
+  for (const json& row : loadings->spec.at("data").at("values"))
+    squared[row["factor"].get<std::string>() + row["component"].get<std::string>()] += std::pow(row["value"].get<double>(), 2);
+  EXPECT_EQ(squared.size(), static_cast<std::size_t>(2 * R));
+  for (const auto& [name, sum] : squared) EXPECT_NEAR(sum, 1.0, 1e-5) << name;
+
+  // 5. The training curve ends at the run's last logged iteration.
+  const Chart* curve = find_chart(page, "Training curve — " + fit);
+  ASSERT_NE(curve, nullptr);
+  const json summary = json::parse(read_file(dir / "runs" / id / "summary.json"));
+  EXPECT_EQ(curve->spec.at("data").at("values").back()["iteration"].get<double>(),
+            summary["summary"]["iterations"].get<double>());
+}
+
+TEST(ReportOfAnExperiment, WithoutItsDatasetTheReportSaysSoAndKeepsTheRest) {
+  const fs::path& dir = tiny_experiment_dir();
+  fs::rename(dir / "dataset.npz", dir / "dataset.moved");
+  const ReportPage page = build_report(dir);
+  fs::rename(dir / "dataset.moved", dir / "dataset.npz");
+  EXPECT_NE(page.sections[0].html.find("could not be read"), std::string::npos);
+  for (const ReportSection& section : page.sections) {
+    EXPECT_NE(section.heading, "Reaching behaviour");
+    for (const Chart& chart : section.charts) EXPECT_EQ(chart.title.find("Predicted against recorded"), std::string::npos);
+  }
+  EXPECT_NE(find_chart(page, "Cross-validated error against rank"), nullptr);
+}
+
+TEST(ReportCli, RefusesWhatIsNotAnOutputDirectoryAndWritesNothing) {
+  const Outcome missing = run_ltrnn("report /nonexistent/ltrnn_out");
+  EXPECT_EQ(missing.exit_code, 2) << missing.output;
+  EXPECT_NE(missing.output.find("/nonexistent/ltrnn_out: not a directory"), std::string::npos) << missing.output;
+
+  const fs::path empty = fs::temp_directory_path() / ("ltrnn_report_empty_" + std::to_string(::getpid()));
+  fs::create_directories(empty);
+  const Outcome no_results = run_ltrnn("report " + empty.string());
+  EXPECT_EQ(no_results.exit_code, 2) << no_results.output;
+  EXPECT_NE(no_results.output.find((empty / "experiment.json").string() + ": not found"), std::string::npos)
+      << no_results.output;
+  write_file_atomic(empty / "experiment.json", "{\"name\": \"x\", \"dataset\": {}}");
+  write_file_atomic(empty / "results.json", "{\"runs\": ");
+  const Outcome bad_json = run_ltrnn("report " + empty.string());
+  EXPECT_EQ(bad_json.exit_code, 2) << bad_json.output;
+  EXPECT_NE(bad_json.output.find("results.json: not valid JSON"), std::string::npos) << bad_json.output;
+  EXPECT_FALSE(fs::exists(empty / "report.html"));
+  EXPECT_EQ(std::distance(fs::directory_iterator(empty), fs::directory_iterator()), 2);  // no temp files left
+  fs::remove_all(empty);
+}
+
+TEST(ReportCli, RegeneratesTheReportFromTheSavedResults) {
+  const fs::path& dir = tiny_experiment_dir();
+  const fs::path out = dir / "again.html";
+  const Outcome outcome = run_ltrnn("report " + dir.string() + " --out " + out.string());
+  EXPECT_EQ(outcome.exit_code, 0) << outcome.output;
+  EXPECT_EQ(read_file(out), read_file(dir / "report.html"));  // the same results give the same page
+}
+
+// ---------------------------------------------------------------------------------------
+// Headless Chromium opens the page from file:// (no network) and draws every chart.
+
+std::string run_command(const std::string& command) {
+  FILE* pipe = popen(command.c_str(), "r");
+  std::string output;
+  char buffer[4096];
+  while (pipe && std::fgets(buffer, sizeof buffer, pipe)) output += buffer;
+  if (pipe) pclose(pipe);
+  return output;
+}
+
+std::string chromium_command(const fs::path& profile) {
+  return "timeout 180 chromium --headless --no-sandbox --disable-gpu --no-first-run --hide-scrollbars "
+         "--user-data-dir=" + profile.string() + " --virtual-time-budget=60000";
+}
+
+TEST(ReportBrowser, ChromiumDrawsEveryChartWithoutConsoleErrors) {
+  ASSERT_FALSE(run_command("command -v chromium").empty()) << "chromium is not installed: run scripts/setup";
+  // The page and its screenshot are kept under the build directory (CI artefacts).
+  const fs::path artefacts = fs::path(LTRNN_BUILD_DIR) / "artifacts";
+  fs::create_directories(artefacts);
+  const fs::path page = artefacts / "report_paper_reach_small.html";
+  fs::copy_file(tiny_experiment_dir() / "report.html", page, fs::copy_options::overwrite_existing);
+  const fs::path profile = fs::temp_directory_path() / ("ltrnn_chromium_" + std::to_string(::getpid()));
+
+  const std::string dom = run_command(chromium_command(profile) + " --dump-dom file://" + page.string() + " 2>/dev/null");
+  std::smatch status;
+  ASSERT_TRUE(std::regex_search(dom, status, std::regex("<p id=\"ltrnn-status\"([^>]*)>([^<]*)"))) << dom.substr(0, 2000);
+  const std::string attributes = status[1], message = status[2];
+  const auto attribute = [&](const std::string& name) {
+    std::smatch m;
+    return std::regex_search(attributes, m, std::regex(name + "=\"([^\"]*)\"")) ? m[1].str() : std::string("?");
+  };
+  EXPECT_EQ(attribute("data-state"), "done") << message;
+  const int charts = std::stoi(attribute("data-charts"));
+  EXPECT_GE(charts, 20);
+  EXPECT_EQ(attribute("data-rendered"), std::to_string(charts)) << message;
+  EXPECT_EQ(attribute("data-errors"), "0") << message;
+  EXPECT_EQ(attribute("data-warnings"), "0") << message;
+  // Each drawn view is one SVG of class "marks" in the page.
+  std::size_t views = 0;
+  for (std::size_t at = dom.find("class=\"marks\""); at != std::string::npos; at = dom.find("class=\"marks\"", at + 1)) ++views;
+  EXPECT_EQ(views, static_cast<std::size_t>(charts));
+
+  const fs::path screenshot = artefacts / "report_paper_reach_small.png";
+  fs::remove(screenshot);
+  run_command(chromium_command(profile) + " --window-size=1300,9000 --screenshot=" + screenshot.string() + " file://" +
+              page.string() + " >/dev/null 2>&1");
+  ASSERT_TRUE(fs::exists(screenshot));
+  EXPECT_GT(fs::file_size(screenshot), 50'000u);
+  fs::remove_all(profile);
+}
+
+}  // namespace
+}  // namespace ltrnn
