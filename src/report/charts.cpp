@@ -110,8 +110,7 @@ Chart rank_selection_chart(const json& results, const std::vector<std::string>& 
       reference.push_back({{"model", model}, {"test_nmse", mean}, {"label", model + " (no rank)"}});
       continue;
     }
-    const double low = mean - se > 0 ? mean - se : mean / 10;
-    means.push_back({{"model", model}, {"rank", rank}, {"test_nmse", mean}, {"low", low}, {"high", mean + se},
+    means.push_back({{"model", model}, {"rank", rank}, {"test_nmse", mean}, {"low", mean - se}, {"high", mean + se},
                      {"se", se}});
     if (!best.count(model) || mean < best[model].first) best[model] = {mean, se};
     if (selected_rank.contains(model) && selected_rank[model] == rank)
@@ -147,8 +146,17 @@ Chart rank_selection_chart(const json& results, const std::vector<std::string>& 
   json all = means;
   for (const json* set : {&seeds, &reference, &threshold})
     for (const json& row : *set) all.push_back(row);
-  for (const json& row : means) all.push_back({{"test_nmse", row.at("low")}});
-  const json y_scale = log_scale_if_positive(all_positive(all, "test_nmse"));
+  const bool log_axis = all_positive(all, "test_nmse");
+  const json y_scale = log_scale_if_positive(log_axis);
+  // On the log axis an error bar reaching zero or below cannot be drawn: it is cut at a
+  // tenth of the mean, and the caption says so.
+  bool clipped = false;
+  for (json& row : means)
+    if (log_axis && row.at("low").get<double>() <= 0) {
+      row["low"] = row.at("test_nmse").get<double>() / 10;
+      clipped = true;
+    }
+  if (clipped) chart.caption += " (Error bars reaching zero are cut at a tenth of the mean on this log axis.)";
   const std::string y_title = "test NMSE (MSE / variance of test entries)";
   const json x = with_scale(quantitative("rank", "rank R (components)"),
                             {{"domain", {min_rank - 0.5, max_rank + 0.5}}, {"nice", false}});

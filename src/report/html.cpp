@@ -105,7 +105,8 @@ void round_floats(json& value) {
     const double x = value.get<double>();
     if (std::isfinite(x) && x != 0) {
       const double scale = std::pow(10.0, 4 - static_cast<int>(std::floor(std::log10(std::abs(x)))));
-      value = std::round(x * scale) / scale;
+      const double rounded = std::round(x * scale) / scale;
+      if (std::isfinite(rounded)) value = rounded;  // (subnormal x: the scale overflows)
     }
   } else if (value.is_structured()) {
     for (json& element : value) round_floats(element);
@@ -133,13 +134,18 @@ std::string html_escape(const std::string& text) {
 }
 
 std::string script_safe_json(const json& value) {
+  // <, > and & can only occur inside JSON strings; as \u escapes they mean the same and
+  // the HTML parser never sees "</script" or "<!--" (which would end or hide the element).
   const std::string text = value.dump(-1, ' ', /*ensure_ascii=*/false, json::error_handler_t::replace);
   std::string out;
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '<' && i + 1 < text.size() && text[i + 1] == '/') {
-      out += "<\\/";
-      ++i;
+    if (text[i] == '<') {
+      out += "\\u003c";
+    } else if (text[i] == '>') {
+      out += "\\u003e";
+    } else if (text[i] == '&') {
+      out += "\\u0026";
     } else if (text.compare(i, 3, "\xE2\x80\xA8") == 0) {
       out += "\\u2028";
       i += 2;
@@ -160,7 +166,12 @@ std::string script_safe_js(const std::string& source, const std::string& name) {
     throw std::logic_error(name + " contains \"</script\" and cannot be inlined into a <script> element");
   std::string out = source;
   const std::size_t map = out.rfind("//# sourceMappingURL=");
-  if (map != std::string::npos && out.find('\n', map) == std::string::npos) out.erase(map);
+  if (map != std::string::npos) {
+    const std::size_t line_end = out.find('\n', map);
+    // Only when the comment is the file's last line (trailing whitespace aside).
+    if (line_end == std::string::npos || out.find_first_not_of(" \t\r\n", line_end) == std::string::npos)
+      out.erase(map);
+  }
   return out;
 }
 

@@ -31,8 +31,8 @@ struct ReportPage {
 
 // Text for HTML element content and attribute values: & < > " ' escaped.
 std::string html_escape(const std::string& text);
-// JSON that may sit inside <script> ... </script>: "</" written as "<\/", and U+2028/9
-// escaped (both are legal inside JSON strings with the escapes).
+// JSON that may sit inside <script> ... </script>: <, >, & and U+2028/9 written as \u
+// escapes (they only occur inside strings, where the escapes mean the same).
 std::string script_safe_json(const nlohmann::json& value);
 // JavaScript source that may sit inside <script>: refuses any "</script" (the vendored
 // builds contain none) and drops a trailing sourceMappingURL comment (no maps are shipped).

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cmath>
 #include <fstream>
 #include <iomanip>
@@ -281,28 +282,40 @@ std::string selection_html(const json& results) {
 // ---------------------------------------------------------------------------------------
 // 3. One selected fit: its training curve and what its checkpoint says.
 
+// A CSV field as a number; NaN when empty or not a number.
+double csv_number(const std::string& field) {
+  char* end = nullptr;
+  const double value = std::strtod(field.c_str(), &end);
+  const char* last = field.c_str() + field.size();
+  return end != field.c_str() && std::all_of(static_cast<const char*>(end), last, [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; })
+             ? value
+             : std::nan("");
+}
+
 json training_curve_rows(const fs::path& log_csv) {
   std::ifstream in(log_csv);
   std::string line;
   std::getline(in, line);  // header: iteration,train_loss,test_loss,seconds
-  std::vector<std::array<double, 3>> records;
+  struct Record {
+    int64_t iteration;
+    double train, test;
+  };
+  std::vector<Record> records;
   while (std::getline(in, line)) {
-    std::array<double, 3> r{};
-    std::istringstream fields(line);
+    std::array<double, 3> fields{std::nan(""), std::nan(""), std::nan("")};
+    std::istringstream text(line);
     std::string field;
-    for (double& value : r) {
-      if (!std::getline(fields, field, ',')) break;
-      value = std::strtod(field.c_str(), nullptr);
-    }
-    records.push_back(r);
+    for (double& value : fields)
+      if (std::getline(text, field, ',')) value = csv_number(field);
+    if (std::isfinite(fields[0])) records.push_back({static_cast<int64_t>(fields[0]), fields[1], fields[2]});
   }
   json rows = json::array();
   const std::size_t stride = std::max<std::size_t>(1, (records.size() + kCurvePoints - 1) / kCurvePoints);
   for (std::size_t i = 0; i < records.size(); ++i) {
     if (i % stride != 0 && i + 1 != records.size()) continue;
-    const auto& r = records[i];
-    if (std::isfinite(r[1])) rows.push_back({{"iteration", r[0]}, {"loss", r[1]}, {"set", "train"}});
-    if (std::isfinite(r[2])) rows.push_back({{"iteration", r[0]}, {"loss", r[2]}, {"set", "test"}});
+    const Record& r = records[i];
+    if (std::isfinite(r.train)) rows.push_back({{"iteration", r.iteration}, {"loss", r.train}, {"set", "train"}});
+    if (std::isfinite(r.test)) rows.push_back({{"iteration", r.iteration}, {"loss", r.test}, {"set", "test"}});
   }
   return rows;
 }
@@ -439,6 +452,8 @@ json eigenvalue_rows(RnnModel& model, const std::vector<EpochSpan>& spans) {
   return rows;
 }
 
+void add_model_charts(ReportSection& section, const SelectedFit& fit, const fs::path& run_dir, const DatasetView& view);
+
 ReportSection fit_section(const SelectedFit& fit, const fs::path& run_dir, const DatasetView& view) {
   ReportSection section;
   section.heading = "Selected fit: " + fit.label();
@@ -450,6 +465,17 @@ ReportSection fit_section(const SelectedFit& fit, const fs::path& run_dir, const
     section.html += "<p class=\"note\">No checkpoint.pt in the run directory: the charts of the fitted model are left out.</p>\n";
     return section;
   }
+  try {
+    add_model_charts(section, fit, run_dir, view);
+  } catch (const std::exception& error) {
+    section.html += "<p class=\"note\">The checkpoint could not be used (" + html_escape(error.what()) +
+                    "): the charts of the fitted model are left out.</p>\n";
+  }
+  return section;
+}
+
+// The charts of a fit that need its model, rebuilt from the checkpoint.
+void add_model_charts(ReportSection& section, const SelectedFit& fit, const fs::path& run_dir, const DatasetView& view) {
   // The fitted model, simulated on every trial (no gradients; float64 for the charts).
   torch::NoGradGuard no_grad;
   RnnModel model = model_from_checkpoint(run_dir / "checkpoint.pt");
@@ -491,7 +517,6 @@ ReportSection fit_section(const SelectedFit& fit, const fs::path& run_dir, const
   section.charts.push_back(trajectory_chart(fit.label(), trajectory_rows(output.hidden, basis, structure, spans, view),
                                             basis_name, basis.size(1) > 1));
   section.charts.push_back(eigenvalue_chart(fit.label(), eigenvalue_rows(model, spans)));
-  return section;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -563,9 +588,22 @@ std::optional<ReportSection> analyses_section(const fs::path& out_dir, const jso
   return section;
 }
 
+ReportPage report_page(const fs::path& out_dir);
+
 }  // namespace
 
 ReportPage build_report(const fs::path& out_dir) {
+  try {
+    return report_page(out_dir);
+  } catch (const json::exception& error) {
+    throw InputError(out_dir.string() + ": experiment.json, results.json or analysis/cp.json lacks a field the report "
+                     "needs, or has one of the wrong type (" + error.what() + "); were they written by `ltrnn run`?");
+  }
+}
+
+namespace {
+
+ReportPage report_page(const fs::path& out_dir) {
   const json experiment = read_json(out_dir / "experiment.json");
   const json results = read_json(out_dir / "results.json");
   if (!results.contains("runs") || !results["runs"].is_array())
@@ -595,6 +633,8 @@ ReportPage build_report(const fs::path& out_dir) {
   if (auto section = analyses_section(out_dir, results)) page.sections.push_back(*section);
   return page;
 }
+
+}  // namespace
 
 fs::path write_report(const fs::path& out_dir, fs::path html_path) {
   if (html_path.empty()) html_path = out_dir / "report.html";

@@ -34,12 +34,16 @@ using nlohmann::json;
 
 TEST(ReportHtml, EscapesTextAndWhatSitsInsideScriptElements) {
   EXPECT_EQ(html_escape("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
-  const json value{{"text", "</script><script>alert(1)</script>"}};
+  // Text that would end the <script> element, or switch the HTML parser into its
+  // escaped states, must not reach the page as markup.
+  const json value{{"text", "</script><script>alert(1)</script> <!--<script> & \u2028"}};
   const std::string safe = script_safe_json(value);
-  EXPECT_EQ(safe.find("</"), std::string::npos);
-  EXPECT_EQ(json::parse(safe), value);  // "<\/" is a JSON escape of "</": same value
+  for (const char* markup : {"<", ">", "&", "\u2028"}) EXPECT_EQ(safe.find(markup), std::string::npos) << markup;
+  EXPECT_EQ(json::parse(safe), value);  // the \u escapes mean the same characters
   EXPECT_THROW(script_safe_js("var a = '</SCRIPT>';", "x.js"), std::logic_error);
   EXPECT_EQ(script_safe_js("f();\n//# sourceMappingURL=f.min.js.map", "f.js"), "f();\n");
+  EXPECT_EQ(script_safe_js("f();\n//# sourceMappingURL=f.min.js.map\n", "f.js"), "f();\n");
+  EXPECT_EQ(script_safe_js("//# sourceMappingURL=a.map\ng();", "g.js"), "//# sourceMappingURL=a.map\ng();");
   EXPECT_EQ(script_safe_js("g();", "g.js"), "g();");
 }
 
@@ -71,6 +75,7 @@ TEST(ReportHtml, InlinesTheChartLibrariesAndEveryChartSpecification) {
   for (const char* library : {"third_party/vega/vega.min.js", "third_party/vega/vega-lite.min.js",
                               "third_party/vega/vega-embed.min.js"})
     EXPECT_NE(html.find(embedded_resource(library).substr(0, 2000)), std::string::npos) << library;
+  EXPECT_EQ(html.find("sourceMappingURL"), std::string::npos);  // the maps are not shipped
   for (const char* version : {"vega 6.4.0", "vega-lite 6.5.0", "vega-embed 7.3.0"})
     EXPECT_NE(html.find(version), std::string::npos) << version;
   EXPECT_NE(html.find("data-charts=\"2\""), std::string::npos);
@@ -192,6 +197,23 @@ std::string selected_tensor_rank_run(const fs::path& dir) {
   return "tensor_rank-r" + std::to_string(rank) + "-n20-s0";
 }
 
+// Every x and y channel that shows a field has a title with its unit in brackets.
+void expect_axis_titles_with_units(const json& spec, const std::string& chart) {
+  if (spec.is_object()) {
+    if (spec.contains("encoding"))
+      for (const char* channel : {"x", "y"}) {
+        const json& encoding = spec.at("encoding");
+        if (!encoding.contains(channel) || !encoding.at(channel).contains("field")) continue;
+        const std::string title = encoding.at(channel).value("title", "");
+        EXPECT_NE(title.find('('), std::string::npos) << chart << ": " << channel << " title '" << title << "'";
+        EXPECT_NE(title.find(')'), std::string::npos) << chart << ": " << channel << " title '" << title << "'";
+      }
+    for (const auto& item : spec.items()) expect_axis_titles_with_units(item.value(), chart);
+  } else if (spec.is_array()) {
+    for (const json& element : spec) expect_axis_titles_with_units(element, chart);
+  }
+}
+
 TEST(ReportOfAnExperiment, RunWritesItAndEveryPartIsThere) {
   const fs::path& dir = tiny_experiment_dir();
   ASSERT_TRUE(fs::exists(dir / "report.html"));
@@ -216,7 +238,7 @@ TEST(ReportOfAnExperiment, RunWritesItAndEveryPartIsThere) {
   for (const ReportSection& section : page.sections)
     for (const Chart& chart : section.charts) {
       EXPECT_FALSE(chart.caption.empty()) << chart.title;
-      EXPECT_NE(chart.spec.dump().find("\"title\""), std::string::npos) << chart.title << ": axis titles";
+      expect_axis_titles_with_units(chart.spec, chart.title);
     }
   // The experiment table: shape, plan and wall time.
   EXPECT_NE(page.sections[0].html.find("30 time bins × 48 trials × 20 neurons"), std::string::npos);
@@ -234,6 +256,7 @@ TEST(ReportOfAnExperiment, ChartDataAreTheSavedFitsAndData) {
   const std::vector<double> c = trial.to_doubles(), a = factors.at("column_factors").to_doubles(),
                             b = factors.at("row_factors").to_doubles();
   const int64_t N = factors.at("column_factors").shape[0];
+  ASSERT_GT(R, 1) << "with one component, [K, R] and [R, K] indexing would look alike";
   const std::string fit = "tensor_rank, rank " + std::to_string(R) + ", seed 0";
 
   // 1. Trial factors: the values of factors.npz.
@@ -302,17 +325,58 @@ TEST(ReportOfAnExperiment, ChartDataAreTheSavedFitsAndData) {
             summary["summary"]["iterations"].get<double>());
 }
 
+// Moves a file aside for the lifetime of the object (restored even when a test fails).
+class MovedAside {
+ public:
+  explicit MovedAside(fs::path path) : path_(std::move(path)) { fs::rename(path_, aside()); }
+  ~MovedAside() {
+    std::error_code ignored;
+    fs::remove(path_, ignored);
+    fs::rename(aside(), path_, ignored);
+  }
+  fs::path aside() const { return path_.string() + ".aside"; }
+
+ private:
+  fs::path path_;
+};
+
 TEST(ReportOfAnExperiment, WithoutItsDatasetTheReportSaysSoAndKeepsTheRest) {
   const fs::path& dir = tiny_experiment_dir();
-  fs::rename(dir / "dataset.npz", dir / "dataset.moved");
-  const ReportPage page = build_report(dir);
-  fs::rename(dir / "dataset.moved", dir / "dataset.npz");
+  ReportPage page;
+  {
+    MovedAside moved(dir / "dataset.npz");
+    page = build_report(dir);
+  }
   EXPECT_NE(page.sections[0].html.find("could not be read"), std::string::npos);
   for (const ReportSection& section : page.sections) {
     EXPECT_NE(section.heading, "Reaching behaviour");
     for (const Chart& chart : section.charts) EXPECT_EQ(chart.title.find("Predicted against recorded"), std::string::npos);
   }
   EXPECT_NE(find_chart(page, "Cross-validated error against rank"), nullptr);
+}
+
+TEST(ReportOfAnExperiment, AnUnusableCheckpointOrRaggedLogLeavesOutOnlyWhatNeedsThem) {
+  const fs::path& dir = tiny_experiment_dir();
+  const fs::path run = dir / "runs" / "static-n20-s0";
+  ReportPage page;
+  {
+    MovedAside checkpoint(run / "checkpoint.pt");
+    MovedAside log(run / "log.csv");
+    write_file_atomic(run / "checkpoint.pt", "not a checkpoint");
+    // A log with a blank line, empty fields and a cut-off last line.
+    write_file_atomic(run / "log.csv", "iteration,train_loss,test_loss,seconds\n1,0.5,0.6,0.1\n\n2,,0.55,0.2\n3,0.4");
+    page = build_report(dir);
+  }
+  const ReportSection* section = nullptr;
+  for (const ReportSection& s : page.sections)
+    if (s.heading == "Selected fit: static, seed 0") section = &s;
+  ASSERT_NE(section, nullptr);
+  EXPECT_NE(section->html.find("The checkpoint could not be used"), std::string::npos) << section->html;
+  ASSERT_EQ(section->charts.size(), 1u);  // the training curve only
+  const json& rows = section->charts[0].spec.at("data").at("values");
+  EXPECT_EQ(rows, json::parse(R"([{"iteration": 1, "loss": 0.5, "set": "train"}, {"iteration": 1, "loss": 0.6, "set": "test"},
+                                  {"iteration": 2, "loss": 0.55, "set": "test"}, {"iteration": 3, "loss": 0.4, "set": "train"}])"));
+  EXPECT_NE(find_chart(page, "Eigenvalues of W(k) — full, seed 0"), nullptr);  // the other fits are untouched
 }
 
 TEST(ReportCli, RefusesWhatIsNotAnOutputDirectoryAndWritesNothing) {
@@ -331,6 +395,10 @@ TEST(ReportCli, RefusesWhatIsNotAnOutputDirectoryAndWritesNothing) {
   const Outcome bad_json = run_ltrnn("report " + empty.string());
   EXPECT_EQ(bad_json.exit_code, 2) << bad_json.output;
   EXPECT_NE(bad_json.output.find("results.json: not valid JSON"), std::string::npos) << bad_json.output;
+  write_file_atomic(empty / "results.json", R"({"runs": [{"model": "tensor_rank", "status": "finished"}]})");
+  const Outcome missing_field = run_ltrnn("report " + empty.string());
+  EXPECT_EQ(missing_field.exit_code, 2) << missing_field.output;
+  EXPECT_NE(missing_field.output.find("lacks a field the report needs"), std::string::npos) << missing_field.output;
   EXPECT_FALSE(fs::exists(empty / "report.html"));
   EXPECT_EQ(std::distance(fs::directory_iterator(empty), fs::directory_iterator()), 2);  // no temp files left
   fs::remove_all(empty);
@@ -357,45 +425,109 @@ std::string run_command(const std::string& command) {
 }
 
 std::string chromium_command(const fs::path& profile) {
+  // --virtual-time-budget: Chromium waits (in virtual time) for the page's scripts to settle.
   return "timeout 180 chromium --headless --no-sandbox --disable-gpu --no-first-run --hide-scrollbars "
          "--user-data-dir=" + profile.string() + " --virtual-time-budget=60000";
 }
 
-TEST(ReportBrowser, ChromiumDrawsEveryChartWithoutConsoleErrors) {
-  ASSERT_FALSE(run_command("command -v chromium").empty()) << "chromium is not installed: run scripts/setup";
-  // The page and its screenshot are kept under the build directory (CI artefacts).
+// What the page recorded in #ltrnn-status after Chromium loaded it, and the drawn views.
+struct BrowserOutcome {
+  std::map<std::string, std::string> status;  // data-state, data-charts, data-rendered, ...
+  std::string message;
+  std::size_t views = 0;  // SVGs of class "marks": one per drawn chart
+};
+
+BrowserOutcome open_in_chromium(const fs::path& page, const fs::path& screenshot = {}) {
+  const fs::path profile = fs::temp_directory_path() / ("ltrnn_chromium_" + std::to_string(::getpid()));
+  const std::string dom = run_command(chromium_command(profile) + " --dump-dom file://" + page.string() + " 2>/dev/null");
+  BrowserOutcome outcome;
+  std::smatch status;
+  if (std::regex_search(dom, status, std::regex("<p id=\"ltrnn-status\"([^>]*)>([^<]*)"))) {
+    const std::string attributes = status[1];
+    outcome.message = status[2];
+    const std::regex attribute("(data-[a-z]+)=\"([^\"]*)\"");
+    for (auto it = std::sregex_iterator(attributes.begin(), attributes.end(), attribute); it != std::sregex_iterator(); ++it)
+      outcome.status[(*it)[1]] = (*it)[2];
+  }
+  for (std::size_t at = dom.find("class=\"marks\""); at != std::string::npos; at = dom.find("class=\"marks\"", at + 1))
+    ++outcome.views;
+  if (!screenshot.empty())
+    run_command(chromium_command(profile) + " --window-size=1300,9000 --screenshot=" + screenshot.string() + " file://" +
+                page.string() + " >/dev/null 2>&1");
+  fs::remove_all(profile);
+  return outcome;
+}
+
+void expect_every_chart_drawn_cleanly(const BrowserOutcome& outcome, int min_charts) {
+  ASSERT_EQ(outcome.status.count("data-state"), 1u) << "no status element: the page did not load";
+  EXPECT_EQ(outcome.status.at("data-state"), "done") << outcome.message;
+  const int charts = std::stoi(outcome.status.at("data-charts"));
+  EXPECT_GE(charts, min_charts);
+  EXPECT_EQ(outcome.status.at("data-rendered"), std::to_string(charts)) << outcome.message;
+  EXPECT_EQ(outcome.status.at("data-errors"), "0") << outcome.message;
+  EXPECT_EQ(outcome.status.at("data-warnings"), "0") << outcome.message;
+  EXPECT_EQ(outcome.views, static_cast<std::size_t>(charts));
+}
+
+fs::path artefact_directory() {
+  // Pages and screenshots are kept under the build directory (CI artefacts).
   const fs::path artefacts = fs::path(LTRNN_BUILD_DIR) / "artifacts";
   fs::create_directories(artefacts);
-  const fs::path page = artefacts / "report_paper_reach_small.html";
+  return artefacts;
+}
+
+TEST(ReportBrowser, ChromiumDrawsEveryChartOfAnExperimentWithoutConsoleErrors) {
+  ASSERT_FALSE(run_command("command -v chromium").empty()) << "chromium is not installed: run scripts/setup --with-test-tools";
+  const fs::path page = artefact_directory() / "report_paper_reach_small.html";
   fs::copy_file(tiny_experiment_dir() / "report.html", page, fs::copy_options::overwrite_existing);
-  const fs::path profile = fs::temp_directory_path() / ("ltrnn_chromium_" + std::to_string(::getpid()));
-
-  const std::string dom = run_command(chromium_command(profile) + " --dump-dom file://" + page.string() + " 2>/dev/null");
-  std::smatch status;
-  ASSERT_TRUE(std::regex_search(dom, status, std::regex("<p id=\"ltrnn-status\"([^>]*)>([^<]*)"))) << dom.substr(0, 2000);
-  const std::string attributes = status[1], message = status[2];
-  const auto attribute = [&](const std::string& name) {
-    std::smatch m;
-    return std::regex_search(attributes, m, std::regex(name + "=\"([^\"]*)\"")) ? m[1].str() : std::string("?");
-  };
-  EXPECT_EQ(attribute("data-state"), "done") << message;
-  const int charts = std::stoi(attribute("data-charts"));
-  EXPECT_GE(charts, 20);
-  EXPECT_EQ(attribute("data-rendered"), std::to_string(charts)) << message;
-  EXPECT_EQ(attribute("data-errors"), "0") << message;
-  EXPECT_EQ(attribute("data-warnings"), "0") << message;
-  // Each drawn view is one SVG of class "marks" in the page.
-  std::size_t views = 0;
-  for (std::size_t at = dom.find("class=\"marks\""); at != std::string::npos; at = dom.find("class=\"marks\"", at + 1)) ++views;
-  EXPECT_EQ(views, static_cast<std::size_t>(charts));
-
-  const fs::path screenshot = artefacts / "report_paper_reach_small.png";
+  const fs::path screenshot = artefact_directory() / "report_paper_reach_small.png";
   fs::remove(screenshot);
-  run_command(chromium_command(profile) + " --window-size=1300,9000 --screenshot=" + screenshot.string() + " file://" +
-              page.string() + " >/dev/null 2>&1");
+  expect_every_chart_drawn_cleanly(open_in_chromium(page, screenshot), 20);
   ASSERT_TRUE(fs::exists(screenshot));
   EXPECT_GT(fs::file_size(screenshot), 50'000u);
-  fs::remove_all(profile);
+}
+
+// The variants the tiny experiment does not reach: no ranked family, error bars cut on the
+// log axis, negative (Poisson) losses on a linear axis, one-dimensional trajectories, a
+// single condition and epoch, and epoch labels that look like markup.
+TEST(ReportBrowser, ChromiumDrawsTheLessCommonChartVariants) {
+  ASSERT_FALSE(run_command("command -v chromium").empty()) << "chromium is not installed: run scripts/setup --with-test-tools";
+  ReportSection section;
+  section.heading = "Variants";
+  json unranked = comparison_results();
+  unranked["runs"] = json::array({unranked["runs"].back()});
+  unranked["summary"] = json::array({unranked["summary"].back()});
+  unranked.erase("selected_rank");
+  section.charts.push_back(rank_selection_chart(unranked, {"full"}));
+  json wide = comparison_results();
+  wide["summary"][2]["se_test_nmse"] = 0.5;  // mean - s.e. < 0
+  section.charts.push_back(rank_selection_chart(wide, {"tensor_rank", "full"}));
+  EXPECT_NE(section.charts.back().caption.find("cut at a tenth"), std::string::npos);
+  section.charts.push_back(training_curve_chart("poisson", json::parse(R"([{"iteration": 1, "loss": -0.5, "set": "train"},
+      {"iteration": 2, "loss": -0.7, "set": "train"}, {"iteration": 1, "loss": -0.4, "set": "test"}])")));
+  const std::vector<EpochSpan> spans = epoch_spans({"<!--<script>", "<!--<script>", "B&W"});
+  section.charts.push_back(trial_factor_chart("odd labels", json::parse(R"([{"trial": 0, "component": "1", "value": 1},
+      {"trial": 1, "component": "1", "value": 1.5}, {"trial": 2, "component": "1", "value": 0.5}])"), spans));
+  section.charts.push_back(weight_change_chart("one epoch", json::parse(R"([{"trial": 0, "change": 0}, {"trial": 1, "change": 0.1}])"),
+                                               epoch_spans({"BL", "BL"})));
+  json trajectory = json::array();
+  for (int t = 0; t < 5; ++t)
+    trajectory.push_back({{"time", 0.1 * t}, {"p1", std::sin(t)}, {"epoch", "BL"}, {"condition", "condition 0"},
+                          {"trial", 0}, {"first", t == 0}});
+  section.charts.push_back(trajectory_chart("rank 1", trajectory, "the column factor a_1", /*two_d=*/false));
+  section.charts.push_back(eigenvalue_chart("one epoch", json::parse(R"([{"re": 0.5, "im": 0, "epoch": "BL", "when": "first trial", "trial": 0},
+      {"re": 0.4, "im": 0, "epoch": "BL", "when": "last trial", "trial": 1}])")));
+  section.charts.push_back(prediction_chart("one condition", json::parse(R"([
+      {"time": 0, "neuron": "neuron 0", "condition": "condition 5", "when": "first trial", "trial": 0, "recorded": 1, "predicted": 1.1},
+      {"time": 0.1, "neuron": "neuron 0", "condition": "condition 5", "when": "first trial", "trial": 0, "recorded": 2, "predicted": 1.9}])"),
+                                            "spike count per bin"));
+  section.charts.push_back(loading_chart("one component", json::parse(R"([{"unit": 0, "component": "1", "factor": "column a_r", "value": 1},
+      {"unit": 0, "component": "1", "factor": "row b_r", "value": -1}])")));
+  section.charts.push_back(cp_error_chart("weights", false, json::parse(R"([{"rank": 1, "relative_error": 0.3}])")));
+  ReportPage page{"Variants", "", {section}};
+  const fs::path file = artefact_directory() / "report_variants.html";
+  write_file_atomic(file, render_report_html(page));
+  expect_every_chart_drawn_cleanly(open_in_chromium(file), static_cast<int>(section.charts.size()));
 }
 
 }  // namespace
