@@ -58,6 +58,19 @@ TEST(Reach, LearningCurveShowsAdaptationAndAfterEffect) {
     EXPECT_NE(std::find(keys.begin(), keys.end(), key), keys.end()) << key;
 }
 
+// At the default size and learning rate, the trial-by-trial SGD keeps a pre-trained
+// network's baseline reaches straight (with a step of 0.5 they oscillated, growing to
+// deviations of ~1 target distance within 60 baseline trials).
+TEST(Reach, BaselineStaysStableAtTheDefaultLearningRate) {
+  ReachConfig c;  // 100 units, the default session learning rate
+  c.trials_per_epoch = 60;
+  c.pretrain_iterations = 300;
+  const ReachData r = simulate_reach(c);
+  const double baseline_max = r.lateral_deviation.narrow(0, 0, c.trials_per_epoch).abs().max().item<double>();
+  EXPECT_LT(baseline_max, 0.15);
+  EXPECT_GT(std::abs(r.curve.field_early), 3 * baseline_max) << format_learning_curve(r.curve);
+}
+
 TEST(Reach, RefusesImpossibleSettings) {
   ReachConfig c = small_reach();
   c.recorded = c.hidden + 1;
