@@ -63,6 +63,14 @@ std::vector<json> epoch_layers(const std::vector<EpochSpan>& spans, const std::s
 
 constexpr const char* kTrialAxis = "trial (position in the session)";
 
+// A chart over the session: the epochs shaded behind the given data layers.
+json session_layers(const std::vector<EpochSpan>& spans, std::vector<json> data_layers) {
+  json layers = json::array();
+  for (json& layer : epoch_layers(spans, kTrialAxis)) layers.push_back(std::move(layer));
+  for (json& layer : data_layers) layers.push_back(std::move(layer));
+  return layers;
+}
+
 // The distinct values of `field` in the order the rows bring them (session order for
 // epochs, condition order for conditions): facets and legends keep it, not the alphabet.
 json appearance_order(const json& rows, const std::string& field) {
@@ -257,16 +265,14 @@ Chart trial_factor_chart(const std::string& fit, const json& rows, const std::ve
   chart.title = "Trial factors — " + fit;
   chart.caption = "How strongly each connectivity component c_r(k) a_r b_r^T is present on each trial; steps and "
                   "drifts at epoch boundaries (shaded) show which components changed with learning.";
-  json layers = json::array();
-  for (json& layer : epoch_layers(spans, kTrialAxis)) layers.push_back(std::move(layer));
-  layers.push_back({{"data", {{"values", rows}}},
-                    {"mark", {{"type", "line"}, {"strokeWidth", 1.5}}},
-                    {"encoding", {{"x", trial_x("trial")},
-                                  {"y", quantitative("value", "trial factor c_r(k) (weight units)")},
-                                  {"color", nominal("component", "component r")},
-                                  {"tooltip", json::array({quantitative("trial", "trial"), nominal("component", "r"),
-                                                           quantitative("value", "c_r(k)")})}}}});
-  chart.spec = {{"width", 640}, {"height", 260}, {"layer", layers}};
+  const json line{{"data", {{"values", rows}}},
+                  {"mark", {{"type", "line"}, {"strokeWidth", 1.5}}},
+                  {"encoding", {{"x", trial_x("trial")},
+                                {"y", quantitative("value", "trial factor c_r(k) (weight units)")},
+                                {"color", nominal("component", "component r")},
+                                {"tooltip", json::array({quantitative("trial", "trial"), nominal("component", "r"),
+                                                         quantitative("value", "c_r(k)")})}}}};
+  chart.spec = {{"width", 640}, {"height", 260}, {"layer", session_layers(spans, {line})}};
   return chart;
 }
 
@@ -275,13 +281,11 @@ Chart weight_change_chart(const std::string& fit, const json& rows, const std::v
   chart.title = "Change of the weights over trials — " + fit;
   chart.caption = "This family has no trial factors: the relative distance of each trial's W(k) from the first "
                   "trial's, with epochs shaded; flat lines mean connectivity did not change.";
-  json layers = json::array();
-  for (json& layer : epoch_layers(spans, kTrialAxis)) layers.push_back(std::move(layer));
-  layers.push_back({{"data", {{"values", rows}}},
-                    {"mark", {{"type", "line"}, {"strokeWidth", 1.5}, {"color", "#333"}}},
-                    {"encoding", {{"x", trial_x("trial")},
-                                  {"y", quantitative("change", "||W(k) − W(0)||_F / ||W(0)||_F (ratio)")}}}});
-  chart.spec = {{"width", 640}, {"height", 220}, {"layer", layers}};
+  const json line{{"data", {{"values", rows}}},
+                  {"mark", {{"type", "line"}, {"strokeWidth", 1.5}, {"color", "#333"}}},
+                  {"encoding", {{"x", trial_x("trial")},
+                                {"y", quantitative("change", "||W(k) − W(0)||_F / ||W(0)||_F (ratio)")}}}};
+  chart.spec = {{"width", 640}, {"height", 220}, {"layer", session_layers(spans, {line})}};
   return chart;
 }
 
@@ -408,16 +412,15 @@ Chart lateral_deviation_chart(const json& rows, const std::vector<EpochSpan>& sp
   chart.title = "Lateral deviation per trial";
   chart.caption = "Signed peak deviation of the hand from the straight path on each trial: the learning curve — a jump "
                   "when the field is switched on, decay as the network adapts, an opposite after-effect in washout.";
-  json layers = json::array();
-  for (json& layer : epoch_layers(spans, kTrialAxis)) layers.push_back(std::move(layer));
-  layers.push_back({{"mark", {{"type", "rule"}, {"color", "#999"}}}, {"encoding", {{"y", {{"datum", 0}, {"type", "quantitative"}}}}}});
-  layers.push_back({{"data", {{"values", rows}}},
-                    {"mark", {{"type", "line"}, {"point", {{"size", 12}}}, {"strokeWidth", 1}, {"color", "#333"}}},
-                    {"encoding", {{"x", trial_x("trial")},
-                                  {"y", quantitative("deviation", "lateral deviation (target distances)")},
-                                  {"tooltip", json::array({quantitative("trial", "trial"),
-                                                           quantitative("deviation", "deviation")})}}}});
-  chart.spec = {{"width", 640}, {"height", 240}, {"layer", layers}};
+  const json zero{{"mark", {{"type", "rule"}, {"color", "#999"}}},
+                  {"encoding", {{"y", {{"datum", 0}, {"type", "quantitative"}}}}}};
+  const json line{{"data", {{"values", rows}}},
+                  {"mark", {{"type", "line"}, {"point", {{"size", 12}}}, {"strokeWidth", 1}, {"color", "#333"}}},
+                  {"encoding", {{"x", trial_x("trial")},
+                                {"y", quantitative("deviation", "lateral deviation (target distances)")},
+                                {"tooltip", json::array({quantitative("trial", "trial"),
+                                                         quantitative("deviation", "deviation")})}}}};
+  chart.spec = {{"width", 640}, {"height", 240}, {"layer", session_layers(spans, {zero, line})}};
   return chart;
 }
 

@@ -335,15 +335,25 @@ void for_weight_batches(RnnModel& model, int64_t n_trials, F&& f) {
   }
 }
 
-json weight_change_rows(RnnModel& model, int64_t n_trials) {
+// One pass over W(k) of every trial: the trial-averaged W [N, N] and the rows
+// {trial, change} of ||W(k) - W(0)||_F / ||W(0)||_F.
+struct WeightSummary {
+  torch::Tensor mean;
+  json change_rows = json::array();
+};
+
+WeightSummary summarise_weights(RnnModel& model, int64_t n_trials) {
   const torch::Tensor first = weights_of(model, {0})[0];
   const double scale = first.norm().item<double>();
-  json rows = json::array();
+  WeightSummary summary;
+  summary.mean = torch::zeros_like(first);
   for_weight_batches(model, n_trials, [&](int64_t start, const torch::Tensor& w) {
+    summary.mean += w.sum(0) / n_trials;
     const std::vector<double> change = doubles((w - first).flatten(1).norm(2, {1}) / (scale > 0 ? scale : 1.0));
-    for (std::size_t i = 0; i < change.size(); ++i) rows.push_back({{"trial", start + static_cast<int64_t>(i)}, {"change", change[i]}});
+    for (std::size_t i = 0; i < change.size(); ++i)
+      summary.change_rows.push_back({{"trial", start + static_cast<int64_t>(i)}, {"change", change[i]}});
   });
-  return rows;
+  return summary;
 }
 
 json trial_factor_rows(const torch::Tensor& trial_factors) {
@@ -495,12 +505,9 @@ void add_model_charts(ReportSection& section, const SelectedFit& fit, const fs::
     basis = factors["column_factors"].slice(1, 0, 2);
     basis_name = basis.size(1) > 1 ? "the first two column factors a_1, a_2" : "the column factor a_1";
   } else {
-    if (fit.family != "static") section.charts.push_back(weight_change_chart(fit.label(), weight_change_rows(model, K), spans));
-    torch::Tensor mean_weights;
-    for_weight_batches(model, K, [&](int64_t, const torch::Tensor& w) {
-      mean_weights = mean_weights.defined() ? mean_weights + w.sum(0) : w.sum(0);
-    });
-    const torch::Tensor left = std::get<0>(torch::linalg::svd(mean_weights / K, /*full_matrices=*/false, /*driver=*/c10::nullopt));
+    const WeightSummary weights = summarise_weights(model, K);
+    if (fit.family != "static") section.charts.push_back(weight_change_chart(fit.label(), weights.change_rows, spans));
+    const torch::Tensor left = std::get<0>(torch::linalg::svd(weights.mean, /*full_matrices=*/false, /*driver=*/c10::nullopt));
     basis = left.slice(1, 0, 2);
     basis_name = "the leading left singular vectors of the trial-averaged W (this family has no column factors)";
   }
