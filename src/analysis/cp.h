@@ -6,13 +6,9 @@
 #include <torch/types.h>
 
 #include <cstdint>
-#include <filesystem>
-#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include "data/npy.h"
 
 namespace ltrnn {
 
@@ -29,9 +25,9 @@ struct CpModel {
 
 struct CpOptions {
   int64_t rank = 1;
-  int64_t starts = 5;             // random initialisations; the one with the lowest error is kept
-  int64_t max_iterations = 500;   // ALS sweeps per start
-  double tolerance = 1e-8;        // stop when the relative error changes by less than this
+  int64_t starts = 5;            // random initialisations; the one with the lowest error is kept
+  int64_t max_iterations = 500;  // ALS sweeps per start
+  double tolerance = 1e-8;       // stop when the relative error changes by less than this
   uint64_t seed = 0;
 };
 
@@ -65,13 +61,4 @@ struct CpAnalysis {
 CpAnalysis analyze_cp(const torch::Tensor& X, const std::vector<int64_t>& ranks, const CpOptions& options);
 // The learning updates dW(k) = W(k) - W(first) of a tensor whose first axis is the trial.
 torch::Tensor learning_updates(const torch::Tensor& W);
-// A 3-tensor from a .npy file, or from key `key` of an .npz (InputError naming both).
-torch::Tensor load_tensor(const std::filesystem::path& path, const std::string& key);
-
-// Errors, weights and unfolding ranks as JSON; factors as npz arrays
-// rank<R>_weights [R], rank<R>_factor<m> [I_m, R]; the table printed by the command.
-nlohmann::json cp_analysis_json(const CpAnalysis& analysis);
-NpzContents cp_factor_arrays(const CpAnalysis& analysis);
-std::string format_cp_table(const CpAnalysis& analysis);
-
 }  // namespace ltrnn

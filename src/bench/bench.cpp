@@ -1,11 +1,11 @@
-// Benchmark cases, their timing and their table (DESIGN section 4).
+// Benchmark cases, their timing and their table (docs/design.md section 8).
 #include "bench/bench.h"
 
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
-#include <unistd.h>
 #include <torch/torch.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -16,6 +16,8 @@
 
 #include "data/dataset.h"
 #include "data/masks.h"
+#include "model/butcher_tableau.h"
+#include "model/family.h"
 #include "model/ltrnn_model.h"
 #include "train/fit.h"
 #include "util/blas.h"
@@ -45,17 +47,25 @@ void visit_result_fields(Result& r, Visit&& visit) {
 struct Writer {
   json& j;
   template <class T>
-  void operator()(const char* key, const T& value) const { j[key] = value; }
-  void operator()(const char* key, ModelKind value) const { j[key] = to_string(value); }
-  void operator()(const char* key, Solver value) const { j[key] = to_string(value); }
+  void operator()(const char* key, const T& value) const {
+    j[key] = value;
+  }
+  void operator()(const char* key, ModelKind value) const { j[key] = enum_name(value); }
+  void operator()(const char* key, Solver value) const { j[key] = enum_name(value); }
 };
 
 struct Reader {
   const json& j;
   template <class T>
-  void operator()(const char* key, T& value) const { value = j.at(key).get<T>(); }
-  void operator()(const char* key, ModelKind& value) const { value = parse_model_kind(j.at(key), std::string("/") + key); }
-  void operator()(const char* key, Solver& value) const { value = parse_solver(j.at(key), std::string("/") + key); }
+  void operator()(const char* key, T& value) const {
+    value = j.at(key).get<T>();
+  }
+  void operator()(const char* key, ModelKind& value) const {
+    value = parse_enum<ModelKind>(j.at(key), std::string("/") + key);
+  }
+  void operator()(const char* key, Solver& value) const {
+    value = parse_enum<Solver>(j.at(key), std::string("/") + key);
+  }
 };
 
 }  // namespace
@@ -76,8 +86,7 @@ BenchCase b1_case(ModelKind kind, int64_t threads) {
 
 std::vector<BenchCase> standard_cases(bool scaling, int64_t threads) {
   std::vector<BenchCase> cases;
-  for (ModelKind kind : {ModelKind::TensorRank, ModelKind::Full, ModelKind::Static, ModelKind::MatrixRank})
-    cases.push_back(b1_case(kind, threads));
+  for (const FamilyTraits& family : family_table()) cases.push_back(b1_case(family.kind, threads));
   cases.push_back(b1_case(ModelKind::TensorRank, 1));
   if (!scaling) return cases;
   // Doubling series around B1 (tensor_rank): each varies one size, the others stay at B1.
@@ -97,12 +106,9 @@ std::vector<BenchCase> standard_cases(bool scaling, int64_t threads) {
 
 double iteration_gflop(const BenchCase& c) {
   const double K = c.trials, N = c.hidden, R = c.rank, D = c.neurons, T = c.bins;
-  const double evaluations_per_step = c.solver == Solver::Euler ? 1 : c.solver == Solver::Heun ? 2 : 4;
-  const double evaluations = evaluations_per_step * (T - 1) * c.substeps;
-  // Recurrent term per drift evaluation: two skinny GEMMs (K x N x R) for the low-rank
-  // families, one N x N product per trial for full and static.
-  const double recurrent = (c.kind == ModelKind::TensorRank || c.kind == ModelKind::MatrixRank) ? 4 * K * N * R
-                                                                                                 : 2 * K * N * N;
+  const double evaluations = static_cast<double>(butcher_tableau(c.solver).stages()) * (T - 1) * c.substeps;
+  // The recurrent term's products per drift evaluation, as the family counts them.
+  const double recurrent = family_traits(c.kind).recurrent_flop(K, N, R);
   const double readout = 2 * T * K * D * N;
   return 3 * (readout + evaluations * recurrent) * 1e-9;
 }
@@ -132,8 +138,7 @@ double peak_rss_mb() {
 }  // namespace
 
 BenchResult run_bench_case(const BenchCase& c) {
-  torch::set_num_threads(static_cast<int>(c.threads));
-  set_blas_threads(static_cast<int>(c.threads));
+  use_compute_threads(static_cast<int>(c.threads));
   torch::manual_seed(0);
   const Dataset ds = synthetic_dataset(c);
   const Masks masks = make_block_masks(c.bins, c.trials, c.neurons, MaskConfig{});
@@ -162,7 +167,7 @@ BenchResult run_bench_case(const BenchCase& c) {
     if (r.iteration > c.warmup) result.milliseconds.push_back(1e3 * (r.seconds - previous));
     previous = r.seconds;
   };
-  PlateauTermination termination(train);
+  PlateauTermination termination(train.plateau_options());
   fit(model, target, train, termination, hooks);
 
   std::vector<double> sorted = result.milliseconds;
@@ -199,7 +204,8 @@ BenchResult run_bench_case_in_child(const BenchCase& c, const std::string& execu
   }
   std::string output;
   char buffer[4096];
-  for (ssize_t n; (n = read(pipe_fds[0], buffer, sizeof buffer)) > 0;) output.append(buffer, static_cast<std::size_t>(n));
+  for (ssize_t n; (n = read(pipe_fds[0], buffer, sizeof buffer)) > 0;)
+    output.append(buffer, static_cast<std::size_t>(n));
   close(pipe_fds[0]);
   int status = 0;
   waitpid(pid, &status, 0);
@@ -216,10 +222,11 @@ std::string format_bench_table(const std::vector<BenchResult>& results) {
   out << line;
   for (const auto& r : results) {
     const BenchCase& c = r.config;
-    std::snprintf(line, sizeof line, "%-22s %-12s %5lld %4lld %5lld %3lld %7zu %10.1f %10.1f %10.1f %7.2f %8.1f %9.0f\n",
-                  c.name.c_str(), to_string(c.kind).c_str(), static_cast<long long>(c.hidden),
-                  static_cast<long long>(c.rank), static_cast<long long>(c.trials), static_cast<long long>(c.threads),
-                  r.milliseconds.size(), r.median_ms, r.min_ms, r.max_ms, r.gflop, r.gflops, r.peak_rss_mb);
+    std::snprintf(line, sizeof line,
+                  "%-22s %-12s %5lld %4lld %5lld %3lld %7zu %10.1f %10.1f %10.1f %7.2f %8.1f %9.0f\n", c.name.c_str(),
+                  to_string(c.kind).c_str(), static_cast<long long>(c.hidden), static_cast<long long>(c.rank),
+                  static_cast<long long>(c.trials), static_cast<long long>(c.threads), r.milliseconds.size(),
+                  r.median_ms, r.min_ms, r.max_ms, r.gflop, r.gflops, r.peak_rss_mb);
     out << line;
   }
   // Growth per doubling along each scaling series: (t_b / t_a)^(1 / log2(b / a)).
@@ -246,8 +253,10 @@ std::string format_bench_table(const std::vector<BenchResult>& results) {
   const BenchResult *one = nullptr, *many = nullptr;
   for (const auto& r : results) {
     if (r.config.kind != ModelKind::TensorRank || r.config.name.rfind("B1", 0) != 0) continue;
-    if (r.config.threads == 1) one = &r;
-    else if (!many || r.config.threads > many->config.threads) many = &r;
+    if (r.config.threads == 1)
+      one = &r;
+    else if (!many || r.config.threads > many->config.threads)
+      many = &r;
   }
   if (one && many) {
     std::snprintf(line, sizeof line, "B1 speed-up of %lld threads over 1: x%.2f\n",

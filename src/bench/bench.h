@@ -1,12 +1,11 @@
 // `ltrnn bench`: milliseconds per training iteration on the benchmark configurations of
-// DESIGN section 4 (B1 and its scaling over K, N and R), with GFLOP/s and peak memory.
+// docs/design.md section 8 (B1 and its scaling over K, N and R), with GFLOP/s and peak memory.
 #pragma once
 #include <nlohmann/json_fwd.hpp>
-
 #include <string>
 #include <vector>
 
-#include "experiment/config.h"
+#include "model/config.h"
 
 namespace ltrnn {
 
@@ -14,11 +13,11 @@ namespace ltrnn {
 struct BenchCase {
   std::string name = "B1";
   ModelKind kind = ModelKind::TensorRank;
-  int64_t hidden = 200;      // N
-  int64_t rank = 5;          // R
-  int64_t trials = 250;      // K
-  int64_t neurons = 100;     // D
-  int64_t bins = 60;         // T (preparatory + execution)
+  int64_t hidden = 200;   // N
+  int64_t rank = 5;       // R
+  int64_t trials = 250;   // K
+  int64_t neurons = 100;  // D
+  int64_t bins = 60;      // T (preparatory + execution)
   int64_t preparatory_bins = 10;
   int64_t conditions = 8;
   Solver solver = Solver::Heun;
@@ -43,7 +42,7 @@ void from_json(const nlohmann::json& j, BenchCase& c);
 void to_json(nlohmann::json& j, const BenchResult& r);
 void from_json(const nlohmann::json& j, BenchResult& r);
 
-// B1 of DESIGN section 4 for a model family: N = 200, R = 5, K = 250, D = 100, T = 60
+// B1 of docs/design.md section 8 for a model family: N = 200, R = 5, K = 250, D = 100, T = 60
 // (10 preparatory + 50 execution bins), 8 conditions, Heun with one substep, float32.
 BenchCase b1_case(ModelKind kind, int64_t threads);
 // The named cases `ltrnn bench` runs: B1 for every family and B1 with one thread, and

@@ -1,4 +1,4 @@
-// Dataset loading, validation and preprocessing.
+// Dataset loading and validation.
 #include "data/dataset.h"
 
 #include <torch/torch.h>
@@ -29,8 +29,9 @@ std::string shape_text(const std::vector<int64_t>& shape) {
 void check_vector(const NpyArray& a, int64_t length, const std::string& where, const std::string& key,
                   const std::string& length_name) {
   if (a.shape.size() != 1 || a.shape[0] != length)
-    refuse(where, key, "expected a 1-d array of length " + length_name + " = " + std::to_string(length) +
-                           ", got shape " + shape_text(a.shape));
+    refuse(where, key,
+           "expected a 1-d array of length " + length_name + " = " + std::to_string(length) + ", got shape " +
+               shape_text(a.shape));
 }
 
 std::vector<int64_t> integer_vector(const NpyArray& a, const std::string& where, const std::string& key) {
@@ -61,12 +62,23 @@ NpyArray to_npy(const torch::Tensor& tensor) {
   NpyArray a;
   a.shape = shape;
   switch (t.scalar_type()) {
-    case torch::kFloat32: a.dtype = DType::Float32; break;
-    case torch::kFloat64: a.dtype = DType::Float64; break;
-    case torch::kInt64: a.dtype = DType::Int64; break;
-    case torch::kInt32: a.dtype = DType::Int32; break;
-    case torch::kBool: a.dtype = DType::Bool; break;
-    default: throw std::logic_error("to_npy: unsupported tensor dtype");
+    case torch::kFloat32:
+      a.dtype = DType::Float32;
+      break;
+    case torch::kFloat64:
+      a.dtype = DType::Float64;
+      break;
+    case torch::kInt64:
+      a.dtype = DType::Int64;
+      break;
+    case torch::kInt32:
+      a.dtype = DType::Int32;
+      break;
+    case torch::kBool:
+      a.dtype = DType::Bool;
+      break;
+    default:
+      throw std::logic_error("to_npy: unsupported tensor dtype");
   }
   a.item_size = t.element_size();
   a.bytes.resize(t.numel() * a.item_size);
@@ -77,12 +89,23 @@ NpyArray to_npy(const torch::Tensor& tensor) {
 torch::Tensor from_npy(const NpyArray& a) {
   torch::ScalarType type;
   switch (a.dtype) {
-    case DType::Float32: type = torch::kFloat32; break;
-    case DType::Float64: type = torch::kFloat64; break;
-    case DType::Int64: type = torch::kInt64; break;
-    case DType::Int32: type = torch::kInt32; break;
-    case DType::Bool: type = torch::kBool; break;
-    default: throw std::logic_error("from_npy: unicode arrays have no tensor form");
+    case DType::Float32:
+      type = torch::kFloat32;
+      break;
+    case DType::Float64:
+      type = torch::kFloat64;
+      break;
+    case DType::Int64:
+      type = torch::kInt64;
+      break;
+    case DType::Int32:
+      type = torch::kInt32;
+      break;
+    case DType::Bool:
+      type = torch::kBool;
+      break;
+    default:
+      throw std::logic_error("from_npy: unicode arrays have no tensor form");
   }
   torch::Tensor t = torch::empty(a.shape, torch::TensorOptions().dtype(type));
   if (!a.bytes.empty()) std::memcpy(t.data_ptr(), a.bytes.data(), a.bytes.size());
@@ -96,8 +119,8 @@ Dataset dataset_from_arrays(const std::map<std::string, NpyArray>& arrays, const
   if (data_it == arrays.end()) {
     std::string keys;
     for (const auto& [k, v] : arrays) keys += (keys.empty() ? "" : ", ") + k;
-    throw InputError(where + ": missing required key 'data' (a T x K x D array); keys present: " +
-                     (keys.empty() ? "none" : keys));
+    throw InputError(
+        where + ": missing required key 'data' (a T x K x D array); keys present: " + (keys.empty() ? "none" : keys));
   }
   const NpyArray& data = data_it->second;
   if (data.dtype == DType::Unicode) refuse(where, "data", "expected a numeric array, got dtype " + data.dtype_name());
@@ -156,9 +179,9 @@ Dataset dataset_from_arrays(const std::map<std::string, NpyArray>& arrays, const
     trial_id = integer_vector(it->second, where, "trial_id");
     for (int64_t k = 1; k < K; ++k)
       if (trial_id[k] <= trial_id[k - 1])
-        refuse(where, "trial_id", "expected strictly increasing values (trials in session order), but entry " +
-                                      std::to_string(k) + " is " + std::to_string(trial_id[k]) + " after " +
-                                      std::to_string(trial_id[k - 1]));
+        refuse(where, "trial_id",
+               "expected strictly increasing values (trials in session order), but entry " + std::to_string(k) +
+                   " is " + std::to_string(trial_id[k]) + " after " + std::to_string(trial_id[k - 1]));
   }
   ds.trial_id = torch::tensor(trial_id, torch::kInt64);
 
@@ -166,10 +189,12 @@ Dataset dataset_from_arrays(const std::map<std::string, NpyArray>& arrays, const
   ds.times = torch::linspace(0.0, 1.0, T, torch::kFloat64);
   if (auto it = arrays.find("times"); it != arrays.end()) {
     check_vector(it->second, T, where, "times", "T (time bins)");
-    if (it->second.dtype == DType::Unicode) refuse(where, "times", "expected numbers, got dtype " + it->second.dtype_name());
+    if (it->second.dtype == DType::Unicode)
+      refuse(where, "times", "expected numbers, got dtype " + it->second.dtype_name());
     const auto values = it->second.to_doubles();
     for (std::size_t t = 0; t < values.size(); ++t) {
-      if (!std::isfinite(values[t])) refuse(where, "times", "expected finite values, entry " + std::to_string(t) + " is not");
+      if (!std::isfinite(values[t]))
+        refuse(where, "times", "expected finite values, entry " + std::to_string(t) + " is not");
       if (t > 0 && values[t] <= values[t - 1])
         refuse(where, "times", "expected strictly increasing values, entry " + std::to_string(t) + " is not");
     }
@@ -195,8 +220,8 @@ Dataset load_dataset(const std::filesystem::path& path) {
 
 NpzContents dataset_arrays(const Dataset& ds) {
   std::vector<int64_t> condition_values;
-  for (int64_t c : std::vector<int64_t>(ds.condition.data_ptr<int64_t>(),
-                                        ds.condition.data_ptr<int64_t>() + ds.condition.numel()))
+  for (int64_t c :
+       std::vector<int64_t>(ds.condition.data_ptr<int64_t>(), ds.condition.data_ptr<int64_t>() + ds.condition.numel()))
     condition_values.push_back(ds.condition_labels[c]);
   std::vector<std::string> epochs;
   for (int64_t k = 0; k < ds.epoch.numel(); ++k) epochs.push_back(ds.epoch_labels[ds.epoch[k].item<int64_t>()]);
@@ -205,38 +230,6 @@ NpzContents dataset_arrays(const Dataset& ds) {
           {"epoch", NpyArray::from_strings({ds.n_trials()}, epochs)},
           {"trial_id", to_npy(ds.trial_id)},
           {"times", to_npy(ds.times)}};
-}
-
-Dataset preprocess(const Dataset& input, const PreprocessConfig& config) {
-  Dataset ds = input;
-  if (config.smooth_sigma > 0) {
-    // Gaussian kernel truncated at 4 sigma, applied along time with reflected edges.
-    const int64_t half = static_cast<int64_t>(std::ceil(4 * config.smooth_sigma));
-    torch::Tensor offsets = torch::arange(-half, half + 1, torch::kFloat64);
-    torch::Tensor kernel = torch::exp(-0.5 * (offsets / config.smooth_sigma).pow(2));
-    kernel = kernel / kernel.sum();
-    const int64_t T = ds.n_bins();
-    torch::Tensor smoothed = torch::zeros_like(ds.data);
-    for (int64_t s = -half; s <= half; ++s) {
-      std::vector<int64_t> source(T);
-      for (int64_t t = 0; t < T; ++t) {
-        int64_t u = t + s;
-        if (T == 1) u = 0;
-        while (u < 0 || u >= T) u = u < 0 ? -u - 1 : 2 * T - u - 1;  // reflect about the edges
-        source[t] = u;
-      }
-      smoothed += kernel[s + half] * ds.data.index_select(0, torch::tensor(source, torch::kInt64));
-    }
-    ds.data = smoothed;
-    ds.counts = false;  // smoothed counts are rates
-  }
-  if (config.zscore) {
-    torch::Tensor mean = ds.data.mean(torch::IntArrayRef{0, 1}, /*keepdim=*/true);
-    torch::Tensor std = ds.data.std(torch::IntArrayRef{0, 1}, /*unbiased=*/false, /*keepdim=*/true);
-    ds.data = (ds.data - mean) / torch::where(std > 0, std, torch::ones_like(std));
-    ds.counts = false;
-  }
-  return ds;
 }
 
 }  // namespace ltrnn

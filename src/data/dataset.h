@@ -1,4 +1,4 @@
-// The learning dataset: activity Y[t, k, i] plus per-trial and per-bin labels (DESIGN section 3).
+// The learning dataset: activity Y[t, k, i] plus per-trial and per-bin labels (docs/design.md section 7).
 #pragma once
 #include <torch/types.h>
 
@@ -6,21 +6,20 @@
 #include <string>
 #include <vector>
 
-#include "data/npy.h"
-#include "experiment/config.h"
+#include "io/npy.h"
 
 namespace ltrnn {
 
 struct Dataset {
-  torch::Tensor data;       // Y [T, K, D], float64 (cast to the model's dtype when fitting)
-  torch::Tensor condition;  // [K] int64, condition index in 0..C-1 (sorted order of condition_labels)
+  torch::Tensor data;                     // Y [T, K, D], float64 (cast to the model's dtype when fitting)
+  torch::Tensor condition;                // [K] int64, condition index in 0..C-1 (sorted order of condition_labels)
   std::vector<int64_t> condition_labels;  // [C] the file's condition values
-  torch::Tensor epoch;      // [K] int64, epoch index in order of first appearance
+  torch::Tensor epoch;                    // [K] int64, epoch index in order of first appearance
   std::vector<std::string> epoch_labels;  // [E] the file's epoch values, as text
-  torch::Tensor trial_id;   // [K] int64, strictly increasing position in the session
-  torch::Tensor times;      // [T] float64, strictly increasing (seconds; t < 0 is preparatory)
-  bool counts = false;      // data were integer spike counts
-  std::vector<std::string> notes;  // things the loader wants the user to know (ignored keys, ...)
+  torch::Tensor trial_id;                 // [K] int64, strictly increasing position in the session
+  torch::Tensor times;                    // [T] float64, strictly increasing (seconds; t < 0 is preparatory)
+  bool counts = false;                    // data were integer spike counts
+  std::vector<std::string> notes;         // things the loader wants the user to know (ignored keys, ...)
 
   int64_t n_bins() const { return data.size(0); }
   int64_t n_trials() const { return data.size(1); }
@@ -34,15 +33,11 @@ struct Dataset {
 Dataset load_dataset(const std::filesystem::path& path);
 // Builds a dataset from decoded arrays; `where` names the source in errors.
 Dataset dataset_from_arrays(const std::map<std::string, NpyArray>& arrays, const std::string& where);
-// The dataset's own arrays (data as float64, or int64 when counts), in DESIGN's key names.
+// The dataset's own arrays (data as float64, or int64 when counts), in the data file's key names.
 NpzContents dataset_arrays(const Dataset& dataset);
 
 // Tensor <-> NpyArray (float32/float64/int64/bool tensors, C order).
 NpyArray to_npy(const torch::Tensor& tensor);
 torch::Tensor from_npy(const NpyArray& array);
-
-// Preprocessing, in this order: Gaussian smoothing over time (std `smooth_sigma` bins,
-// reflected edges), then z-scoring of each neuron over (time, trial).
-Dataset preprocess(const Dataset& dataset, const PreprocessConfig& config);
 
 }  // namespace ltrnn

@@ -9,6 +9,15 @@
 
 namespace ltrnn {
 
+void validate(const MaskConfig& c, const std::string& p) {
+  require(c.test_fraction > 0 && c.test_fraction < 0.5, p + "/test_fraction", "must be in (0, 0.5)");
+  for (int a = 0; a < 3; ++a) {
+    require(c.test_half[a] >= 0, p + "/test_half", "half-sizes must be >= 0");
+    require(c.test_half[a] <= c.train_half[a], p + "/test_half",
+            "each test half-size must be <= the train half-size on the same axis");
+  }
+}
+
 namespace {
 struct Box {
   std::array<int64_t, 3> lo, hi;  // inclusive bounds

@@ -1,10 +1,31 @@
-// Block cross-validation masks over (time, trial, neuron), DESIGN section 1.
+// Block cross-validation masks over (time, trial, neuron) (docs/design.md section 5).
 #pragma once
 #include <torch/types.h>
 
-#include "experiment/config.h"
+#include <array>
+#include <cstdint>
+#include <string>
 
 namespace ltrnn {
+
+// Where the held-out blocks go: their target share of the entries, their sizes, the seed.
+struct MaskConfig {
+  double test_fraction = 0.1;                  // target fraction of entries in the test set
+  std::array<int64_t, 3> train_half{3, 2, 0};  // held-out block half-sizes (time, trial, neuron)
+  std::array<int64_t, 3> test_half{2, 1, 0};   // test block half-sizes, <= train_half
+  int64_t seed = 0;
+
+  template <class Self, class Visitor>
+  static void fields(Self& c, Visitor& v) {
+    v.field("test_fraction", c.test_fraction, "target fraction of entries in the test set");
+    v.field("train_half", c.train_half, "held-out block half-sizes (time, trial, neuron)");
+    v.field("test_half", c.test_half, "test block half-sizes (time, trial, neuron), <= train_half");
+    v.field("seed", c.seed, "seed of the block positions");
+  }
+};
+
+// Checks values a JSON type cannot; InputError naming `pointer` + "/field".
+void validate(const MaskConfig& c, const std::string& pointer);
 
 struct Masks {
   torch::Tensor train;  // [T, K, D] bool: entries the loss is trained on

@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "analysis/cp.h"
+#include "analysis/cp_files.h"
 #include "data/dataset.h"
 #include "util/files.h"
 
@@ -15,15 +16,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-
-// The finished run of `model` at `rank` with the lowest test nMSE over seeds.
-const RunSummary* best_run(const std::vector<RunSummary>& results, const std::string& model, int64_t rank) {
-  const RunSummary* best = nullptr;
-  for (const auto& r : results)
-    if (r.model == model && r.rank == rank && r.status == "finished" && (!best || r.test_nmse < best->test_nmse))
-      best = &r;
-  return best;
-}
 
 // The similarity expected by chance for factors with these values but no relation in
 // time: the mean score over 100 seeded shuffles of the fitted factors' trial order.
@@ -40,13 +32,14 @@ double chance_similarity(const torch::Tensor& fitted, const torch::Tensor& refer
 
 // Each tensor_rank rank's best fit: its trial-factor updates c(k) - c(first) against the
 // trial factors of the CP model of the same rank (kruskal_align's score on that mode).
-json compare_trial_factors(const CpAnalysis& cp, const fs::path& out_dir, const std::vector<RunSummary>& results,
+json compare_trial_factors(const CpAnalysis& cp, const fs::path& out_dir, const std::vector<RunRecord>& results,
                            const std::map<std::string, int64_t>& selected_rank, std::ostream& out) {
   json comparisons = json::array();
   const auto selected = selected_rank.find("tensor_rank");
   out << "trial factors of the fits (c(k) - c(first)) vs the CP trial factors of the same rank:\n";
   for (const CpModel& model : cp.models) {
-    const RunSummary* run = best_run(results, "tensor_rank", model.rank());
+    const RunRecord* run = best_finished_run(
+        results, [&](const RunRecord& r) { return r.model == "tensor_rank" && r.rank == model.rank(); });
     if (!run) continue;
     const auto arrays = read_npz(out_dir / "runs" / run->id / "factors.npz");
     const torch::Tensor c = from_npy(arrays.at("trial_factors")).to(torch::kFloat64);
@@ -55,8 +48,12 @@ json compare_trial_factors(const CpAnalysis& cp, const fs::path& out_dir, const 
     const double score = kruskal_similarity({updates}, {model.factors[0]}, &matching);
     const double chance = chance_similarity(updates, model.factors[0]);
     const bool is_selected = selected != selected_rank.end() && selected->second == model.rank();
-    comparisons.push_back({{"rank", model.rank()}, {"run", run->id}, {"similarity", score},
-                           {"chance_similarity", chance}, {"selected", is_selected}, {"matching", matching}});
+    comparisons.push_back({{"rank", model.rank()},
+                           {"run", run->id},
+                           {"similarity", score},
+                           {"chance_similarity", chance},
+                           {"selected", is_selected},
+                           {"matching", matching}});
     char line[200];
     std::snprintf(line, sizeof line, "  rank %lld  %-28s similarity %.3f (trials shuffled: %.3f)%s\n",
                   static_cast<long long>(model.rank()), run->id.c_str(), score, chance,
@@ -69,7 +66,7 @@ json compare_trial_factors(const CpAnalysis& cp, const fs::path& out_dir, const 
 }  // namespace
 
 json run_analyses(const Experiment& e, const fs::path& out_dir, const fs::path& dataset_npz,
-                  const std::vector<RunSummary>& results, const std::map<std::string, int64_t>& selected_rank,
+                  const std::vector<RunRecord>& results, const std::map<std::string, int64_t>& selected_rank,
                   std::ostream& out) {
   json analyses = json::object();
   if (!e.analyses.cp) return analyses;
@@ -90,7 +87,9 @@ json run_analyses(const Experiment& e, const fs::path& out_dir, const fs::path& 
   write_npz(out_dir / "analysis" / "cp.npz", cp_factor_arrays(cp));
   json errors = json::array();
   for (const auto& m : cp.models) errors.push_back({{"rank", m.rank()}, {"relative_error", m.relative_error}});
-  analyses["cp"] = {{"key", e.analyses.cp_key}, {"updates", e.analyses.cp_updates}, {"errors", errors},
+  analyses["cp"] = {{"key", e.analyses.cp_key},
+                    {"updates", e.analyses.cp_updates},
+                    {"errors", errors},
                     {"unfolding_rank_99", json::array()}};
   for (const auto& s : cp.singular_values) analyses["cp"]["unfolding_rank_99"].push_back(rank_holding(s, 0.99));
   if (e.analyses.compare_trial_factors)

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "experiment/experiment.h"
-#include "experiment/pipeline.h"
+#include "run/record.h"
 
 namespace ltrnn {
 
@@ -18,7 +18,7 @@ namespace ltrnn {
 // and returns what results.json keeps under "analyses". `dataset_npz` is the dataset file
 // (the generated out_dir/dataset.npz for generators). Nothing to do: an empty object.
 nlohmann::json run_analyses(const Experiment& experiment, const std::filesystem::path& out_dir,
-                            const std::filesystem::path& dataset_npz, const std::vector<RunSummary>& results,
+                            const std::filesystem::path& dataset_npz, const std::vector<RunRecord>& results,
                             const std::map<std::string, int64_t>& selected_rank, std::ostream& out);
 
 }  // namespace ltrnn

@@ -1,19 +1,16 @@
-// Experiment files: parsing, schema validation (valijson), semantic checks, planning.
+// Experiment files: schema validation, mapping onto the config structs, and the checks a
+// schema cannot make; every error names the JSON pointer of the bad field.
 #include "experiment/experiment.h"
 
-#include <valijson/adapters/nlohmann_json_adapter.hpp>
-#include <valijson/schema.hpp>
-#include <valijson/schema_parser.hpp>
-#include <valijson/validator.hpp>
-
 #include <algorithm>
-#include <set>
+#include <functional>
 #include <sstream>
 
-#include "experiment/pipeline.h"
+#include "experiment/schema.h"
+#include "model/family.h"
 #include "util/errors.h"
 #include "util/files.h"
-#include "util/resources.h"
+#include "util/json_fields.h"
 
 namespace ltrnn {
 namespace fs = std::filesystem;
@@ -21,81 +18,23 @@ using nlohmann::json;
 
 namespace {
 
-// valijson reports a path as ["<root>", "[runs]", "[1]", "[rank]"]; make it "/runs/1/rank".
-std::string pointer_of(const std::vector<std::string>& context) {
-  std::string pointer;
-  for (const auto& part : context) {
-    if (part == "<root>") continue;
-    std::string token = part;
-    if (token.size() >= 2 && token.front() == '[' && token.back() == ']') token = token.substr(1, token.size() - 2);
-    if (token.size() >= 2 && token.front() == '"' && token.back() == '"') token = token.substr(1, token.size() - 2);
-    pointer += "/" + token;
-  }
-  return pointer.empty() ? "/" : pointer;
-}
-
-const valijson::Schema& experiment_schema() {
-  static const std::unique_ptr<valijson::Schema> schema = [] {
-    auto s = std::make_unique<valijson::Schema>();
-    valijson::SchemaParser parser;
-    const json document = json::parse(embedded_resource("experiments/schema.json"));
-    valijson::adapters::NlohmannJsonAdapter adapter(document);
-    parser.populateSchema(adapter, *s);
-    return s;
-  }();
-  return *schema;
-}
-
 void throw_errors(const std::vector<std::string>& errors, const fs::path& source) {
   if (errors.empty()) return;
-  std::string message = source.string() + ": " + std::to_string(errors.size()) + " error" +
-                        (errors.size() == 1 ? "" : "s") + ":";
+  std::string message =
+      source.string() + ": " + std::to_string(errors.size()) + " error" + (errors.size() == 1 ? "" : "s") + ":";
   for (const auto& e : errors) message += "\n  " + e;
   throw InputError(message);
 }
 
-// A generator's parameters as JSON key -> field: one table per generator, read from the
-// experiment file and written to the resolved experiment.
-struct GeneratorFields {
-  std::map<std::string, int64_t*> integers;
-  std::map<std::string, double*> numbers;
-};
-
-GeneratorFields fields_of(TeacherConfig& c) {
-  return {{{"rank", &c.rank}, {"hidden", &c.hidden}, {"neurons", &c.neurons}, {"conditions", &c.conditions},
-           {"trials_per_epoch", &c.trials_per_epoch}, {"bins", &c.bins}, {"preparatory_bins", &c.preparatory_bins},
-           {"seed", &c.seed}},
-          {{"bin_width", &c.bin_width}, {"tau", &c.tau}, {"noise", &c.noise}}};
-}
-
-GeneratorFields fields_of(ReachConfig& c) {
-  return {{{"hidden", &c.hidden}, {"recorded", &c.recorded}, {"trials_per_epoch", &c.trials_per_epoch},
-           {"bins", &c.bins}, {"preparatory_bins", &c.preparatory_bins}, {"substeps", &c.substeps},
-           {"pretrain_iterations", &c.pretrain_iterations}, {"seed", &c.seed}},
-          {{"bin_width", &c.bin_width}, {"tau", &c.tau}, {"movement_time", &c.movement_time}, {"curl", &c.curl},
-           {"learning_rate", &c.learning_rate}, {"pretrain_learning_rate", &c.pretrain_learning_rate},
-           {"noise", &c.noise}}};
-}
-
+// A generator's parameters: its field list (sim/teacher.h, sim/reach.h) over its defaults.
 template <class Config>
-Config generator_from_json(const json& j, const std::string& pointer, const std::string& generator) {
+Config generator_from_json(const json& j, const std::string& generator) {
   Config c;
-  const GeneratorFields fields = fields_of(c);
-  for (const auto& item : j.items()) {
-    if (auto it = fields.integers.find(item.key()); it != fields.integers.end()) *it->second = item.value().get<int64_t>();
-    else if (auto nt = fields.numbers.find(item.key()); nt != fields.numbers.end()) *nt->second = item.value().get<double>();
-    else throw InputError(pointer + "/" + item.key() + ": not a parameter of the " + generator + " generator");
-  }
+  JsonFieldOverlay overlay(j, "/dataset/parameters");
+  overlay.set_unknown_key_message("not a parameter of the " + generator + " generator");
+  Config::fields(c, overlay);
+  overlay.finish();
   return c;
-}
-
-template <class Config>
-json generator_json(Config c) {
-  json j = json::object();
-  const GeneratorFields fields = fields_of(c);
-  for (const auto& [key, field] : fields.integers) j[key] = *field;
-  for (const auto& [key, field] : fields.numbers) j[key] = *field;
-  return j;
 }
 
 std::vector<int64_t> parse_ranks(const json& j) {
@@ -104,96 +43,6 @@ std::vector<int64_t> parse_ranks(const json& j) {
 }
 
 }  // namespace
-
-namespace {
-
-// The schema node that describes `pointer`, following properties and items; or null.
-const json* schema_node(const json& schema, const std::string& pointer) {
-  const json* node = &schema;
-  std::stringstream tokens(pointer);
-  std::string token;
-  while (std::getline(tokens, token, '/')) {
-    if (token.empty()) continue;
-    if (node->contains("properties") && (*node)["properties"].contains(token)) node = &(*node)["properties"][token];
-    else if (node->contains("items")) node = &(*node)["items"];
-    else return nullptr;
-  }
-  return node;
-}
-
-std::string type_name(const json& value) {
-  return value.is_number_integer() ? "integer" : value.is_number() ? "number" : value.type_name();
-}
-
-std::string join(const json& values, const std::string& separator) {
-  std::string out;
-  for (const auto& v : values) out += (out.empty() ? "" : separator) + (v.is_string() ? v.get<std::string>() : v.dump());
-  return out;
-}
-
-// Rewrites one valijson error as "<pointer>: <what is expected>"; empty for the generic
-// "failed to validate the parent" messages that valijson adds at every level.
-std::string readable_error(const std::string& pointer, const std::string& description, const json& document,
-                           const json& schema) {
-  for (const char* wrapper : {"Failed to validate against schema associated", "Failed to validate item #",
-                              "Failed to validate against child schema", "Failed to validate against any child"})
-    if (description.rfind(wrapper, 0) == 0) return "";
-  const json* node = schema_node(schema, pointer);
-  const json::json_pointer where(pointer == "/" ? "" : pointer);
-  const json* value = document.contains(where) ? &document.at(where) : nullptr;
-  const auto quoted_name = [&] {
-    const auto end = description.rfind('\'');
-    const auto begin = description.rfind('\'', end - 1);
-    return description.substr(begin + 1, end - begin - 1);
-  };
-  const std::string base = pointer == "/" ? "" : pointer;
-  if (description.rfind("Object contains a property that could not be validated", 0) == 0)
-    return base + "/" + quoted_name() + ": unknown key";
-  if (description.rfind("Missing required property", 0) == 0) return base + "/" + quoted_name() + ": required";
-  if (description.rfind("Value type not permitted", 0) == 0 && node && node->contains("type"))
-    return pointer + ": must be " + ((*node)["type"].is_array() ? join((*node)["type"], " or ") : (*node)["type"].get<std::string>()) +
-           (value ? ", got " + type_name(*value) : "");
-  if (description.rfind("Failed to match against any enum values", 0) == 0 && node && node->contains("enum"))
-    return pointer + ": must be one of " + join((*node)["enum"], ", ") + (value ? ", got " + value->dump() : "");
-  if (description.rfind("Failed to match regex", 0) == 0 && node && node->contains("pattern"))
-    return pointer + ": must match the pattern " + (*node)["pattern"].get<std::string>() +
-           (value ? ", got " + value->dump() : "");
-  static const std::vector<std::pair<std::string, std::string>> bounds{
-      {"Expected number greater than or equal to ", ">= "}, {"Expected number greater than ", "> "},
-      {"Expected number less than or equal to ", "<= "}, {"Expected number less than ", "< "}};
-  for (const auto& [prefix, op] : bounds)
-    if (description.rfind(prefix, 0) == 0) {
-      std::ostringstream bound;
-      bound << std::stod(description.substr(prefix.size()));
-      return pointer + ": must be " + op + bound.str() + (value ? ", got " + value->dump() : "");
-    }
-  return pointer + ": " + description;
-}
-
-}  // namespace
-
-std::vector<std::string> schema_errors(const json& document) {
-  valijson::Validator validator;
-  valijson::ValidationResults results;
-  valijson::adapters::NlohmannJsonAdapter adapter(document);
-  validator.validate(experiment_schema(), adapter, &results);
-  static const json schema = json::parse(embedded_resource("experiments/schema.json"));
-  std::vector<std::string> errors;
-  valijson::ValidationResults::Error error;
-  while (results.popError(error)) {
-    const std::string line = readable_error(pointer_of(error.context), error.description, document, schema);
-    if (!line.empty() && std::find(errors.begin(), errors.end(), line) == errors.end()) errors.push_back(line);
-  }
-  return errors;
-}
-
-ModelConfig model_preset(ModelKind kind) {
-  ModelConfig config;
-  const std::string path = "models/" + to_string(kind) + ".json";
-  update_from_json(config, json::parse(embedded_resource(path)).at("defaults"), path + "#/defaults");
-  config.kind = kind;
-  return config;
-}
 
 Experiment load_experiment(const fs::path& path) {
   if (!fs::exists(path)) throw InputError(path.string() + ": file not found");
@@ -237,22 +86,18 @@ Experiment parse_experiment(const json& document, const fs::path& source) {
   } else {
     const json parameters = dataset.value("parameters", json::object());
     if (dataset.at("generator") == "reach")
-      check([&] { e.dataset.reach = generator_from_json<ReachConfig>(parameters, "/dataset/parameters", "reach"); });
+      check([&] { e.dataset.reach = generator_from_json<ReachConfig>(parameters, "reach"); });
     else
-      check([&] { e.dataset.teacher = generator_from_json<TeacherConfig>(parameters, "/dataset/parameters", "teacher"); });
+      check([&] { e.dataset.teacher = generator_from_json<TeacherConfig>(parameters, "teacher"); });
   }
-  if (document.contains("preprocess")) check([&] { update_from_json(e.preprocess, document["preprocess"], "/preprocess"); });
-  if (document.contains("mask")) check([&] { update_from_json(e.mask, document["mask"], "/mask"); });
-  if (document.contains("train")) check([&] { update_from_json(e.train, document["train"], "/train"); });
+  if (document.contains("preprocess"))
+    check([&] { overlay_fields(e.preprocess, document["preprocess"], "/preprocess"); });
+  if (document.contains("mask")) check([&] { overlay_fields(e.mask, document["mask"], "/mask"); });
+  if (document.contains("train")) check([&] { overlay_fields(e.train, document["train"], "/train"); });
   check([&] { validate(e.preprocess, "/preprocess"); });
   check([&] { validate(e.mask, "/mask"); });
   if (document.contains("seeds")) e.seeds = document["seeds"].get<std::vector<int64_t>>();
-  if (document.contains("outputs")) {
-    e.outputs.predictions = document["outputs"].value("predictions", true);
-    e.outputs.factors = document["outputs"].value("factors", true);
-    e.outputs.export_model = document["outputs"].value("export", true);
-    e.outputs.report = document["outputs"].value("report", true);
-  }
+  if (document.contains("outputs")) check([&] { overlay_fields(e.outputs, document["outputs"], "/outputs"); });
 
   if (document.contains("analyses")) {
     const json& a = document["analyses"];
@@ -283,7 +128,7 @@ Experiment parse_experiment(const json& document, const fs::path& source) {
     const std::string pointer = "/runs/" + std::to_string(i);
     const json& entry = runs[i];
     RunGroup group;
-    group.kind = parse_model_kind(entry.at("model").get<std::string>(), pointer + "/model");
+    group.kind = parse_enum<ModelKind>(entry.at("model").get<std::string>(), pointer + "/model");
     const ModelConfig preset = model_preset(group.kind);
     if (entry.contains("ranks")) {
       if (!has_rank(group.kind))
@@ -293,20 +138,21 @@ Experiment parse_experiment(const json& document, const fs::path& source) {
     } else if (has_rank(group.kind)) {
       group.ranks = {preset.rank};
     }
-    group.hidden = !entry.contains("hidden")       ? std::vector<int64_t>{preset.hidden}
+    group.hidden = !entry.contains("hidden")    ? std::vector<int64_t>{preset.hidden}
                    : entry["hidden"].is_array() ? entry["hidden"].get<std::vector<int64_t>>()
                                                 : std::vector<int64_t>{entry["hidden"].get<int64_t>()};
     if (entry.contains("overrides")) group.overrides = entry["overrides"];
     if (entry.contains("train")) group.train = entry["train"];
     ModelConfig probe = preset;
-    check([&] { update_from_json(probe, group.overrides, pointer + "/overrides"); });
+    check([&] { overlay_fields(probe, group.overrides, pointer + "/overrides"); });
     TrainConfig train_probe = e.train;
-    check([&] { update_from_json(train_probe, group.train, pointer + "/train"); });
+    check([&] { overlay_fields(train_probe, group.train, pointer + "/train"); });
     check([&] { validate(train_probe, pointer + "/train"); });
     for (int64_t h : group.hidden) {
       for (int64_t r : group.ranks)
         if (r > h)
-          errors.push_back(pointer + "/ranks: rank " + std::to_string(r) + " must be <= hidden (" + std::to_string(h) + ")");
+          errors.push_back(pointer + "/ranks: rank " + std::to_string(r) + " must be <= hidden (" + std::to_string(h) +
+                           ")");
       if (probe.input_rank > h)
         errors.push_back(pointer + "/overrides/input_rank: must be <= hidden (" + std::to_string(h) + ")");
     }
@@ -344,69 +190,6 @@ std::vector<int64_t> parse_rank_text(const std::string& text, const std::string&
     throw InputError(where + ": expected ranks as FROM-TO or a comma-separated list, got '" + text + "'");
   }
   return ranks;
-}
-
-std::vector<PlannedRun> plan_runs(const Experiment& e) {
-  std::vector<PlannedRun> plan;
-  std::set<std::string> ids;
-  for (std::size_t g = 0; g < e.runs.size(); ++g) {
-    const RunGroup& group = e.runs[g];
-    const std::vector<int64_t> ranks = group.ranks.empty() ? std::vector<int64_t>{0} : group.ranks;
-    for (int64_t rank : ranks)
-      for (int64_t hidden : group.hidden)
-        for (int64_t seed : e.seeds) {
-          PlannedRun run;
-          run.model = model_preset(group.kind);
-          update_from_json(run.model, group.overrides, "/runs/" + std::to_string(g) + "/overrides");
-          if (rank > 0) run.model.rank = rank;
-          run.model.hidden = hidden;
-          if (!has_rank(group.kind)) run.model.rank = std::min(run.model.rank, hidden);
-          run.train = e.train;
-          update_from_json(run.train, group.train, "/runs/" + std::to_string(g) + "/train");
-          run.train.seed = seed;
-          run.id = run_id(run.model, run.train);
-          // Two groups may plan the same family and size: keep ids unique and stable.
-          if (ids.count(run.id)) run.id += "-g" + std::to_string(g);
-          ids.insert(run.id);
-          plan.push_back(run);
-        }
-  }
-  return plan;
-}
-
-json resolved_json(const Experiment& e) {
-  json dataset;
-  if (e.dataset.file) dataset["file"] = e.dataset.file->string();
-  if (e.dataset.teacher) {
-    dataset["generator"] = "teacher";
-    dataset["parameters"] = generator_json(*e.dataset.teacher);
-  }
-  if (e.dataset.reach) {
-    dataset["generator"] = "reach";
-    dataset["parameters"] = generator_json(*e.dataset.reach);
-  }
-  json analyses = json::object();
-  if (e.analyses.cp)
-    analyses["cp"] = {{"key", e.analyses.cp_key}, {"updates", e.analyses.cp_updates}, {"ranks", e.analyses.cp_ranks},
-                      {"starts", e.analyses.cp_starts}, {"iterations", e.analyses.cp_iterations}};
-  analyses["compare_trial_factors"] = e.analyses.compare_trial_factors;
-  json runs = json::array();
-  for (const PlannedRun& run : plan_runs(e)) runs.push_back({{"id", run.id}, {"model", run.model}, {"train", run.train}});
-  json resolved{{"name", e.name},
-          {"source", e.source.string()},
-          {"dataset", dataset},
-          {"preprocess", e.preprocess},
-          {"mask", e.mask},
-          {"train", e.train},
-          {"seeds", e.seeds},
-          {"outputs", {{"predictions", e.outputs.predictions}, {"factors", e.outputs.factors}, {"export", e.outputs.export_model},
-                       {"report", e.outputs.report}}},
-          {"plan", runs}};
-  // Only experiments with analyses carry the key: an experiment without them resolves as
-  // before analyses existed, so their output directories still resume.
-  if (e.analyses.cp || e.analyses.compare_trial_factors) resolved["analyses"] = analyses;
-  if (!e.description.empty()) resolved["description"] = e.description;
-  return resolved;
 }
 
 }  // namespace ltrnn

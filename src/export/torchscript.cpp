@@ -1,86 +1,54 @@
 // TorchScript export: the fitted tensors as buffers, the dynamics as TorchScript source.
 #include "export/torchscript.h"
 
-#include "model/families.h"
+#include <iomanip>
+#include <sstream>
+
+#include "model/butcher_tableau.h"
+#include "model/family.h"
 #include "util/files.h"
 
 namespace ltrnn {
 
 namespace {
 
-// The family-specific part: select(trials) gathers what the recurrent term needs for
-// these trials once; recurrent(rates, selected) is W(k) phi; weights(trials) is W(k).
-const char* family_source(ModelKind kind) {
-  switch (kind) {
-    case ModelKind::TensorRank:
-      return R"(
-  def select(self, trials: Tensor) -> List[Tensor]:
-    return [self.trial_factors.index_select(0, trials)]
-
-  def recurrent(self, rates: Tensor, selected: List[Tensor]) -> Tensor:
-    return (rates.matmul(self.row_factors) * selected[0]).matmul(self.column_factors.t())
-
-  def weights(self, trials: Tensor) -> Tensor:
-    c = self.trial_factors.index_select(0, trials)
-    return torch.einsum('kr,ir,jr->kij', [c, self.column_factors, self.row_factors])
-)";
-    case ModelKind::Full:
-      return R"(
-  def select(self, trials: Tensor) -> List[Tensor]:
-    return [self.weight_tensor.index_select(0, trials)]
-
-  def recurrent(self, rates: Tensor, selected: List[Tensor]) -> Tensor:
-    return (selected[0] * rates.unsqueeze(1)).sum(2)
-
-  def weights(self, trials: Tensor) -> Tensor:
-    return self.weight_tensor.index_select(0, trials)
-)";
-    case ModelKind::Static:
-      return R"(
-  def select(self, trials: Tensor) -> List[Tensor]:
-    return [self.weight]
-
-  def recurrent(self, rates: Tensor, selected: List[Tensor]) -> Tensor:
-    return rates.matmul(selected[0].t())
-
-  def weights(self, trials: Tensor) -> Tensor:
-    return self.weight.unsqueeze(0).repeat(trials.size(0), 1, 1)
-)";
-    case ModelKind::MatrixRank:
-      return R"(
-  def select(self, trials: Tensor) -> List[Tensor]:
-    return [self.left_factors.index_select(0, trials), self.right_factors.index_select(0, trials)]
-
-  def recurrent(self, rates: Tensor, selected: List[Tensor]) -> Tensor:
-    projected = (selected[1] * rates.unsqueeze(2)).sum(1)
-    return (selected[0] * projected.unsqueeze(1)).sum(2)
-
-  def weights(self, trials: Tensor) -> Tensor:
-    left = self.left_factors.index_select(0, trials)
-    right = self.right_factors.index_select(0, trials)
-    return left.bmm(right.transpose(1, 2))
-)";
-  }
-  throw std::logic_error("family_source: unknown model kind");
+// A double as a TorchScript float literal, exactly (17 significant digits, always a '.').
+std::string float_literal(double value) {
+  std::ostringstream out;
+  out << std::setprecision(17) << value;
+  std::string text = out.str();
+  if (text.find_first_of(".e") == std::string::npos) text += ".0";
+  return text;
 }
 
-// Shared by every family: the same equations as RnnModelImpl::simulate (DESIGN section 1).
+// The Runge-Kutta step of the model's solver, from its Butcher tableau (the operations of
+// model/solvers.cpp, so the exported model computes what the fitted one did).
+std::string step_source(Solver solver) {
+  const ButcherTableau tableau = butcher_tableau(solver);
+  std::ostringstream out;
+  out << "\n  def step(self, x: Tensor, external: Tensor, selected: List[Tensor], h: float) -> Tensor:\n";
+  for (int64_t j = 0; j < tableau.stages(); ++j) {
+    std::string y = "x";
+    for (std::size_t i = 0; i < tableau.a[j].size(); ++i)
+      if (tableau.a[j][i] != 0)
+        y = "(" + y + " + (h * " + float_literal(tableau.a[j][i]) + ") * k" + std::to_string(i) + ")";
+    out << "    k" << j << " = self.drift(" << y << ", external, selected)\n";
+  }
+  std::string sum;
+  for (int64_t j = 0; j < tableau.stages(); ++j) {
+    const double n = tableau.b_numerator[j];
+    const std::string term = n == 1 ? "k" + std::to_string(j) : float_literal(n) + " * k" + std::to_string(j);
+    sum = j == 0 ? term : "(" + sum + " + " + term + ")";
+  }
+  out << "    return x + (h / " << float_literal(tableau.b_denominator) << ") * " << sum << "\n";
+  return out.str();
+}
+
+// Shared by every family: the same equations as RnnModelImpl::simulate (docs/design.md
+// section 1), with the family's select/recurrent and the solver's step.
 const char* kSharedSource = R"(
   def drift(self, x: Tensor, external: Tensor, selected: List[Tensor]) -> Tensor:
     return (self.recurrent(torch.tanh(x), selected) - x + external) * (1.0 / self.tau)
-
-  def step(self, x: Tensor, external: Tensor, selected: List[Tensor], h: float) -> Tensor:
-    if self.solver == 0:
-      return x + h * self.drift(x, external, selected)
-    if self.solver == 1:
-      k1 = self.drift(x, external, selected)
-      k2 = self.drift(x + h * k1, external, selected)
-      return x + (0.5 * h) * (k1 + k2)
-    k1 = self.drift(x, external, selected)
-    k2 = self.drift(x + (0.5 * h) * k1, external, selected)
-    k3 = self.drift(x + (0.5 * h) * k2, external, selected)
-    k4 = self.drift(x + h * k3, external, selected)
-    return x + (h / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
 
   def hidden(self, trials: Tensor) -> Tensor:
     selected = self.select(trials)
@@ -108,14 +76,7 @@ const char* kSharedSource = R"(
     return y
 )";
 
-int64_t solver_code(Solver solver) {
-  switch (solver) {
-    case Solver::Euler: return 0;
-    case Solver::Heun: return 1;
-    case Solver::RK4: return 2;
-  }
-  return 1;
-}
+int64_t solver_code(Solver solver) { return static_cast<int64_t>(solver); }  // 0 euler, 1 heun, 2 rk4
 
 }  // namespace
 
@@ -130,12 +91,14 @@ torch::jit::Module to_torchscript(const RnnModel& model) {
   const auto dtype = model->readout.scalar_type();
 
   // 1. The fitted tensors, under their exported names.
-  for (const auto& [name, tensor] : model->named_factors()) buffer(name == "weights" && config.kind == ModelKind::Full
-                                                                      ? "weight_tensor"
-                                                                  : name == "weights" ? "weight"
-                                                                                      : name,
-                                                                  tensor);
-  if (config.kind == ModelKind::TensorRank) buffer("input_basis", model->weights_->input_basis());
+  const FamilyTraits& family = family_traits(config.kind);
+  bool has_input_basis = false;
+  for (const auto& [name, tensor] : model->named_factors()) {
+    const auto renamed = family.torchscript_buffer_names.find(name);
+    buffer(renamed == family.torchscript_buffer_names.end() ? name : renamed->second, tensor);
+    has_input_basis = has_input_basis || name == "input_basis";
+  }
+  if (!has_input_basis) buffer("input_basis", model->weights_->input_basis());
   buffer("readout", model->readout_matrix());
   buffer("readout_bias", config.readout_bias ? model->readout_bias : torch::zeros_like(model->readout_bias));
   buffer("bias", config.recurrent_bias ? model->bias : torch::zeros_like(model->bias));
@@ -161,7 +124,7 @@ torch::jit::Module to_torchscript(const RnnModel& model) {
   module.register_attribute("input_slot", c10::ListType::ofInts(), c10::List<int64_t>(structure.input_slot));
 
   // 3. The methods.
-  module.define(std::string(family_source(config.kind)) + kSharedSource);
+  module.define(family.torchscript_methods + step_source(config.solver) + kSharedSource);
   module.eval();
   return module;
 }

@@ -1,4 +1,4 @@
-// Fitted models as TorchScript (DESIGN section 3): a self-contained torch::jit::Module that
+// Fitted models as TorchScript (docs/design.md section 7): a self-contained torch::jit::Module that
 // loads with torch.jit.load in Python and torch::jit::load in C++, with no ltrnn code.
 //   forward(trials: Tensor[int64]) -> Tensor[T, len(trials), D]   the model's output
 //   hidden(trials)  -> Tensor[T, len(trials), N]                    hidden states x

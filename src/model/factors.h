@@ -1,4 +1,4 @@
-// The factor set of a low-tensor-rank weight tensor, as a value type (DESIGN section 1):
+// The factor set of a low-tensor-rank weight tensor, as a value type (docs/design.md section 2):
 // W(k) = sum_r trial[k, r] column[:, r] row[:, r]^T.
 #pragma once
 #include <torch/types.h>

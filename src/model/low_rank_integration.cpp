@@ -25,15 +25,6 @@ using torch::Tensor;
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-ButcherTableau tableau(Solver solver) {
-  switch (solver) {
-    case Solver::Euler: return {{{}}, {1.0}};
-    case Solver::Heun: return {{{}, {1.0}}, {0.5, 0.5}};
-    case Solver::RK4: return {{{}, {0.5}, {0.0, 0.5}, {0.0, 0.0, 1.0}}, {1.0 / 6, 1.0 / 3, 1.0 / 3, 1.0 / 6}};
-  }
-  throw std::logic_error("tableau: unknown solver");
-}
-
 // Trials are handed out in groups of kGroupSize to whichever thread is free (the two
 // cores of a shared machine do not always run at the same speed). Group boundaries do
 // not depend on the thread count, and the groups' shared gradients are summed in group
@@ -75,7 +66,7 @@ LowRankProblem<Scalar> problem(const Settings& s, const Tensor& At, const Tensor
   p.R = At.size(0);
   p.n_bins = s.n_bins;
   p.substeps = s.substeps;
-  p.tableau = tableau(s.solver);
+  p.tableau = butcher_tableau(s.solver);
   p.h = s.dt / static_cast<double>(s.substeps);
   p.inv_tau = s.inv_tau;
   p.input_slot = s.input_slot.data();
@@ -98,8 +89,9 @@ class LowRankIntegration : public torch::autograd::Function<LowRankIntegration> 
                                const Tensor& c, const Tensor& drive, const Tensor& constant_drive,
                                const Settings& settings) {
     const auto dtype = x0.scalar_type();
-    TORCH_CHECK(dtype == torch::kFloat32 || dtype == torch::kFloat64, "integrate_low_rank: float32 or float64 expected");
-    const int64_t S = tableau(settings.solver).stages(), T = settings.n_bins;
+    TORCH_CHECK(dtype == torch::kFloat32 || dtype == torch::kFloat64,
+                "integrate_low_rank: float32 or float64 expected");
+    const int64_t S = butcher_tableau(settings.solver).stages(), T = settings.n_bins;
     const int64_t steps = (T - 1) * settings.substeps, k = x0.size(0), N = x0.size(1);
     const Tensor At = A.detach().t().contiguous(), Bt = B.detach().t().contiguous(), c_ = c.detach().contiguous(),
                  drive_ = drive.detach().contiguous(), constant_ = constant_drive.detach().contiguous(),
@@ -116,8 +108,10 @@ class LowRankIntegration : public torch::autograd::Function<LowRankIntegration> 
         integrate_trials<Scalar>(p, x0_.data_ptr<Scalar>(), begin, end);
       });
     };
-    if (dtype == torch::kFloat32) run(float{});
-    else run(double{});
+    if (dtype == torch::kFloat32)
+      run(float{});
+    else
+      run(double{});
     ctx->save_for_backward({At, Bt, c_, drive_, constant_, rates, stage_rates, stage_projections});
     ctx->saved_data["solver"] = static_cast<int64_t>(settings.solver);
     ctx->saved_data["n_bins"] = settings.n_bins;
@@ -134,8 +128,11 @@ class LowRankIntegration : public torch::autograd::Function<LowRankIntegration> 
                  constant_drive = v[4].detach(), rates = v[5].detach(), stage_rates = v[6].detach(),
                  stage_projections = v[7].detach();
     const auto& saved = ctx->saved_data;
-    const Settings settings{static_cast<Solver>(saved.at("solver").toInt()), saved.at("n_bins").toInt(),
-                            saved.at("substeps").toInt(), saved.at("dt").toDouble(), saved.at("inv_tau").toDouble(),
+    const Settings settings{static_cast<Solver>(saved.at("solver").toInt()),
+                            saved.at("n_bins").toInt(),
+                            saved.at("substeps").toInt(),
+                            saved.at("dt").toDouble(),
+                            saved.at("inv_tau").toDouble(),
                             saved.at("input_slot").toIntVector()};
     const Tensor grad_hidden = grads[0].defined() ? grads[0].detach().contiguous() : Tensor();
     const Tensor grad_rates = grads[1].defined() ? grads[1].detach().contiguous() : Tensor();
@@ -144,13 +141,13 @@ class LowRankIntegration : public torch::autograd::Function<LowRankIntegration> 
     Tensor dAt = torch::zeros_like(At), dBt = torch::zeros_like(Bt), d_constant = torch::zeros_like(constant_drive);
     const auto run = [&](auto zero) {
       using Scalar = decltype(zero);
-      const auto p = problem<Scalar>(settings, At, Bt, c, drive, constant_drive, Tensor(), rates, stage_rates,
-                                     stage_projections);
+      const auto p =
+          problem<Scalar>(settings, At, Bt, c, drive, constant_drive, Tensor(), rates, stage_rates, stage_projections);
       std::vector<SharedGradients<Scalar>> shared(static_cast<std::size_t>(n_groups(k)), SharedGradients<Scalar>(N, R));
       for_each_group(k, [&](int64_t group, int64_t begin, int64_t end) {
         adjoint_trials<Scalar>(p, data<Scalar>(grad_hidden), data<Scalar>(grad_rates), dx0.data_ptr<Scalar>(),
-                               dc.data_ptr<Scalar>(), d_drive.data_ptr<Scalar>(), shared[static_cast<std::size_t>(group)],
-                               begin, end);
+                               dc.data_ptr<Scalar>(), d_drive.data_ptr<Scalar>(),
+                               shared[static_cast<std::size_t>(group)], begin, end);
       });
       Scalar *a = dAt.data_ptr<Scalar>(), *b = dBt.data_ptr<Scalar>(), *e = d_constant.data_ptr<Scalar>();
       for (const auto& part : shared) {  // in group order: deterministic
@@ -158,8 +155,10 @@ class LowRankIntegration : public torch::autograd::Function<LowRankIntegration> 
         for (int64_t i = 0; i < N; ++i) e[i] += part.d_constant[i];
       }
     };
-    if (rates.scalar_type() == torch::kFloat32) run(float{});
-    else run(double{});
+    if (rates.scalar_type() == torch::kFloat32)
+      run(float{});
+    else
+      run(double{});
     return {dx0, dAt.t(), dBt.t(), dc, d_drive, d_constant, Tensor()};
   }
 };

@@ -39,9 +39,7 @@ void adjoint_trials(const LowRankProblem<Scalar>& p, const Scalar* grad_hidden, 
   generic::adjoint_trials(p, grad_hidden, grad_rates, dx0, dc, d_drive, shared, begin, end);
 }
 
-float tanh_float(float x) {
-  return generic::tanh_float(x);
-}
+float tanh_float(float x) { return generic::tanh_float(x); }
 
 template void integrate_trials<float>(const LowRankProblem<float>&, const float*, int64_t, int64_t);
 template void integrate_trials<double>(const LowRankProblem<double>&, const double*, int64_t, int64_t);

@@ -10,14 +10,9 @@
 #include <cstdint>
 #include <vector>
 
-namespace ltrnn {
+#include "model/butcher_tableau.h"
 
-// An explicit Runge-Kutta tableau: y_j = x + h sum_{i<j} a[j][i] k_i, x' = x + h sum_j b[j] k_j.
-struct ButcherTableau {
-  std::vector<std::vector<double>> a;
-  std::vector<double> b;
-  int64_t stages() const { return static_cast<int64_t>(b.size()); }
-};
+namespace ltrnn {
 
 // One integration: sizes, solver, factors, inputs and where each trial's outputs go. All
 // blocks are dense row-major; "trial stride" is the distance between consecutive trials.
@@ -26,17 +21,17 @@ struct LowRankProblem {
   int64_t trials = 0, N = 0, R = 0, n_bins = 0, substeps = 1;
   ButcherTableau tableau;
   double h = 0, inv_tau = 1;
-  const int64_t* input_slot = nullptr;  // [n_bins]: index into drive's bin axis, or -1
-  const Scalar* At = nullptr;           // A^T [R, N]
-  const Scalar* Bt = nullptr;           // B^T [R, N]
-  const Scalar* c = nullptr;            // [trials, R]
-  const Scalar* drive = nullptr;        // [trials, T_in, N]
-  int64_t drive_bins = 0;               // T_in
+  const int64_t* input_slot = nullptr;     // [n_bins]: index into drive's bin axis, or -1
+  const Scalar* At = nullptr;              // A^T [R, N]
+  const Scalar* Bt = nullptr;              // B^T [R, N]
+  const Scalar* c = nullptr;               // [trials, R]
+  const Scalar* drive = nullptr;           // [trials, T_in, N]
+  int64_t drive_bins = 0;                  // T_in
   const Scalar* constant_drive = nullptr;  // [N]
-  Scalar* hidden = nullptr;             // [n_bins, trials, N]
-  Scalar* rates = nullptr;              // [n_bins, trials, N] tanh(hidden)
-  Scalar* stage_rates = nullptr;        // [steps, stages, trials, N] tanh of each stage's state
-  Scalar* stage_projections = nullptr;  // [steps, stages, trials, R] (tanh(y) B) of each stage
+  Scalar* hidden = nullptr;                // [n_bins, trials, N]
+  Scalar* rates = nullptr;                 // [n_bins, trials, N] tanh(hidden)
+  Scalar* stage_rates = nullptr;           // [steps, stages, trials, N] tanh of each stage's state
+  Scalar* stage_projections = nullptr;     // [steps, stages, trials, R] (tanh(y) B) of each stage
 };
 
 // Forward for trials [begin, end): reads x0 [trials, N], writes hidden, rates, stage_rates

@@ -4,30 +4,13 @@
 #include <cmath>
 
 #include "data/dataset.h"
-#include "model/families.h"
+#include "model/family.h"
 #include "model/low_rank_integration.h"
-#include "model/ode_solver.h"
+#include "model/solvers.h"
 
 namespace ltrnn {
 
 torch::Tensor unit_columns(const torch::Tensor& m) { return m / m.norm(2, torch::IntArrayRef{0}, /*keepdim=*/true); }
-
-int64_t input_rank_of(const ModelConfig& config) {
-  // tensor_rank's inputs live in span(A), which has exactly `rank` directions.
-  if (config.kind == ModelKind::TensorRank) return config.rank;
-  return config.input_rank > 0 ? config.input_rank : config.rank;
-}
-
-std::shared_ptr<RecurrentWeightsImpl> make_recurrent_weights(const ModelConfig& config,
-                                                             const TrialStructure& structure) {
-  switch (config.kind) {
-    case ModelKind::TensorRank: return std::make_shared<TensorRankWeightsImpl>(config, structure);
-    case ModelKind::Full: return std::make_shared<FullWeightsImpl>(config, structure);
-    case ModelKind::Static: return std::make_shared<StaticWeightsImpl>(config, structure);
-    case ModelKind::MatrixRank: return std::make_shared<MatrixRankWeightsImpl>(config, structure);
-  }
-  throw std::logic_error("make_recurrent_weights: unknown model kind");
-}
 
 int64_t TrialStructure::n_input_bins() const {
   int64_t n = 0;
@@ -55,8 +38,7 @@ TrialStructure TrialStructure::from_dataset(const Dataset& ds, const ModelConfig
 
 RnnModelImpl::RnnModelImpl(ModelConfig config, TrialStructure structure)
     : config_(std::move(config)), structure_(std::move(structure)) {
-  const int64_t N = config_.hidden, R = input_rank_of(config_), C = structure_.n_conditions,
-                D = structure_.n_neurons;
+  const int64_t N = config_.hidden, R = input_rank_of(config_), C = structure_.n_conditions, D = structure_.n_neurons;
   const auto f64 = torch::kFloat64;
   weights_ = register_module("weights", make_recurrent_weights(config_, structure_));
   initial_state = register_parameter("initial_state", torch::randn({C, R}, f64));
@@ -104,8 +86,8 @@ RnnModelImpl::Output RnnModelImpl::simulate(const torch::Tensor& trials) {
   // 2. Drive in span(A) per bin, A (u_c(t) + b): inputs are held constant within a bin.
   const torch::Tensor bias_term = config_.recurrent_bias ? bias : torch::zeros_like(bias);
   const torch::Tensor drive_in_span = inputs.index_select(0, cond) + bias_term;  // [k, T_in, R]
-  const torch::Tensor drive = drive_in_span.matmul(A.t());                     // [k, T_in, N]
-  const torch::Tensor constant_drive = bias_term.matmul(A.t());                 // [N]
+  const torch::Tensor drive = drive_in_span.matmul(A.t());                       // [k, T_in, N]
+  const torch::Tensor constant_drive = bias_term.matmul(A.t());                  // [N]
 
   // 3. Integrate tau dx/dt = -x + W(k) phi(x) + drive from x(0) = A s_c.
   const double inv_tau = 1.0 / config_.tau;
@@ -113,10 +95,10 @@ RnnModelImpl::Output RnnModelImpl::simulate(const torch::Tensor& trials) {
   torch::Tensor hidden, rates;
   const auto low_rank = fused_integration ? weights_->low_rank_form(trials) : std::nullopt;
   if (low_rank) {
-    const LowRankDynamics dynamics{low_rank->A, low_rank->B, low_rank->c, drive, constant_drive,
-                                   structure_.input_slot, inv_tau};
-    auto trajectory = integrate_low_rank(config_.solver, dynamics, x0, structure_.n_bins(), structure_.dt,
-                                         config_.substeps);
+    const LowRankDynamics dynamics{low_rank->A,    low_rank->B,           low_rank->c, drive,
+                                   constant_drive, structure_.input_slot, inv_tau};
+    auto trajectory =
+        integrate_low_rank(config_.solver, dynamics, x0, structure_.n_bins(), structure_.dt, config_.substeps);
     hidden = trajectory.hidden;
     rates = trajectory.rates;
   } else {

@@ -1,11 +1,11 @@
-// The low-tensor-rank RNN (DESIGN section 1), for every trial k:
+// The low-tensor-rank RNN (docs/design.md section 1), for every trial k:
 //   tau dx_k/dt = -x_k + W(k) phi(x_k) + A u_c(t) + b,  W(k) = sum_r c[k,r] a_r b_r^T,
 //   x_k(0) = A s_c,  yhat_k(t) = C phi(x_k(t)) + d,  phi = tanh.
 // Pellegrino, Cayco-Gajic & Chadwick, NeurIPS 2023, section 2.
 #pragma once
 #include <torch/torch.h>
 
-#include "experiment/config.h"
+#include "model/config.h"
 #include "model/recurrent_weights.h"
 
 namespace ltrnn {
@@ -14,14 +14,14 @@ struct Dataset;
 
 // What the model needs to know of a dataset besides its activity.
 struct TrialStructure {
-  torch::Tensor condition;   // [K] int64 in 0..C-1
-  torch::Tensor epoch;       // [K] int64
-  torch::Tensor trial_id;    // [K] int64
-  torch::Tensor times;       // [T] float64, the data's bin times
+  torch::Tensor condition;          // [K] int64 in 0..C-1
+  torch::Tensor epoch;              // [K] int64
+  torch::Tensor trial_id;           // [K] int64
+  torch::Tensor times;              // [T] float64, the data's bin times
   std::vector<int64_t> input_slot;  // [T]: index into the input values acting in bin t, or -1
   int64_t n_conditions = 1;
-  int64_t n_neurons = 1;     // D
-  double dt = 1.0;           // bin width, in the units of tau
+  int64_t n_neurons = 1;  // D
+  double dt = 1.0;        // bin width, in the units of tau
 
   int64_t n_trials() const { return condition.size(0); }
   int64_t n_bins() const { return static_cast<int64_t>(input_slot.size()); }
@@ -46,8 +46,8 @@ class RnnModelImpl : public torch::nn::Module {
   Output simulate(const torch::Tensor& trials);
   torch::Tensor forward(const torch::Tensor& trials) { return simulate(trials).prediction; }
 
-  torch::Tensor readout_matrix() const;   // C [D, N]
-  torch::Tensor input_penalty() const;    // mean over (condition, input bin, unit) of (A u_c(t))^2
+  torch::Tensor readout_matrix() const;  // C [D, N]
+  torch::Tensor input_penalty() const;   // mean over (condition, input bin, unit) of (A u_c(t))^2
   torch::Tensor weights(const torch::Tensor& trials) const { return weights_->dense_weights(trials); }  // [k, N, N]
   // The family's fitted weight parameters under their exported names.
   std::vector<std::pair<std::string, torch::Tensor>> named_factors() const { return weights_->named_factors(); }
@@ -59,17 +59,17 @@ class RnnModelImpl : public torch::nn::Module {
 
   // Registered parameters (names are checkpoint keys).
   std::shared_ptr<RecurrentWeightsImpl> weights_;  // registered as "weights"
-  torch::Tensor initial_state;  // s [C, R_in]: x_k(0) = A s_c
-  torch::Tensor inputs;         // u [C, T_in, R_in]: free per-bin input values, in span(A)
-  torch::Tensor bias;           // b [R_in] in span(A) (when recurrent_bias)
-  torch::Tensor readout;        // C [D, N] (orthonormal: the raw matrix before orthonormalisation)
-  torch::Tensor readout_scale;  // [] (orthonormal readout only)
-  torch::Tensor readout_bias;   // d [D] (when readout_bias)
+  torch::Tensor initial_state;                     // s [C, R_in]: x_k(0) = A s_c
+  torch::Tensor inputs;                            // u [C, T_in, R_in]: free per-bin input values, in span(A)
+  torch::Tensor bias;                              // b [R_in] in span(A) (when recurrent_bias)
+  torch::Tensor readout;                           // C [D, N] (orthonormal: the raw matrix before orthonormalisation)
+  torch::Tensor readout_scale;                     // [] (orthonormal readout only)
+  torch::Tensor readout_bias;                      // d [D] (when readout_bias)
   // tensor_rank is integrated by the fused low-rank integrator (one autograd node with a
   // hand-written backward); false selects the generic per-operation autograd path, which
   // the tests compare it with.
   bool fused_integration = true;
-  bool exp_link = false;        // prediction = exp(linear): set for the Poisson loss
+  bool exp_link = false;  // prediction = exp(linear): set for the Poisson loss
 
  private:
   ModelConfig config_;

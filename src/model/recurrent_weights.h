@@ -1,7 +1,7 @@
-// The one thing model families differ in: the recurrent weights W(k) (DESIGN section 1).
-// Dynamics, inputs, initial states, readout, loss and solver are shared (RnnModel).
-// A new family is one file implementing this interface plus one line in
-// make_recurrent_weights (recurrent_weights.cpp).
+// The one thing model families differ in: the recurrent weights W(k) (docs/design.md
+// section 2). Dynamics, inputs, initial states, readout, loss and solver are shared
+// (RnnModel). A family implements this interface in src/model/families/<name>.cpp and is
+// listed once in model/family_list.h.
 #pragma once
 #include <torch/torch.h>
 
@@ -11,11 +11,9 @@
 #include <utility>
 #include <vector>
 
-#include "experiment/config.h"
+#include "model/config.h"
 
 namespace ltrnn {
-
-struct TrialStructure;
 
 class RecurrentWeightsImpl : public torch::nn::Module {
  public:
@@ -41,9 +39,5 @@ class RecurrentWeightsImpl : public torch::nn::Module {
 
 // Columns scaled to unit Euclidean norm: a_r = a_raw_r / ||a_raw_r||.
 torch::Tensor unit_columns(const torch::Tensor& m);
-
-// The registry: builds the weights of config.kind.
-std::shared_ptr<RecurrentWeightsImpl> make_recurrent_weights(const ModelConfig& config,
-                                                             const TrialStructure& structure);
 
 }  // namespace ltrnn

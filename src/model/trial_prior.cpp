@@ -5,26 +5,26 @@
 
 namespace ltrnn {
 
-torch::Tensor trial_kernel(const ModelConfig& config, const torch::Tensor& trial_id, const torch::Tensor& epoch) {
+torch::Tensor trial_kernel(const TrialPriorConfig& config, const torch::Tensor& trial_id, const torch::Tensor& epoch) {
   const torch::Tensor ids = trial_id.to(torch::kFloat64);
   const torch::Tensor d2 = (ids.unsqueeze(1) - ids.unsqueeze(0)).pow(2);
-  const double l2 = config.gp_length * config.gp_length;
-  const double s2 = config.gp_scale * config.gp_scale;
+  const double l2 = config.length * config.length;
+  const double s2 = config.scale * config.scale;
   torch::Tensor k = config.kernel == KernelKind::RationalQuadratic
-                        ? s2 * torch::pow(1.0 + d2 / (2.0 * config.gp_alpha * l2), -config.gp_alpha)
+                        ? s2 * torch::pow(1.0 + d2 / (2.0 * config.alpha * l2), -config.alpha)
                         : s2 * torch::exp(-d2 / (2.0 * l2));
   if (config.discontinuous_epochs) k = k * (epoch.unsqueeze(1) == epoch.unsqueeze(0)).to(torch::kFloat64);
   return k;
 }
 
-TrialValuesImpl::TrialValuesImpl(const ModelConfig& config, const torch::Tensor& trial_id, const torch::Tensor& epoch,
-                               const torch::Tensor& initial_mean, double latent_scale)
-    : gp_(config.trial_prior == TrialPrior::GaussianProcess) {
+TrialValuesImpl::TrialValuesImpl(const TrialPriorConfig& config, const torch::Tensor& trial_id,
+                                 const torch::Tensor& epoch, const torch::Tensor& initial_mean, double latent_scale)
+    : gp_(config.kind == TrialPrior::GaussianProcess) {
   const int64_t K = trial_id.size(0), F = initial_mean.numel();
   const torch::Tensor mu = initial_mean.reshape({F}).to(torch::kFloat64);
   if (gp_) {
-    const torch::Tensor gram = trial_kernel(config, trial_id, epoch) +
-                               std::pow(config.gp_observation_std, 2) * torch::eye(K, torch::kFloat64);
+    const torch::Tensor gram =
+        trial_kernel(config, trial_id, epoch) + std::pow(config.observation_std, 2) * torch::eye(K, torch::kFloat64);
     cholesky = register_buffer("cholesky", torch::linalg_cholesky(gram));
     latent = register_parameter("latent", latent_scale * torch::randn({K, F}, torch::kFloat64));
     mean = register_parameter("mean", mu.clone());

@@ -1,6 +1,9 @@
 // The report's Vega-Lite charts (see charts.h). Conventions: x and y titles carry units;
 // colours of model families are fixed across charts (`families` gives the domain); charts
 // over trials shade the epochs (BL, AD, WO, ...) behind the data.
+// Longer than most files (about 440 lines) because it is one function per chart, each a
+// declarative spec read top to bottom; they share the encoding helpers at the top, which
+// splitting the file would scatter.
 #include "report/charts.h"
 
 #include <algorithm>
@@ -54,10 +57,17 @@ std::vector<json> epoch_layers(const std::vector<EpochSpan>& spans, const std::s
               {{"x", with_scale(quantitative("start", x_title), {{"nice", false}, {"zero", false}})},
                {"x2", {{"field", "end"}}},
                {"fill", with_scale(nominal("epoch", "epoch"), {{"domain", labels}, {"scheme", "pastel1"}})}}}};
-  json label{{"data", {{"values", values}}},
-             {"mark", {{"type", "text"}, {"align", "left"}, {"baseline", "top"}, {"dx", 4}, {"dy", 4},
-                       {"color", "#555"}, {"fontWeight", "bold"}}},
-             {"encoding", {{"x", quantitative("start", x_title)}, {"y", {{"value", 0}}}, {"text", {{"field", "epoch"}}}}}};
+  json label{
+      {"data", {{"values", values}}},
+      {"mark",
+       {{"type", "text"},
+        {"align", "left"},
+        {"baseline", "top"},
+        {"dx", 4},
+        {"dy", 4},
+        {"color", "#555"},
+        {"fontWeight", "bold"}}},
+      {"encoding", {{"x", quantitative("start", x_title)}, {"y", {{"value", 0}}}, {"text", {{"field", "epoch"}}}}}};
   return {shade, label};
 }
 
@@ -99,47 +109,51 @@ std::vector<EpochSpan> epoch_spans(const std::vector<std::string>& epoch_of_tria
   return spans;
 }
 
-Chart rank_selection_chart(const json& results, const std::vector<std::string>& families) {
+Chart rank_selection_chart(const std::vector<RunRecord>& runs, const ComparisonTable& table,
+                           const std::vector<std::string>& families) {
   // 1. The data: seeds, means with error bars, reference families, thresholds, selections.
   json seeds = json::array(), means = json::array(), reference = json::array(), threshold = json::array(),
        selected = json::array();
-  for (const json& run : results.at("runs"))
-    if (run.value("status", "") == "finished" && run.value("rank", 0) > 0 && run.at("test_nmse").is_number())
-      seeds.push_back({{"model", run.at("model")}, {"rank", run.at("rank")}, {"seed", run.at("seed")},
-                       {"id", run.at("id")}, {"test_nmse", run.at("test_nmse")}});
-  const json selected_rank = results.value("selected_rank", json::object());
+  for (const RunRecord& run : runs)
+    if (run.finished() && run.rank > 0 && std::isfinite(run.test_nmse))
+      seeds.push_back(
+          {{"model", run.model}, {"rank", run.rank}, {"seed", run.seed}, {"id", run.id}, {"test_nmse", run.test_nmse}});
+  const std::map<std::string, int64_t>& selected_rank = table.selected_rank;
   std::map<std::string, std::pair<double, double>> best;  // family -> (mean, se) of the best rank
-  for (const json& row : results.value("summary", json::array())) {
-    if (row.value("finished", 0) == 0 || !row.at("mean_test_nmse").is_number()) continue;
-    const std::string model = row.at("model");
-    const double mean = row.at("mean_test_nmse"), se = row.value("se_test_nmse", 0.0);
-    const int64_t rank = row.value("rank", 0);
+  for (const ComparisonRow& row : table.rows) {
+    if (row.finished == 0 || !std::isfinite(row.mean_nmse)) continue;
+    const std::string& model = row.model;
+    const double mean = row.mean_nmse, se = row.sem_nmse;
+    const int64_t rank = row.rank;
     if (rank == 0) {
       reference.push_back({{"model", model}, {"test_nmse", mean}, {"label", model + " (no rank)"}});
       continue;
     }
-    means.push_back({{"model", model}, {"rank", rank}, {"test_nmse", mean}, {"low", mean - se}, {"high", mean + se},
-                     {"se", se}});
+    means.push_back(
+        {{"model", model}, {"rank", rank}, {"test_nmse", mean}, {"low", mean - se}, {"high", mean + se}, {"se", se}});
     if (!best.count(model) || mean < best[model].first) best[model] = {mean, se};
-    if (selected_rank.contains(model) && selected_rank[model] == rank)
-      selected.push_back({{"model", model}, {"rank", rank}, {"test_nmse", mean},
-                          {"label", "selected: rank " + std::to_string(rank)}});
+    if (selected_rank.count(model) && selected_rank.at(model) == rank)
+      selected.push_back(
+          {{"model", model}, {"rank", rank}, {"test_nmse", mean}, {"label", "selected: rank " + std::to_string(rank)}});
   }
   for (const auto& [model, value] : best)
-    threshold.push_back({{"model", model}, {"test_nmse", value.first + value.second},
-                         {"label", "best mean + 1 s.e. (" + model + ")"}});
+    threshold.push_back(
+        {{"model", model}, {"test_nmse", value.first + value.second}, {"label", "best mean + 1 s.e. (" + model + ")"}});
 
   Chart chart;
   chart.title = "Cross-validated error against rank";
   if (means.empty()) {
     // No ranked family: the families side by side.
     chart.caption = "Test NMSE of each model family (lower is better).";
-    chart.spec = {{"width", 420}, {"height", 260}, {"data", {{"values", reference}}},
+    chart.spec = {{"width", 420},
+                  {"height", 260},
+                  {"data", {{"values", reference}}},
                   {"mark", {{"type", "point"}, {"filled", true}, {"size", 80}}},
-                  {"encoding", {{"x", nominal("model", "model family")},
-                                {"y", with_scale(quantitative("test_nmse", "test NMSE (MSE / variance of test entries)"),
-                                                 log_scale_if_positive(all_positive(reference, "test_nmse")))},
-                                {"color", family_colour(families)}}}};
+                  {"encoding",
+                   {{"x", nominal("model", "model family")},
+                    {"y", with_scale(quantitative("test_nmse", "test NMSE (MSE / variance of test entries)"),
+                                     log_scale_if_positive(all_positive(reference, "test_nmse")))},
+                    {"color", family_colour(families)}}}};
     return chart;
   }
   chart.caption =
@@ -176,53 +190,75 @@ Chart rank_selection_chart(const json& results, const std::vector<std::string>& 
   // 2. The layers, back to front.
   json layers = json::array();
   if (!reference.empty())
-    layers.push_back({{"data", {{"name", "reference"}}},
-                      {"mark", {{"type", "rule"}, {"strokeDash", {6, 4}}, {"strokeWidth", 2}}},
-                      {"encoding", {{"y", y}, {"color", colour}, {"tooltip", json::array({nominal("label", "family"),
-                                                                                           quantitative("test_nmse", "mean test NMSE")})}}}});
-  layers.push_back({{"data", {{"name", "threshold"}}},
-                    {"mark", {{"type", "rule"}, {"strokeDash", {2, 3}}, {"color", "#777"}}},
-                    {"encoding", {{"y", y}, {"tooltip", json::array({nominal("label", "line"),
-                                                                      quantitative("test_nmse", "test NMSE")})}}}});
+    layers.push_back(
+        {{"data", {{"name", "reference"}}},
+         {"mark", {{"type", "rule"}, {"strokeDash", {6, 4}}, {"strokeWidth", 2}}},
+         {"encoding",
+          {{"y", y},
+           {"color", colour},
+           {"tooltip", json::array({nominal("label", "family"), quantitative("test_nmse", "mean test NMSE")})}}}});
+  layers.push_back(
+      {{"data", {{"name", "threshold"}}},
+       {"mark", {{"type", "rule"}, {"strokeDash", {2, 3}}, {"color", "#777"}}},
+       {"encoding",
+        {{"y", y}, {"tooltip", json::array({nominal("label", "line"), quantitative("test_nmse", "test NMSE")})}}}});
   layers.push_back({{"data", {{"name", "means"}}},
                     {"mark", {{"type", "errorbar"}, {"ticks", true}}},
-                    {"encoding", {{"x", x_axis}, {"y", with_scale(quantitative("low", y_title), y_scale)},
-                                  {"y2", {{"field", "high"}}}, {"color", colour}}}});
+                    {"encoding",
+                     {{"x", x_axis},
+                      {"y", with_scale(quantitative("low", y_title), y_scale)},
+                      {"y2", {{"field", "high"}}},
+                      {"color", colour}}}});
   layers.push_back({{"data", {{"name", "means"}}},
                     {"mark", {{"type", "line"}, {"point", true}}},
-                    {"encoding", {{"x", x_axis}, {"y", y}, {"color", colour},
-                                  {"tooltip", json::array({nominal("model", "family"), quantitative("rank", "rank"),
-                                                           quantitative("test_nmse", "mean test NMSE"),
-                                                           quantitative("se", "standard error")})}}}});
+                    {"encoding",
+                     {{"x", x_axis},
+                      {"y", y},
+                      {"color", colour},
+                      {"tooltip", json::array({nominal("model", "family"), quantitative("rank", "rank"),
+                                               quantitative("test_nmse", "mean test NMSE"),
+                                               quantitative("se", "standard error")})}}}});
   layers.push_back({{"data", {{"name", "seeds"}}},
                     {"mark", {{"type", "point"}, {"opacity", 0.6}, {"size", 30}}},
-                    {"encoding", {{"x", x_axis}, {"y", y}, {"color", colour},
-                                  {"tooltip", json::array({nominal("id", "run"), quantitative("seed", "seed"),
-                                                           quantitative("test_nmse", "test NMSE")})}}}});
+                    {"encoding",
+                     {{"x", x_axis},
+                      {"y", y},
+                      {"color", colour},
+                      {"tooltip", json::array({nominal("id", "run"), quantitative("seed", "seed"),
+                                               quantitative("test_nmse", "test NMSE")})}}}});
   layers.push_back({{"data", {{"name", "selected"}}},
-                    {"mark", {{"type", "point"}, {"shape", "diamond"}, {"size", 320}, {"filled", false},
-                              {"strokeWidth", 2.5}, {"color", "black"}}},
+                    {"mark",
+                     {{"type", "point"},
+                      {"shape", "diamond"},
+                      {"size", 320},
+                      {"filled", false},
+                      {"strokeWidth", 2.5},
+                      {"color", "black"}}},
                     {"encoding", {{"x", x_axis}, {"y", y}}}});
   layers.push_back({{"data", {{"name", "selected"}}},
                     {"mark", {{"type", "text"}, {"dy", -18}, {"fontWeight", "bold"}}},
                     {"encoding", {{"x", x_axis}, {"y", y}, {"text", {{"field", "label"}}}}}});
-  chart.spec = {{"width", 520}, {"height", 320},
-                {"datasets", {{"seeds", seeds}, {"means", means}, {"reference", reference},
-                              {"threshold", threshold}, {"selected", selected}}},
+  chart.spec = {{"width", 520},
+                {"height", 320},
+                {"datasets",
+                 {{"seeds", seeds},
+                  {"means", means},
+                  {"reference", reference},
+                  {"threshold", threshold},
+                  {"selected", selected}}},
                 {"layer", layers}};
   return chart;
 }
 
-Chart parameter_count_chart(const json& results, const std::vector<std::string>& families,
+Chart parameter_count_chart(const std::vector<RunRecord>& records, const std::vector<std::string>& families,
                             const std::vector<std::string>& selected_ids) {
   json runs = json::array(), selected = json::array();
-  for (const json& run : results.at("runs")) {
-    if (run.value("status", "") != "finished" || !run.at("test_nmse").is_number()) continue;
-    json row{{"model", run.at("model")}, {"rank", run.value("rank", 0)}, {"seed", run.at("seed")},
-             {"id", run.at("id")}, {"n_params", run.at("n_params")}, {"test_nmse", run.at("test_nmse")}};
+  for (const RunRecord& run : records) {
+    if (!run.finished() || !std::isfinite(run.test_nmse)) continue;
+    json row{{"model", run.model}, {"rank", run.rank},         {"seed", run.seed},
+             {"id", run.id},       {"n_params", run.n_params}, {"test_nmse", run.test_nmse}};
     runs.push_back(row);
-    if (std::find(selected_ids.begin(), selected_ids.end(), run.at("id").get<std::string>()) != selected_ids.end())
-      selected.push_back(row);
+    if (std::find(selected_ids.begin(), selected_ids.end(), run.id) != selected_ids.end()) selected.push_back(row);
   }
   const std::string y_title = "test NMSE (MSE / variance of test entries)";
   const json x = with_scale(quantitative("n_params", "fitted parameters (count)"),
@@ -230,27 +266,36 @@ Chart parameter_count_chart(const json& results, const std::vector<std::string>&
   const json y = with_scale(quantitative("test_nmse", y_title), log_scale_if_positive(all_positive(runs, "test_nmse")));
   Chart chart;
   chart.title = "Error against model size";
-  chart.caption = "Every finished run: test NMSE against its number of fitted parameters; the report's selected fit "
-                  "of each family is ringed. Points to the lower left explain held-out activity with fewer parameters.";
-  chart.spec = {{"width", 520}, {"height", 320},
-                {"layer",
-                 {{{"data", {{"values", runs}}},
-                   {"mark", {{"type", "point"}, {"filled", true}, {"size", 50}, {"opacity", 0.8}}},
-                   {"encoding", {{"x", x}, {"y", y}, {"color", family_colour(families)},
-                                 {"tooltip", json::array({nominal("id", "run"), quantitative("n_params", "parameters"),
-                                                          quantitative("test_nmse", "test NMSE")})}}}},
-                  {{"data", {{"values", selected}}},
-                   {"mark", {{"type", "point"}, {"filled", false}, {"size", 260}, {"strokeWidth", 2}, {"color", "black"}}},
-                   {"encoding", {{"x", x}, {"y", y}}}}}}};
+  chart.caption =
+      "Every finished run: test NMSE against its number of fitted parameters; the report's selected fit "
+      "of each family is ringed. Points to the lower left explain held-out activity with fewer parameters.";
+  chart.spec = {
+      {"width", 520},
+      {"height", 320},
+      {"layer",
+       {{{"data", {{"values", runs}}},
+         {"mark", {{"type", "point"}, {"filled", true}, {"size", 50}, {"opacity", 0.8}}},
+         {"encoding",
+          {{"x", x},
+           {"y", y},
+           {"color", family_colour(families)},
+           {"tooltip", json::array({nominal("id", "run"), quantitative("n_params", "parameters"),
+                                    quantitative("test_nmse", "test NMSE")})}}}},
+        {{"data", {{"values", selected}}},
+         {"mark", {{"type", "point"}, {"filled", false}, {"size", 260}, {"strokeWidth", 2}, {"color", "black"}}},
+         {"encoding", {{"x", x}, {"y", y}}}}}}};
   return chart;
 }
 
 Chart training_curve_chart(const std::string& fit, const json& rows) {
   Chart chart;
   chart.title = "Training curve — " + fit;
-  chart.caption = "Training objective on the training entries and loss on the held-out test entries at each "
-                  "iteration; a test curve that rises while training falls would mean over-fitting.";
-  chart.spec = {{"width", 420}, {"height", 240}, {"data", {{"values", rows}}},
+  chart.caption =
+      "Training objective on the training entries and loss on the held-out test entries at each "
+      "iteration; a test curve that rises while training falls would mean over-fitting.";
+  chart.spec = {{"width", 420},
+                {"height", 240},
+                {"data", {{"values", rows}}},
                 {"mark", {{"type", "line"}, {"strokeWidth", 1.5}}},
                 {"encoding",
                  {{"x", quantitative("iteration", "iteration (Adam steps)")},
@@ -263,15 +308,17 @@ Chart training_curve_chart(const std::string& fit, const json& rows) {
 Chart trial_factor_chart(const std::string& fit, const json& rows, const std::vector<EpochSpan>& spans) {
   Chart chart;
   chart.title = "Trial factors — " + fit;
-  chart.caption = "How strongly each connectivity component c_r(k) a_r b_r^T is present on each trial; steps and "
-                  "drifts at epoch boundaries (shaded) show which components changed with learning.";
+  chart.caption =
+      "How strongly each connectivity component c_r(k) a_r b_r^T is present on each trial; steps and "
+      "drifts at epoch boundaries (shaded) show which components changed with learning.";
   const json line{{"data", {{"values", rows}}},
                   {"mark", {{"type", "line"}, {"strokeWidth", 1.5}}},
-                  {"encoding", {{"x", trial_x("trial")},
-                                {"y", quantitative("value", "trial factor c_r(k) (weight units)")},
-                                {"color", nominal("component", "component r")},
-                                {"tooltip", json::array({quantitative("trial", "trial"), nominal("component", "r"),
-                                                         quantitative("value", "c_r(k)")})}}}};
+                  {"encoding",
+                   {{"x", trial_x("trial")},
+                    {"y", quantitative("value", "trial factor c_r(k) (weight units)")},
+                    {"color", nominal("component", "component r")},
+                    {"tooltip", json::array({quantitative("trial", "trial"), nominal("component", "r"),
+                                             quantitative("value", "c_r(k)")})}}}};
   chart.spec = {{"width", 640}, {"height", 260}, {"layer", session_layers(spans, {line})}};
   return chart;
 }
@@ -279,12 +326,13 @@ Chart trial_factor_chart(const std::string& fit, const json& rows, const std::ve
 Chart weight_change_chart(const std::string& fit, const json& rows, const std::vector<EpochSpan>& spans) {
   Chart chart;
   chart.title = "Change of the weights over trials — " + fit;
-  chart.caption = "This family has no trial factors: the relative distance of each trial's W(k) from the first "
-                  "trial's, with epochs shaded; flat lines mean connectivity did not change.";
-  const json line{{"data", {{"values", rows}}},
-                  {"mark", {{"type", "line"}, {"strokeWidth", 1.5}, {"color", "#333"}}},
-                  {"encoding", {{"x", trial_x("trial")},
-                                {"y", quantitative("change", "||W(k) − W(0)||_F / ||W(0)||_F (ratio)")}}}};
+  chart.caption =
+      "This family has no trial factors: the relative distance of each trial's W(k) from the first "
+      "trial's, with epochs shaded; flat lines mean connectivity did not change.";
+  const json line{
+      {"data", {{"values", rows}}},
+      {"mark", {{"type", "line"}, {"strokeWidth", 1.5}, {"color", "#333"}}},
+      {"encoding", {{"x", trial_x("trial")}, {"y", quantitative("change", "||W(k) − W(0)||_F / ||W(0)||_F (ratio)")}}}};
   chart.spec = {{"width", 640}, {"height", 220}, {"layer", session_layers(spans, {line})}};
   return chart;
 }
@@ -292,17 +340,23 @@ Chart weight_change_chart(const std::string& fit, const json& rows, const std::v
 Chart loading_chart(const std::string& fit, const json& rows) {
   Chart chart;
   chart.title = "Column and row factor loadings — " + fit;
-  chart.caption = "Each component's column factor a_r (which hidden units it drives) and row factor b_r (which units' "
-                  "activity it reads), unit-norm; a few large bars mean the component is carried by a few units.";
+  chart.caption =
+      "Each component's column factor a_r (which hidden units it drives) and row factor b_r (which units' "
+      "activity it reads), unit-norm; a few large bars mean the component is carried by a few units.";
   chart.spec = {{"data", {{"values", rows}}},
                 {"facet", {{"row", nominal("component", "component r")}, {"column", nominal("factor", "factor")}}},
-                {"spec", {{"width", 320}, {"height", 90},
-                          {"mark", "bar"},
-                          {"encoding", {{"x", {{"field", "unit"}, {"type", "ordinal"}, {"title", "hidden unit (index)"},
-                                               {"axis", {{"labelOverlap", true}, {"labelAngle", 0}}}}},
-                                        {"y", quantitative("value", "loading (unit-norm vector entry)")},
-                                        {"tooltip", json::array({quantitative("unit", "unit"),
-                                                                 quantitative("value", "loading")})}}}}},
+                {"spec",
+                 {{"width", 320},
+                  {"height", 90},
+                  {"mark", "bar"},
+                  {"encoding",
+                   {{"x",
+                     {{"field", "unit"},
+                      {"type", "ordinal"},
+                      {"title", "hidden unit (index)"},
+                      {"axis", {{"labelOverlap", true}, {"labelAngle", 0}}}}},
+                    {"y", quantitative("value", "loading (unit-norm vector entry)")},
+                    {"tooltip", json::array({quantitative("unit", "unit"), quantitative("value", "loading")})}}}}},
                 {"resolve", {{"scale", {{"y", "independent"}}}}}};
   return chart;
 }
@@ -310,25 +364,28 @@ Chart loading_chart(const std::string& fit, const json& rows) {
 Chart prediction_chart(const std::string& fit, const json& rows, const std::string& activity_unit) {
   Chart chart;
   chart.title = "Predicted against recorded activity — " + fit;
-  chart.caption = "For the neurons with the most variance and, per condition, the first and last trial of the "
-                  "session: recorded activity (dashed) and the fitted model's output (solid).";
+  chart.caption =
+      "For the neurons with the most variance and, per condition, the first and last trial of the "
+      "session: recorded activity (dashed) and the fitted model's output (solid).";
   std::set<std::string> conditions;
   for (const json& row : rows) conditions.insert(row.at("condition").get<std::string>());
   const int width = conditions.size() > 4 ? 120 : 170;
   chart.spec = {{"data", {{"values", rows}}},
-                {"facet", {{"row", with_sort(nominal("neuron", ""), appearance_order(rows, "neuron"))},
-                           {"column", with_sort(nominal("condition", ""), appearance_order(rows, "condition"))}}},
+                {"facet",
+                 {{"row", with_sort(nominal("neuron", ""), appearance_order(rows, "neuron"))},
+                  {"column", with_sort(nominal("condition", ""), appearance_order(rows, "condition"))}}},
                 {"transform", json::array({{{"fold", {"recorded", "predicted"}}, {"as", {"source", "value"}}}})},
-                {"spec", {{"width", width}, {"height", 90},
-                          {"mark", {{"type", "line"}, {"strokeWidth", 1.3}}},
-                          {"encoding", {{"x", quantitative("time", "time from go cue (s)")},
-                                        {"y", with_scale(quantitative("value", "activity (" + activity_unit + ")"),
-                                                         {{"zero", false}})},
-                                        {"color", nominal("when", "trial")},
-                                        {"strokeDash", with_scale(nominal("source", "activity"),
-                                                                  {{"domain", {"predicted", "recorded"}},
-                                                                   {"range", {{1, 0}, {4, 3}}}})},
-                                        {"detail", nominal("trial", "trial")}}}}},
+                {"spec",
+                 {{"width", width},
+                  {"height", 90},
+                  {"mark", {{"type", "line"}, {"strokeWidth", 1.3}}},
+                  {"encoding",
+                   {{"x", quantitative("time", "time from go cue (s)")},
+                    {"y", with_scale(quantitative("value", "activity (" + activity_unit + ")"), {{"zero", false}})},
+                    {"color", nominal("when", "trial")},
+                    {"strokeDash", with_scale(nominal("source", "activity"),
+                                              {{"domain", {"predicted", "recorded"}}, {"range", {{1, 0}, {4, 3}}}})},
+                    {"detail", nominal("trial", "trial")}}}}},
                 {"resolve", {{"scale", {{"y", "independent"}}}}}};
   return chart;
 }
@@ -336,48 +393,59 @@ Chart prediction_chart(const std::string& fit, const json& rows, const std::stri
 Chart trajectory_chart(const std::string& fit, const json& rows, const std::string& basis, bool two_d) {
   Chart chart;
   chart.title = "Hidden trajectories — " + fit;
-  chart.caption = "One trial per condition from the middle of each epoch, hidden state x(t) projected onto " + basis +
-                  (two_d ? "; the dot marks the first bin. Changes between epochs show how learning reshaped the dynamics."
-                         : ", against time. Changes between epochs show how learning reshaped the dynamics.");
+  chart.caption =
+      "One trial per condition from the middle of each epoch, hidden state x(t) projected onto " + basis +
+      (two_d ? "; the dot marks the first bin. Changes between epochs show how learning reshaped the dynamics."
+             : ", against time. Changes between epochs show how learning reshaped the dynamics.");
   json line{{"mark", {{"type", "line"}, {"strokeWidth", 1.5}}},
-            {"encoding", {{"color", with_sort(nominal("condition", "condition"), appearance_order(rows, "condition"))},
-                          {"detail", nominal("trial", "trial")}}}};
+            {"encoding",
+             {{"color", with_sort(nominal("condition", "condition"), appearance_order(rows, "condition"))},
+              {"detail", nominal("trial", "trial")}}}};
   if (two_d) {
-    line["encoding"]["x"] = with_scale(quantitative("p1", "projection on direction 1 (hidden-state units)"), {{"zero", false}});
-    line["encoding"]["y"] = with_scale(quantitative("p2", "projection on direction 2 (hidden-state units)"), {{"zero", false}});
+    line["encoding"]["x"] =
+        with_scale(quantitative("p1", "projection on direction 1 (hidden-state units)"), {{"zero", false}});
+    line["encoding"]["y"] =
+        with_scale(quantitative("p2", "projection on direction 2 (hidden-state units)"), {{"zero", false}});
     line["encoding"]["order"] = {{"field", "time"}, {"type", "quantitative"}};
   } else {
     line["encoding"]["x"] = quantitative("time", "time from go cue (s)");
-    line["encoding"]["y"] = with_scale(quantitative("p1", "projection on direction 1 (hidden-state units)"), {{"zero", false}});
+    line["encoding"]["y"] =
+        with_scale(quantitative("p1", "projection on direction 1 (hidden-state units)"), {{"zero", false}});
   }
   json start = line;
   start["mark"] = {{"type", "point"}, {"filled", true}, {"size", 30}};
   start["transform"] = json::array({{{"filter", {{"field", "first"}, {"equal", true}}}}});
-  chart.spec = {{"data", {{"values", rows}}},
-                {"facet", {{"column", {{"field", "epoch"}, {"type", "nominal"}, {"title", "epoch"},
-                                       {"sort", appearance_order(rows, "epoch")}}}}},
-                {"spec", {{"width", 220}, {"height", 200}, {"layer", two_d ? json::array({line, start}) : json::array({line})}}}};
+  chart.spec = {
+      {"data", {{"values", rows}}},
+      {"facet",
+       {{"column",
+         {{"field", "epoch"}, {"type", "nominal"}, {"title", "epoch"}, {"sort", appearance_order(rows, "epoch")}}}}},
+      {"spec", {{"width", 220}, {"height", 200}, {"layer", two_d ? json::array({line, start}) : json::array({line})}}}};
   return chart;
 }
 
 Chart eigenvalue_chart(const std::string& fit, const json& rows) {
   Chart chart;
   chart.title = "Eigenvalues of W(k) — " + fit;
-  chart.caption = "Eigenvalues of the recurrent weights on the first and last trial of each epoch, in the complex "
-                  "plane; the dashed line Re λ = 1 is where the linearised dynamics at rest become unstable.";
+  chart.caption =
+      "Eigenvalues of the recurrent weights on the first and last trial of each epoch, in the complex "
+      "plane; the dashed line Re λ = 1 is where the linearised dynamics at rest become unstable.";
   json points{{"mark", {{"type", "point"}, {"filled", true}, {"size", 40}, {"opacity", 0.75}}},
-              {"encoding", {{"x", quantitative("re", "Re λ (dimensionless)")},
-                            {"y", quantitative("im", "Im λ (dimensionless)")},
-                            {"color", with_scale(nominal("when", "trial"), {{"domain", {"first trial", "last trial"}}})},
-                            {"shape", with_scale(nominal("when", "trial"), {{"domain", {"first trial", "last trial"}}})},
-                            {"tooltip", json::array({quantitative("trial", "trial"), quantitative("re", "Re λ"),
-                                                     quantitative("im", "Im λ")})}}}};
+              {"encoding",
+               {{"x", quantitative("re", "Re λ (dimensionless)")},
+                {"y", quantitative("im", "Im λ (dimensionless)")},
+                {"color", with_scale(nominal("when", "trial"), {{"domain", {"first trial", "last trial"}}})},
+                {"shape", with_scale(nominal("when", "trial"), {{"domain", {"first trial", "last trial"}}})},
+                {"tooltip", json::array({quantitative("trial", "trial"), quantitative("re", "Re λ"),
+                                         quantitative("im", "Im λ")})}}}};
   json unit_line{{"mark", {{"type", "rule"}, {"strokeDash", {5, 4}}, {"color", "#999"}}},
                  {"encoding", {{"x", {{"datum", 1}, {"type", "quantitative"}}}}}};
-  chart.spec = {{"data", {{"values", rows}}},
-                {"facet", {{"column", {{"field", "epoch"}, {"type", "nominal"}, {"title", "epoch"},
-                                       {"sort", appearance_order(rows, "epoch")}}}}},
-                {"spec", {{"width", 220}, {"height", 220}, {"layer", {unit_line, points}}}}};
+  chart.spec = {
+      {"data", {{"values", rows}}},
+      {"facet",
+       {{"column",
+         {{"field", "epoch"}, {"type", "nominal"}, {"title", "epoch"}, {"sort", appearance_order(rows, "epoch")}}}}},
+      {"spec", {{"width", 220}, {"height", 220}, {"layer", {unit_line, points}}}}};
   return chart;
 }
 
@@ -389,37 +457,44 @@ Chart hand_path_chart(const json& rows) {
   const json domain = {-extent, extent};
   Chart chart;
   chart.title = "Hand paths";
-  chart.caption = "Reaches to each target on the first and last trial to it in each epoch: straight in baseline, "
-                  "curved by the curl field at the start of adaptation and straight again at its end, with the "
-                  "mirror-image after-effect early in washout.";
-  chart.spec = {{"data", {{"values", rows}}},
-                {"facet", {{"row", {{"field", "when"}, {"type", "nominal"}, {"title", ""},
-                                    {"sort", appearance_order(rows, "when")}}},
-                           {"column", {{"field", "epoch"}, {"type", "nominal"}, {"title", "epoch"},
-                                       {"sort", appearance_order(rows, "epoch")}}}}},
-                {"spec", {{"width", 200}, {"height", 200},
-                          {"mark", {{"type", "line"}, {"strokeWidth", 1.5}}},
-                          {"encoding", {{"x", with_scale(quantitative("x", "hand x (target distances)"), {{"domain", domain}})},
-                                        {"y", with_scale(quantitative("y", "hand y (target distances)"), {{"domain", domain}})},
-                                        {"order", {{"field", "time"}, {"type", "quantitative"}}},
-                                        {"color", with_sort(nominal("condition", "target"), appearance_order(rows, "condition"))},
-                                        {"detail", nominal("trial", "trial")}}}}}};
+  chart.caption =
+      "Reaches to each target on the first and last trial to it in each epoch: straight in baseline, "
+      "curved by the curl field at the start of adaptation and straight again at its end, with the "
+      "mirror-image after-effect early in washout.";
+  chart.spec = {
+      {"data", {{"values", rows}}},
+      {"facet",
+       {{"row", {{"field", "when"}, {"type", "nominal"}, {"title", ""}, {"sort", appearance_order(rows, "when")}}},
+        {"column",
+         {{"field", "epoch"}, {"type", "nominal"}, {"title", "epoch"}, {"sort", appearance_order(rows, "epoch")}}}}},
+      {"spec",
+       {{"width", 200},
+        {"height", 200},
+        {"mark", {{"type", "line"}, {"strokeWidth", 1.5}}},
+        {"encoding",
+         {{"x", with_scale(quantitative("x", "hand x (target distances)"), {{"domain", domain}})},
+          {"y", with_scale(quantitative("y", "hand y (target distances)"), {{"domain", domain}})},
+          {"order", {{"field", "time"}, {"type", "quantitative"}}},
+          {"color", with_sort(nominal("condition", "target"), appearance_order(rows, "condition"))},
+          {"detail", nominal("trial", "trial")}}}}}};
   return chart;
 }
 
 Chart lateral_deviation_chart(const json& rows, const std::vector<EpochSpan>& spans) {
   Chart chart;
   chart.title = "Lateral deviation per trial";
-  chart.caption = "Signed peak deviation of the hand from the straight path on each trial: the learning curve — a jump "
-                  "when the field is switched on, decay as the network adapts, an opposite after-effect in washout.";
+  chart.caption =
+      "Signed peak deviation of the hand from the straight path on each trial: the learning curve — a jump "
+      "when the field is switched on, decay as the network adapts, an opposite after-effect in washout.";
   const json zero{{"mark", {{"type", "rule"}, {"color", "#999"}}},
                   {"encoding", {{"y", {{"datum", 0}, {"type", "quantitative"}}}}}};
-  const json line{{"data", {{"values", rows}}},
-                  {"mark", {{"type", "line"}, {"point", {{"size", 12}}}, {"strokeWidth", 1}, {"color", "#333"}}},
-                  {"encoding", {{"x", trial_x("trial")},
-                                {"y", quantitative("deviation", "lateral deviation (target distances)")},
-                                {"tooltip", json::array({quantitative("trial", "trial"),
-                                                         quantitative("deviation", "deviation")})}}}};
+  const json line{
+      {"data", {{"values", rows}}},
+      {"mark", {{"type", "line"}, {"point", {{"size", 12}}}, {"strokeWidth", 1}, {"color", "#333"}}},
+      {"encoding",
+       {{"x", trial_x("trial")},
+        {"y", quantitative("deviation", "lateral deviation (target distances)")},
+        {"tooltip", json::array({quantitative("trial", "trial"), quantitative("deviation", "deviation")})}}}};
   chart.spec = {{"width", 640}, {"height", 240}, {"layer", session_layers(spans, {zero, line})}};
   return chart;
 }
@@ -427,14 +502,20 @@ Chart lateral_deviation_chart(const json& rows, const std::vector<EpochSpan>& sp
 Chart cp_error_chart(const std::string& key, bool updates, const json& rows) {
   Chart chart;
   chart.title = "CP decomposition of '" + key + "'" + (updates ? " (learning updates)" : "");
-  chart.caption = "Relative reconstruction error ||X − X̂||_F / ||X||_F of the best CP model at each rank; where the "
-                  "curve flattens, more components add little — an estimate of the tensor rank of the weights.";
-  chart.spec = {{"width", 420}, {"height", 240}, {"data", {{"values", rows}}},
+  chart.caption =
+      "Relative reconstruction error ||X − X̂||_F / ||X||_F of the best CP model at each rank; where the "
+      "curve flattens, more components add little — an estimate of the tensor rank of the weights.";
+  chart.spec = {{"width", 420},
+                {"height", 240},
+                {"data", {{"values", rows}}},
                 {"mark", {{"type", "line"}, {"point", true}}},
-                {"encoding", {{"x", with_scale(json{{"field", "rank"}, {"type", "quantitative"}, {"title", "CP rank (components)"},
-                                                    {"axis", {{"tickMinStep", 1}, {"format", "d"}}}},
-                                               {{"zero", false}})},
-                              {"y", with_scale(quantitative("relative_error", "relative error (ratio)"), {{"zero", true}})}}}};
+                {"encoding",
+                 {{"x", with_scale(json{{"field", "rank"},
+                                        {"type", "quantitative"},
+                                        {"title", "CP rank (components)"},
+                                        {"axis", {{"tickMinStep", 1}, {"format", "d"}}}},
+                                   {{"zero", false}})},
+                  {"y", with_scale(quantitative("relative_error", "relative error (ratio)"), {{"zero", true}})}}}};
   return chart;
 }
 

@@ -1,14 +1,15 @@
 // The report's charts as Vega-Lite specifications, built from saved results. Torch-free:
 // the data arrive as long-format rows (JSON arrays of flat objects, one object per mark),
-// prepared by report.cpp. Every chart has a title, axis titles with units and a caption.
+// prepared by report.cpp and fit_section.cpp. Every chart has a title, axis titles with units and a caption.
 #pragma once
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "report/html.h"
+#include "run/comparison.h"
+#include "run/record.h"
 
 namespace ltrnn {
 
@@ -23,12 +24,13 @@ std::vector<EpochSpan> epoch_spans(const std::vector<std::string>& epoch_of_tria
 
 // Test NMSE against rank for each ranked family: mean +- one standard error over seeds,
 // every seed as a point, the one-standard-error threshold and the selected rank marked;
-// families without a rank (full, static) as horizontal reference lines. `results` is
-// results.json (runs, summary, selected_rank).
-Chart rank_selection_chart(const nlohmann::json& results, const std::vector<std::string>& families);
+// families without a rank (full, static) as horizontal reference lines. `table` is
+// compare_runs(runs) with the selected ranks.
+Chart rank_selection_chart(const std::vector<RunRecord>& runs, const ComparisonTable& table,
+                           const std::vector<std::string>& families);
 // Test NMSE against the number of fitted parameters, every finished run; the selected fit of
 // each family ringed.
-Chart parameter_count_chart(const nlohmann::json& results, const std::vector<std::string>& families,
+Chart parameter_count_chart(const std::vector<RunRecord>& runs, const std::vector<std::string>& families,
                             const std::vector<std::string>& selected_ids);
 
 // Charts of one fitted model; `fit` names it ("tensor_rank, rank 2, seed 0").

@@ -93,8 +93,8 @@ constexpr const char* kRenderCharts = R"js(
 
 std::string figure_html(const Chart& chart, const std::string& id) {
   std::ostringstream out;
-  out << "<figure>\n<div class=\"chart\" id=\"" << id << "\"></div>\n<figcaption><b>"
-      << html_escape(chart.title) << ".</b> " << html_escape(chart.caption) << "</figcaption>\n</figure>\n";
+  out << "<figure>\n<div class=\"chart\" id=\"" << id << "\"></div>\n<figcaption><b>" << html_escape(chart.title)
+      << ".</b> " << html_escape(chart.caption) << "</figcaption>\n</figure>\n";
   return out.str();
 }
 
@@ -122,12 +122,23 @@ std::string html_escape(const std::string& text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -216,7 +227,8 @@ std::string render_report_html(const ReportPage& page) {
   html << "</head>\n<body>\n<header>\n<h1>" << html_escape(page.title) << "</h1>\n" << page.html << "\n<nav>";
   for (std::size_t s = 0; s < page.sections.size(); ++s)
     html << "<a href=\"#" << section_anchor(s) << "\">" << html_escape(page.sections[s].heading) << "</a>";
-  html << "</nav>\n</header>\n<main>\n" << body.str() << "</main>\n<footer>\n<p id=\"ltrnn-status\" data-state=\"running\""
+  html << "</nav>\n</header>\n<main>\n"
+       << body.str() << "</main>\n<footer>\n<p id=\"ltrnn-status\" data-state=\"running\""
        << " data-charts=\"" << chart_count << "\">Drawing " << chart_count << " charts…</p>\n"
        << "<p>Charts drawn in the browser with " << chart_library_versions()
        << " (inlined; no network needed). Each chart's menu (…) saves it as SVG or PNG.</p>\n</footer>\n"

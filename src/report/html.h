@@ -2,10 +2,9 @@
 // self-contained HTML file (the vega, vega-lite and vega-embed builds of third_party/vega
 // are inlined, so the page opens offline from file://).
 #pragma once
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace ltrnn {
 

@@ -1,4 +1,4 @@
-// report.html: one self-contained page per experiment output directory (DESIGN section 3),
+// report.html: one self-contained page per experiment output directory (docs/design.md section 7),
 // built from what `ltrnn run` saved -- experiment.json, results.json, the dataset, each
 // selected run's log.csv and checkpoint, analysis/cp.json. Nothing is refitted.
 #pragma once

@@ -85,8 +85,8 @@ struct ReachLoss {
 
 ReachLoss reach_loss(const ReachConfig& c, const Rollout& r, const torch::Tensor& desired) {
   const torch::Tensor position_mse = (r.position - desired).pow(2).sum(2).mean();
-  const torch::Tensor total = position_mse + c.effort_weight * r.force.pow(2).sum(2).mean() +
-                              c.activity_weight * r.rates.pow(2).mean();
+  const torch::Tensor total =
+      position_mse + c.effort_weight * r.force.pow(2).sum(2).mean() + c.activity_weight * r.rates.pow(2).mean();
   return {total, position_mse};
 }
 
@@ -94,7 +94,7 @@ ReachLoss reach_loss(const ReachConfig& c, const Rollout& r, const torch::Tensor
 // following 100 ms: positive to the left of the direction of motion.
 torch::Tensor lateral_deviation_of(const ReachConfig& c, const torch::Tensor& position, const torch::Tensor& targets) {
   const torch::Tensor normal = torch::stack({-targets.select(1, 1), targets.select(1, 0)}, 1) / c.distance;  // [B, 2]
-  const torch::Tensor lateral = (position * normal.unsqueeze(0)).sum(2);                                   // [T, B]
+  const torch::Tensor lateral = (position * normal.unsqueeze(0)).sum(2);                                     // [T, B]
   const torch::Tensor times = bin_times(c);
   const torch::Tensor window = ((times >= 0) & (times <= c.movement_time + 0.1)).view({-1, 1});
   const torch::Tensor masked = torch::where(window, lateral, torch::zeros_like(lateral));
@@ -194,8 +194,9 @@ ReachData simulate_reach(const ReachConfig& c, const std::function<void(const st
   }
 
   // 3. The recording: a random subset of units, plus noise.
-  const torch::Tensor units = std::get<0>(
-      torch::randperm(N, generator, torch::TensorOptions().dtype(torch::kInt64)).narrow(0, 0, c.recorded > 0 ? c.recorded : N).sort());
+  const torch::Tensor units = std::get<0>(torch::randperm(N, generator, torch::TensorOptions().dtype(torch::kInt64))
+                                              .narrow(0, 0, c.recorded > 0 ? c.recorded : N)
+                                              .sort());
   out.rates = rates.index_select(2, units);
   const double signal_std = out.rates.std().item<double>();
   Dataset& ds = out.dataset;
@@ -212,7 +213,7 @@ ReachData simulate_reach(const ReachConfig& c, const std::function<void(const st
   out.recorded_units = units;
 
   const int64_t P = c.trials_per_epoch, w = std::min<int64_t>(8, P);
-  out.curve = {mean_of(deviation, P - w, w), mean_of(deviation, P, w), mean_of(deviation, 2 * P - w, w),
+  out.curve = {mean_of(deviation, P - w, w), mean_of(deviation, P, w),         mean_of(deviation, 2 * P - w, w),
                mean_of(deviation, 2 * P, w), mean_of(deviation, 3 * P - w, w), w};
   return out;
 }

@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-#include "model/families.h"
+#include "model/families/tensor_rank.h"
 #include "model/ltrnn_model.h"
 #include "util/errors.h"
 

@@ -4,7 +4,7 @@
 #include <cstdint>
 
 #include "data/dataset.h"
-#include "data/npy.h"
+#include "io/npy.h"
 #include "model/factors.h"
 
 namespace ltrnn {
@@ -21,13 +21,29 @@ struct TeacherConfig {
   double tau = 0.1;               // time constant, seconds
   double noise = 0.05;            // additive Gaussian noise std, as a fraction of the signal std
   int64_t seed = 0;
+
+  // The parameters of `ltrnn simulate teacher` and of an experiment's teacher generator.
+  template <class Self, class Visitor>
+  static void fields(Self& c, Visitor& v) {
+    v.field("rank", c.rank, "true rank R");
+    v.field("hidden", c.hidden, "teacher hidden units N");
+    v.field("neurons", c.neurons, "recorded neurons D");
+    v.field("conditions", c.conditions, "task conditions");
+    v.field("trials_per_epoch", c.trials_per_epoch, "trials in each epoch (BL, AD, WO)");
+    v.field("bins", c.bins, "time bins T per trial");
+    v.field("preparatory_bins", c.preparatory_bins, "bins before the go cue");
+    v.field("bin_width", c.bin_width, "seconds per bin");
+    v.field("tau", c.tau, "time constant (s)");
+    v.field("noise", c.noise, "noise std as a fraction of the signal std");
+    v.field("seed", c.seed, "random seed");
+  }
 };
 
 struct TeacherData {
-  Dataset dataset;           // noisy activity and labels
-  TensorRankFactors truth;   // true A [N,R], B [N,R], c [K,R]
-  torch::Tensor rates;       // noiseless activity [T, K, D]
-  torch::Tensor readout;     // true C [D, N]
+  Dataset dataset;          // noisy activity and labels
+  TensorRankFactors truth;  // true A [N,R], B [N,R], c [K,R]
+  torch::Tensor rates;      // noiseless activity [T, K, D]
+  torch::Tensor readout;    // true C [D, N]
 };
 
 // The true trial factors follow a learning curve: constant in baseline, an exponential

@@ -66,7 +66,8 @@ Scores score_predictions(const torch::Tensor& prediction, const FitTarget& targe
   s.test_r2 = sst > 0 ? 1.0 - sse / sst : 0.0;
   const torch::Tensor squared = residual.pow(2).masked_select(target.test);
   if (squared.numel() > 1)
-    s.test_nmse_se = squared.std().item<double>() / std::sqrt(static_cast<double>(squared.numel())) / target.test_variance;
+    s.test_nmse_se =
+        squared.std().item<double>() / std::sqrt(static_cast<double>(squared.numel())) / target.test_variance;
   return s;
 }
 

@@ -1,16 +1,16 @@
-// The fitting objective (DESIGN section 1): masked data term + L2 on hidden activity and inputs.
+// The fitting objective (docs/design.md section 4): masked data term + L2 on hidden activity and inputs.
 #pragma once
 #include <torch/types.h>
 
-#include "experiment/config.h"
+#include "train/config.h"
 
 namespace ltrnn {
 
 // Target and masks of one fit, in the model's dtype.
 struct FitTarget {
-  torch::Tensor data;   // Y [T, K, D]
-  torch::Tensor train;  // [T, K, D] bool
-  torch::Tensor test;   // [T, K, D] bool
+  torch::Tensor data;             // Y [T, K, D]
+  torch::Tensor train;            // [T, K, D] bool
+  torch::Tensor test;             // [T, K, D] bool
   LossKind loss = LossKind::MSE;  // resolved: MSE or Poisson
   double train_variance = 1.0;    // variance of the training entries (MSE normaliser)
   double test_variance = 1.0;     // variance of the test entries (nMSE normaliser)

@@ -12,8 +12,7 @@ void set_blas_threads(int threads) {
 
 std::string blas_description() {
   using GetConfig = char* (*)();
-  if (auto config = reinterpret_cast<GetConfig>(dlsym(RTLD_DEFAULT, "openblas_get_config")))
-  {
+  if (auto config = reinterpret_cast<GetConfig>(dlsym(RTLD_DEFAULT, "openblas_get_config"))) {
     const std::string text = config();
     return text.rfind("OpenBLAS", 0) == 0 ? text : "OpenBLAS " + text;
   }

@@ -13,3 +13,12 @@ class InputError : public std::runtime_error {
 };
 
 }  // namespace ltrnn
+
+namespace ltrnn {
+
+// Throws InputError("<pointer>: <what>") unless ok: the check of one field's value.
+inline void require(bool ok, const std::string& pointer, const std::string& what) {
+  if (!ok) throw InputError(pointer + ": " + what);
+}
+
+}  // namespace ltrnn

@@ -84,7 +84,8 @@ TEST(Bench, TimesEveryIterationOfASmallCase) {
 TEST(BenchCli, RefusesUnknownCasesAndBadCounts) {
   const Outcome unknown = run_ltrnn("bench --config B7");
   EXPECT_EQ(unknown.exit_code, 2);
-  EXPECT_NE(unknown.output.find("--config: unknown case 'B7'; expected one of: B1"), std::string::npos) << unknown.output;
+  EXPECT_NE(unknown.output.find("--config: unknown case 'B7'; expected one of: B1"), std::string::npos)
+      << unknown.output;
   const Outcome no_iterations = run_ltrnn("bench --iterations 0");
   EXPECT_EQ(no_iterations.exit_code, 2);
   EXPECT_NE(no_iterations.output.find("--iterations: must be >= 1"), std::string::npos) << no_iterations.output;

@@ -7,8 +7,9 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "data/npy.h"
+#include "io/npy.h"
 #include "run_ltrnn.h"
+#include "scratch_directory.h"
 #include "test_paths.h"
 
 namespace ltrnn {
@@ -17,15 +18,9 @@ namespace fs = std::filesystem;
 
 class Cli : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("ltrnn_cli_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  fs::path dir_;
+  std::string path(const std::string& name) const { return (scratch_ / name).string(); }
+  ScratchDirectory scratch_;
+  const fs::path dir_ = scratch_.path();
 };
 
 TEST_F(Cli, UsageErrorsExitWithCode2) {
@@ -50,7 +45,8 @@ TEST_F(Cli, ValidateChecksExperimentFilesBeforeAnyWork) {
 
   std::ofstream(path("bad.json")) << R"({"name": "bad", "dataset": {"generator": "teacher"},
     "runs": [{"model": "tensor_rank", "ranks": [0]}, {"model": "lstm"}]})";
-  for (const std::string& command : {"validate " + path("bad.json"), "run " + path("bad.json") + " --out " + path("never")}) {
+  for (const std::string& command :
+       {"validate " + path("bad.json"), "run " + path("bad.json") + " --out " + path("never")}) {
     const Outcome bad = run_ltrnn(command);
     EXPECT_EQ(bad.exit_code, 2) << bad.output;
     EXPECT_NE(bad.output.find("/runs/0/ranks/0: must be >= 1, got 0"), std::string::npos) << bad.output;
@@ -82,17 +78,21 @@ TEST_F(Cli, SimulateThenFitWritesTheOutputDirectory) {
   const Outcome crowded = run_ltrnn("simulate teacher --conditions 50 --trials-per-epoch 4 --out " + path("c.npz"));
   EXPECT_EQ(crowded.exit_code, 2);
   EXPECT_NE(crowded.output.find("--conditions: must be <= the number of trials"), std::string::npos) << crowded.output;
-  const Outcome sim = run_ltrnn("simulate teacher --hidden 10 --neurons 8 --trials-per-epoch 6 --bins 12 "
-                                "--preparatory-bins 3 --out " + path("t.npz"));
+  const Outcome sim = run_ltrnn(
+      "simulate teacher --hidden 10 --neurons 8 --trials-per-epoch 6 --bins 12 "
+      "--preparatory-bins 3 --out " +
+      path("t.npz"));
   ASSERT_EQ(sim.exit_code, 0) << sim.output;
   const auto arrays = read_npz(path("t.npz"));
-  for (const char* key : {"data", "condition", "epoch", "trial_id", "times", "true_column_factors",
-                          "true_row_factors", "true_trial_factors"})
+  for (const char* key : {"data", "condition", "epoch", "trial_id", "times", "true_column_factors", "true_row_factors",
+                          "true_trial_factors"})
     EXPECT_TRUE(arrays.count(key)) << key;
   EXPECT_EQ(arrays.at("true_trial_factors").shape, (std::vector<int64_t>{18, 2}));
 
-  const Outcome fit = run_ltrnn("fit --data " + path("t.npz") + " --model tensor_rank --rank 2 --hidden 10 "
-                                "--iterations 20 --seed 3 --out " + path("r"));
+  const Outcome fit = run_ltrnn("fit --data " + path("t.npz") +
+                                " --model tensor_rank --rank 2 --hidden 10 "
+                                "--iterations 20 --seed 3 --out " +
+                                path("r"));
   ASSERT_EQ(fit.exit_code, 0) << fit.output;
   std::ifstream results_file(path("r/results.json"));
   const auto results = nlohmann::json::parse(results_file);
@@ -107,7 +107,8 @@ TEST_F(Cli, SimulateThenFitWritesTheOutputDirectory) {
   EXPECT_EQ(results["best"]["id"], run["id"]);
   // train_loss and test_loss describe the saved model: for MSE, test_loss is test_nmse.
   EXPECT_NEAR(run["test_loss"].get<double>(), run["test_nmse"].get<double>(), 1e-5 * run["test_nmse"].get<double>());
-  const Outcome again = run_ltrnn("fit --data " + path("t.npz") + " --rank 2 --hidden 10 --iterations 5 --out " + path("r"));
+  const Outcome again =
+      run_ltrnn("fit --data " + path("t.npz") + " --rank 2 --hidden 10 --iterations 5 --out " + path("r"));
   EXPECT_EQ(again.exit_code, 2);
   EXPECT_NE(again.output.find("already holds results"), std::string::npos) << again.output;
   const fs::path run_dir = dir_ / "r" / "runs" / run["id"].get<std::string>();
@@ -132,7 +133,6 @@ TEST_F(Cli, SimulateThenFitWritesTheOutputDirectory) {
   EXPECT_EQ(lines, 20);
 }
 
-
 TEST_F(Cli, AnalyzeCpReportsErrorVsRankAndWritesFactors) {
   // A rank-2 tensor a_r o b_r o c_r written with plain loops (no LibTorch here).
   const int64_t I = 6, J = 5, K = 4;
@@ -140,7 +140,8 @@ TEST_F(Cli, AnalyzeCpReportsErrorVsRankAndWritesFactors) {
   for (int64_t i = 0; i < I; ++i)
     for (int64_t j = 0; j < J; ++j)
       for (int64_t k = 0; k < K; ++k)
-        values[(i * J + j) * K + k] = (1.0 + i) * std::sin(1.0 + j) * (k - 1.5) + std::cos(0.7 * i) * (j + 2.0) * (k * k + 1.0);
+        values[(i * J + j) * K + k] =
+            (1.0 + i) * std::sin(1.0 + j) * (k - 1.5) + std::cos(0.7 * i) * (j + 2.0) * (k * k + 1.0);
   write_npy(path("w.npy"), NpyArray::from_doubles({I, J, K}, values));
   const Outcome ok = run_ltrnn("analyze cp --tensor " + path("w.npy") + " --ranks 1-3 --out " + path("cp/cp.json"));
   ASSERT_EQ(ok.exit_code, 0) << ok.output;

@@ -1,4 +1,4 @@
-// Dataset loading (DESIGN section 3 contract), refusals of malformed input, preprocessing.
+// Dataset loading (docs/design.md section 7), refusals of malformed input, preprocessing.
 #include "data/dataset.h"
 
 #include <gtest/gtest.h>
@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "data/preprocess.h"
 #include "test_paths.h"
 #include "util/errors.h"
 
@@ -133,7 +134,7 @@ TEST(Preprocess, GaussianSmoothingMatchesTheKernel) {
   Dataset ds = dataset_from_arrays(valid_arrays(), "rec.npz");
   const int64_t T = 41;
   ds.data = torch::zeros({T, 1, 2}, torch::kFloat64);
-  ds.data[20][0][0] = 1.0;  // an impulse in neuron 0
+  ds.data[20][0][0] = 1.0;          // an impulse in neuron 0
   ds.data.select(2, 1).fill_(2.5);  // a constant in neuron 1
   PreprocessConfig config;
   config.smooth_sigma = 2.0;
@@ -142,7 +143,7 @@ TEST(Preprocess, GaussianSmoothingMatchesTheKernel) {
   for (int64_t d = -8; d <= 8; ++d) total += std::exp(-0.5 * d * d / 4.0);
   for (int64_t d : {0, 1, 3, 8})
     EXPECT_NEAR(s.data[20 + d][0][0].item<double>(), std::exp(-0.5 * d * d / 4.0) / total, 1e-12) << d;
-  EXPECT_NEAR(s.data[29][0][0].item<double>(), 0.0, 1e-15);  // beyond 4 sigma
+  EXPECT_NEAR(s.data[29][0][0].item<double>(), 0.0, 1e-15);                                      // beyond 4 sigma
   EXPECT_TRUE(torch::allclose(s.data.select(2, 1), torch::full({T, 1}, 2.5, torch::kFloat64)));  // edges reflect
 }
 

@@ -7,8 +7,12 @@
 #include <filesystem>
 #include <fstream>
 
+#include "experiment/plan.h"
+#include "model/family.h"
+#include "scratch_directory.h"
 #include "test_paths.h"
 #include "util/errors.h"
+#include "util/json_fields.h"
 #include "util/resources.h"
 
 namespace ltrnn {
@@ -80,26 +84,31 @@ TEST(Experiment, ResolvedFormWithoutAnalysesIsUnchangedSoOldOutputsResume) {
   EXPECT_TRUE(resolved_json(reach)["analyses"]["compare_trial_factors"].get<bool>());
 }
 
-TEST(Experiment, PresetsDocumentEveryHyperparameterAndMatchTheDefaults) {
-  const json defaults = ModelConfig{};
-  for (const char* family : {"tensor_rank", "full", "static", "matrix_rank"}) {
-    const json preset = json::parse(embedded_resource(std::string("models/") + family + ".json"));
-    EXPECT_EQ(preset.at("family"), family);
-    for (const auto& item : defaults.items()) {
-      if (item.key() == "kind") continue;
-      EXPECT_TRUE(preset.at("defaults").contains(item.key())) << family << " lacks " << item.key();
-      EXPECT_TRUE(preset.at("documentation").contains(item.key())) << family << " does not document " << item.key();
+TEST(Experiment, PresetsHoldOnlyWhatDiffersPerFamily) {
+  const json defaults = fields_to_json(ModelConfig{});
+  for (const FamilyTraits& family : family_table()) {
+    const std::string path = "models/" + family.name + ".json";
+    const json preset = json::parse(embedded_resource(path));
+    EXPECT_EQ(preset.at("family"), family.name);
+    EXPECT_FALSE(preset.value("description", "").empty()) << path;
+    for (const auto& item : preset.at("defaults").items()) {
+      ASSERT_TRUE(defaults.contains(item.key())) << path << ": " << item.key() << " is not a model field";
+      EXPECT_NE(item.value(), defaults.at(item.key())) << path << ": " << item.key() << " equals the built-in default";
     }
-    EXPECT_EQ(preset.at("defaults").size(), defaults.size() - 1) << family;
+    // The preset applied: the built-in defaults with the preset's differences.
+    json expected = defaults;
+    expected.update(preset.at("defaults"));
+    expected["kind"] = family.name;
+    EXPECT_EQ(fields_to_json(model_preset(family.kind)), expected) << path;
+    // The embedded copy is the source file.
+    std::ifstream file(fs::path(LTRNN_SOURCE_DIR) / path);
+    EXPECT_EQ(json::parse(file), preset) << path;
   }
-  // The tensor_rank preset and the built-in defaults are the same numbers.
-  json preset = model_preset(ModelKind::TensorRank);
-  EXPECT_EQ(preset, defaults);
-  // The presets agree with their source files.
-  for (const char* family : {"tensor_rank", "full", "static", "matrix_rank"}) {
-    std::ifstream file(fs::path(LTRNN_SOURCE_DIR) / "models" / (std::string(family) + ".json"));
-    EXPECT_EQ(json::parse(file), json::parse(embedded_resource(std::string("models/") + family + ".json")));
-  }
+  // Every model field is documented where it is declared (its help text, shown by `ltrnn fit --help`).
+  FieldKeyCollector fields;
+  const ModelConfig model_defaults;
+  ModelConfig::fields(model_defaults, fields);
+  EXPECT_TRUE(fields.undocumented.empty()) << fields.undocumented.front();
 }
 
 TEST(Experiment, RefusesInvalidFilesNamingEveryBadField) {
@@ -109,8 +118,9 @@ TEST(Experiment, RefusesInvalidFilesNamingEveryBadField) {
 
   doc = minimal();
   doc["runs"][0]["model"] = "transformer";
-  EXPECT_NE(refusal(doc).find("/runs/0/model: must be one of tensor_rank, full, static, matrix_rank, got \"transformer\""),
-            std::string::npos)
+  EXPECT_NE(
+      refusal(doc).find("/runs/0/model: must be one of tensor_rank, full, static, matrix_rank, got \"transformer\""),
+      std::string::npos)
       << refusal(doc);
 
   doc = minimal();
@@ -130,7 +140,8 @@ TEST(Experiment, RefusesInvalidFilesNamingEveryBadField) {
   EXPECT_NE(refusal(doc).find("/dataset/file: file not found"), std::string::npos) << refusal(doc);
 
   doc = minimal();
-  doc["runs"] = json::parse(R"([{"model": "full", "ranks": [2]}, {"model": "tensor_rank", "ranks": "3-4", "hidden": 3}])");
+  doc["runs"] =
+      json::parse(R"([{"model": "full", "ranks": [2]}, {"model": "tensor_rank", "ranks": "3-4", "hidden": 3}])");
   const std::string both = refusal(doc);
   EXPECT_NE(both.find("2 errors"), std::string::npos) << both;
   EXPECT_NE(both.find("/runs/0/ranks: the full family has no rank"), std::string::npos) << both;
@@ -150,7 +161,8 @@ TEST(Experiment, RefusesInvalidFilesNamingEveryBadField) {
 }
 
 TEST(Experiment, MalformedJsonNamesLineAndColumn) {
-  const fs::path path = fs::temp_directory_path() / ("ltrnn_bad_" + std::to_string(::getpid()) + ".json");
+  const ScratchDirectory dir;
+  const fs::path path = dir / "bad.json";
   std::ofstream(path) << "{\"name\": \"x\",\n \"dataset\": {\n   \"file\": ,\n}";
   try {
     load_experiment(path);
@@ -159,7 +171,6 @@ TEST(Experiment, MalformedJsonNamesLineAndColumn) {
     EXPECT_NE(std::string(e.what()).find("malformed JSON: parse error at line 3, column 12"), std::string::npos)
         << e.what();
   }
-  fs::remove(path);
 }
 
 TEST(Planner, ExpandsFamilyRankHiddenSeedWithStableIds) {

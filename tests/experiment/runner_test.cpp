@@ -1,22 +1,22 @@
-// The runner: the summary table and rank rule, outputs on disk, refusal to overwrite,
+// The runner: outputs on disk, refusal to overwrite,
 // and resume after a kill giving the same results as an uninterrupted run.
-#include "data/npy.h"
 #include "experiment/runner.h"
 
-#include <gtest/gtest.h>
-
-#include <cmath>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
+#include "io/npy.h"
+#include "scratch_directory.h"
 #include "test_paths.h"
 #include "util/errors.h"
 #include "util/files.h"
@@ -26,64 +26,22 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-RunSummary row(const std::string& model, int64_t rank, double nmse, const std::string& status = "finished") {
-  RunSummary s;
-  s.model = model;
-  s.rank = rank;
-  s.test_nmse = nmse;
-  s.status = status;
-  return s;
-}
-
-TEST(Summary, OneStandardErrorRuleSelectsTheSmallestAdequateRank) {
-  // rank 2: mean 0.0105, rank 3: mean 0.0100 (best, sem 0.001), rank 1: far worse.
-  const std::vector<RunSummary> runs{row("tensor_rank", 1, 0.10), row("tensor_rank", 1, 0.12),
-                                     row("tensor_rank", 2, 0.010), row("tensor_rank", 2, 0.011),
-                                     row("tensor_rank", 3, 0.009), row("tensor_rank", 3, 0.011),
-                                     row("static", 0, 0.3),        row("static", 0, 0.5, "failed: diverged")};
-  const SummaryTable table = summarise(runs);
-  ASSERT_EQ(table.rows.size(), 4u);
-  EXPECT_NEAR(table.rows[1].mean_nmse, 0.0105, 1e-12);
-  EXPECT_NEAR(table.rows[2].std_nmse, std::sqrt(2.0) * 0.001, 1e-12);
-  EXPECT_NEAR(table.rows[2].sem_nmse, 0.001, 1e-12);
-  EXPECT_EQ(table.rows[3].finished, 1);
-  EXPECT_EQ(table.rows[3].planned, 2);
-  EXPECT_EQ(table.selected_rank.at("tensor_rank"), 2);
-  EXPECT_FALSE(table.selected_rank.count("static"));
-  // Outside one standard error, the best rank itself is selected.
-  const SummaryTable strict = summarise({row("tensor_rank", 2, 0.02), row("tensor_rank", 2, 0.021),
-                                         row("tensor_rank", 3, 0.010), row("tensor_rank", 3, 0.011)});
-  EXPECT_EQ(strict.selected_rank.at("tensor_rank"), 3);
-  EXPECT_NE(format_summary(table).find("selected rank for tensor_rank: 2"), std::string::npos);
-  // Seeds that agree closely still leave the test set's own sampling error.
-  std::vector<RunSummary> close{row("tensor_rank", 2, 0.0250), row("tensor_rank", 2, 0.0250),
-                                row("tensor_rank", 3, 0.0247), row("tensor_rank", 3, 0.0247)};
-  EXPECT_EQ(summarise(close).selected_rank.at("tensor_rank"), 3);
-  for (auto& run : close) run.test_nmse_se = 0.0004;
-  const SummaryTable with_test_error = summarise(close);
-  EXPECT_NEAR(with_test_error.rows[1].sem_nmse, 0.0004, 1e-12);
-  EXPECT_EQ(with_test_error.selected_rank.at("tensor_rank"), 2);
-}
-
 class RunnerDirectory : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("ltrnn_runner_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+  ScratchDirectory scratch_;
+  const fs::path dir_ = scratch_.path();
 
   // A tiny experiment: a small teacher, tensor_rank at ranks 1-2 and static, one seed.
   fs::path write_experiment(int64_t iterations) const {
     const json doc = {
         {"name", "tiny"},
-        {"dataset", {{"generator", "teacher"},
-                     {"parameters", {{"hidden", 8}, {"neurons", 6}, {"trials_per_epoch", 5}, {"bins", 10},
-                                     {"preparatory_bins", 3}}}}},
+        {"dataset",
+         {{"generator", "teacher"},
+          {"parameters",
+           {{"hidden", 8}, {"neurons", 6}, {"trials_per_epoch", 5}, {"bins", 10}, {"preparatory_bins", 3}}}}},
         {"train", {{"iterations", iterations}, {"checkpoint_every", 5}, {"plateau_window", 0}}},
-        {"runs", json::parse(R"([{"model": "tensor_rank", "ranks": "1-2", "hidden": 6}, {"model": "static", "hidden": 6}])")}};
+        {"runs",
+         json::parse(R"([{"model": "tensor_rank", "ranks": "1-2", "hidden": 6}, {"model": "static", "hidden": 6}])")}};
     const fs::path path = dir_ / "tiny.json";
     write_file_atomic(path, doc.dump(2));
     return path;
@@ -96,7 +54,6 @@ class RunnerDirectory : public ::testing::Test {
     results["experiment"].erase("source");
     return results;
   }
-  fs::path dir_;
 };
 
 TEST_F(RunnerDirectory, WritesTheOutputDirectoryAndRefusesToOverwriteIt) {
@@ -107,15 +64,15 @@ TEST_F(RunnerDirectory, WritesTheOutputDirectoryAndRefusesToOverwriteIt) {
   std::ostringstream log;
   const auto runs = run_experiment(e, options, log);
   ASSERT_EQ(runs.size(), 3u);
-  for (const auto& run : runs) EXPECT_EQ(run.status, "finished") << run.id;
+  for (const auto& run : runs) EXPECT_TRUE(run.finished()) << run.id;
   EXPECT_NE(log.str().find("plan: 3 runs"), std::string::npos);
   EXPECT_NE(log.str().find("selected rank for tensor_rank"), std::string::npos);
   for (const char* file : {"experiment.json", "results.json", "results.csv", "dataset.npz", "masks.npz", "report.html"})
     EXPECT_TRUE(fs::exists(options.out_dir / file)) << file;
   EXPECT_NE(log.str().find("report: "), std::string::npos);
   for (const char* id : {"tensor_rank-r1-n6-s0", "tensor_rank-r2-n6-s0", "static-n6-s0"})
-    for (const char* file : {"summary.json", "log.csv", "checkpoint.pt", "predictions.npy", "factors.npz", "config.json",
-                             "model.pt"})
+    for (const char* file :
+         {"summary.json", "log.csv", "checkpoint.pt", "predictions.npy", "factors.npz", "config.json", "model.pt"})
       EXPECT_TRUE(fs::exists(options.out_dir / "runs" / id / file)) << id << "/" << file;
   const json results = json::parse(read_file(options.out_dir / "results.json"));
   EXPECT_EQ(results["runs"].size(), 3u);
@@ -124,7 +81,8 @@ TEST_F(RunnerDirectory, WritesTheOutputDirectoryAndRefusesToOverwriteIt) {
   std::istringstream csv(read_file(options.out_dir / "results.csv"));
   std::string header;
   std::getline(csv, header);
-  EXPECT_EQ(header, "id,model,rank,hidden,seed,n_params,train_loss,test_loss,test_nmse,test_r2,iterations,seconds,status");
+  EXPECT_EQ(header,
+            "id,model,rank,hidden,seed,n_params,train_loss,test_loss,test_nmse,test_r2,iterations,seconds,status");
 
   EXPECT_THROW(run_experiment(e, options, log), InputError);  // results exist, no --resume
 
@@ -147,7 +105,7 @@ TEST_F(RunnerDirectory, WritesTheOutputDirectoryAndRefusesToOverwriteIt) {
   EXPECT_EQ(resumed_log.str().find("tensor_rank-r2-n6-s0: already"), std::string::npos);
   EXPECT_EQ(resumed_log.str().find("static-n6-s0: already"), std::string::npos);
   for (std::size_t i = 0; i < runs.size(); ++i) {
-    EXPECT_EQ(resumed[i].status, "finished");
+    EXPECT_TRUE(resumed[i].finished());
     EXPECT_EQ(resumed[i].test_nmse, runs[i].test_nmse);
   }
 }
@@ -162,7 +120,7 @@ TEST_F(RunnerDirectory, PaperReachSmallRunsTheAnalyses) {
   options.jobs = 2;
   std::ostringstream log;
   const auto runs = run_experiment(e, options, log);
-  for (const auto& run : runs) EXPECT_EQ(run.status, "finished") << run.id;
+  for (const auto& run : runs) EXPECT_TRUE(run.finished()) << run.id;
   const json results = json::parse(read_file(options.out_dir / "results.json"));
   // The learning curve of the simulated session: a jump at field onset, an after-effect.
   const json& curve = results["reach"]["lateral_deviation"];
@@ -211,7 +169,9 @@ TEST_F(RunnerDirectory, KilledAndResumedRunEqualsUninterruptedRun) {
   const fs::path experiment = write_experiment(400);
   const std::string binary = LTRNN_BINARY;
   ASSERT_EQ(std::system((binary + " run " + experiment.string() + " --quiet --threads 1 --out " +
-                         (dir_ / "whole").string() + " > /dev/null 2>&1").c_str()), 0);
+                         (dir_ / "whole").string() + " > /dev/null 2>&1")
+                            .c_str()),
+            0);
 
   const fs::path out = dir_ / "killed";
   const pid_t child = fork();
@@ -234,7 +194,9 @@ TEST_F(RunnerDirectory, KilledAndResumedRunEqualsUninterruptedRun) {
   EXPECT_FALSE(fs::exists(out / "runs" / "static-n6-s0" / "summary.json"));
 
   ASSERT_EQ(std::system((binary + " run " + experiment.string() + " --quiet --threads 1 --resume --out " +
-                         out.string() + " > /dev/null 2>&1").c_str()), 0);
+                         out.string() + " > /dev/null 2>&1")
+                            .c_str()),
+            0);
   EXPECT_EQ(results_without_timing(out), results_without_timing(dir_ / "whole"));
 }
 

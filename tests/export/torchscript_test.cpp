@@ -6,8 +6,10 @@
 
 #include <filesystem>
 
-#include "model/families.h"
+#include "model/family.h"
 #include "model/test_models.h"
+#include "scratch_directory.h"
+#include "train/checkpoint.h"
 #include "train/fit.h"
 
 namespace ltrnn {
@@ -40,9 +42,8 @@ class Export : public ::testing::TestWithParam<ModelKind> {
     model->to(torch::kFloat32);
     return model;
   }
-  fs::path temp(const std::string& name) const {
-    return fs::temp_directory_path() / ("ltrnn_export_" + std::to_string(::getpid()) + "_" + to_string(GetParam()) + name);
-  }
+  fs::path temp(const std::string& name) const { return scratch_ / name; }
+  ScratchDirectory scratch_;
 };
 
 TEST_P(Export, LoadedModuleReproducesTheModel) {
@@ -50,7 +51,6 @@ TEST_P(Export, LoadedModuleReproducesTheModel) {
   const fs::path path = temp(".pt");
   save_torchscript(path, model);
   torch::jit::Module loaded = torch::jit::load(path.string());
-  fs::remove(path);
   torch::NoGradGuard no_grad;
   for (const torch::Tensor& trials : {torch::arange(6, torch::kInt64), torch::tensor({4, 0, 4}, torch::kInt64)}) {
     const auto expected = model->simulate(trials);
@@ -79,16 +79,13 @@ TEST_P(Export, CheckpointAloneRebuildsTheModel) {
   const fs::path path = temp(".ckpt");
   save_checkpoint(path, model, nullptr, {});
   RnnModel rebuilt = model_from_checkpoint(path);
-  fs::remove(path);
   torch::NoGradGuard no_grad;
   const torch::Tensor trials = torch::arange(6, torch::kInt64);
   EXPECT_TRUE(torch::equal(rebuilt->forward(trials), model->forward(trials)));
   EXPECT_EQ(rebuilt->readout.scalar_type(), torch::kFloat32);
 }
 
-INSTANTIATE_TEST_SUITE_P(AllFamilies, Export,
-                         ::testing::Values(ModelKind::TensorRank, ModelKind::Full, ModelKind::Static,
-                                           ModelKind::MatrixRank),
+INSTANTIATE_TEST_SUITE_P(AllFamilies, Export, ::testing::ValuesIn(testing::all_model_kinds()),
                          [](const auto& info) { return to_string(info.param); });
 
 TEST(ExportTensorRank, WeightsAreSumsOfOuterProductsOfTheExportedFactors) {

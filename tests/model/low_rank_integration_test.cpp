@@ -2,13 +2,12 @@
 // trajectory and the same gradients for every solver, with and without substeps.
 #include "model/low_rank_integration.h"
 
-#include "model/low_rank_kernels.h"
-
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "model/families.h"
-#include "model/ode_solver.h"
+#include "model/families/tensor_rank.h"
+#include "model/low_rank_kernels.h"
+#include "model/solvers.h"
 
 namespace ltrnn {
 namespace {
@@ -20,11 +19,11 @@ struct Inputs {
 
 Inputs random_inputs(int64_t k, int64_t N, int64_t R, int64_t T_in) {
   const auto f64 = torch::TensorOptions().dtype(torch::kFloat64).requires_grad(true);
-  return {torch::randn({k, N}, f64),         torch::randn({N, R}, f64) / 2, torch::randn({N, R}, f64) / 2,
-          torch::randn({k, R}, f64),         torch::randn({k, T_in, N}, f64), torch::randn({N}, f64)};
+  return {torch::randn({k, N}, f64), torch::randn({N, R}, f64) / 2,   torch::randn({N, R}, f64) / 2,
+          torch::randn({k, R}, f64), torch::randn({k, T_in, N}, f64), torch::randn({N}, f64)};
 }
 
-// The reference: ode_solver.h's integrate() with the drift written out as in RnnModel.
+// The reference: model/solvers.h's integrate() with the drift written out as in RnnModel.
 Trajectory generic(Solver solver, const Inputs& in, const std::vector<int64_t>& slots, double inv_tau, double dt,
                    int64_t substeps) {
   const Drift drift = [&](const torch::Tensor& x, int64_t bin) {
@@ -75,7 +74,8 @@ TEST_P(LowRankIntegrationTest, GradientOfHiddenAloneMatches) {
   const torch::Tensor reference = generic(solver, in, slots, 5.0, 0.1, substeps).hidden;
   const auto g_fused = torch::autograd::grad({fused.pow(2).sum()}, in.all());
   const auto g_reference = torch::autograd::grad({reference.pow(2).sum()}, in.all());
-  for (std::size_t i = 0; i < g_fused.size(); ++i) EXPECT_TRUE(torch::allclose(g_fused[i], g_reference[i], 1e-10, 1e-12));
+  for (std::size_t i = 0; i < g_fused.size(); ++i)
+    EXPECT_TRUE(torch::allclose(g_fused[i], g_reference[i], 1e-10, 1e-12));
 }
 
 INSTANTIATE_TEST_SUITE_P(Solvers, LowRankIntegrationTest,

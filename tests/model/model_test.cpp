@@ -1,13 +1,12 @@
 // The tensor-rank model: factorised recurrent term vs the dense weights, the GP prior,
 // and loss gradients vs central finite differences.
-#include "model/ltrnn_model.h"
-
-#include "model/families.h"
-
 #include <gtest/gtest.h>
 
 #include <cmath>
 
+#include "model/families/tensor_rank.h"
+#include "model/family.h"
+#include "model/ltrnn_model.h"
 #include "model/test_models.h"
 #include "train/fit.h"
 
@@ -28,8 +27,7 @@ TEST(TensorRankFactors, WeightsAreSumsOfOuterProducts) {
   const torch::Tensor W = f.weights();
   for (int64_t k = 0; k < 4; ++k) {
     torch::Tensor expected = torch::zeros({5, 5}, torch::kFloat64);
-    for (int64_t r = 0; r < 3; ++r)
-      expected += f.trial[k][r] * torch::outer(f.column.select(1, r), f.row.select(1, r));
+    for (int64_t r = 0; r < 3; ++r) expected += f.trial[k][r] * torch::outer(f.column.select(1, r), f.row.select(1, r));
     EXPECT_TRUE(torch::allclose(W[k], expected, 1e-12, 1e-12));
   }
 }
@@ -43,8 +41,8 @@ TEST(TensorRankModel, FactorisedRecurrentTermEqualsDenseProduct) {
   const torch::Tensor trials = torch::tensor({6, 0, 3}, torch::kInt64);
   const torch::Tensor rates = torch::tanh(torch::randn({3, 8}, torch::kFloat64));
   const TensorRankFactors f = tensor_rank_weights(model).factors();
-  const torch::Tensor factorised = TensorRankWeightsImpl::recurrent_term(rates, f.column, f.row,
-                                                                         f.trial.index_select(0, trials));
+  const torch::Tensor factorised =
+      TensorRankWeightsImpl::recurrent_term(rates, f.column, f.row, f.trial.index_select(0, trials));
   const torch::Tensor dense = model->weights(trials).matmul(rates.unsqueeze(2)).squeeze(2);  // W(k) phi_k
   EXPECT_TRUE(torch::allclose(factorised, dense, 1e-12, 1e-12));
   // Factors have unit-norm columns.
@@ -95,17 +93,17 @@ TEST(TrialKernel, RationalQuadraticWithEpochDiscontinuity) {
   config.gp_alpha = 0.5;
   const torch::Tensor ids = torch::tensor({0, 1, 4}, torch::kInt64);
   const torch::Tensor epoch = torch::tensor({0, 0, 1}, torch::kInt64);
-  torch::Tensor k = trial_kernel(config, ids, epoch);
+  torch::Tensor k = trial_kernel(config.trial_prior_config(), ids, epoch);
   // sigma^2 (1 + d^2 / (2 alpha l^2))^-alpha with d = 1: 2.25 * (1 + 1/4)^-0.5
   EXPECT_NEAR(k[0][1].item<double>(), 2.25 * std::pow(1.25, -0.5), 1e-12);
   EXPECT_NEAR(k[0][2].item<double>(), 2.25 * std::pow(1.0 + 16.0 / 4.0, -0.5), 1e-12);
   config.discontinuous_epochs = true;
-  k = trial_kernel(config, ids, epoch);
+  k = trial_kernel(config.trial_prior_config(), ids, epoch);
   EXPECT_EQ(k[0][2].item<double>(), 0.0);
   EXPECT_EQ(k[1][2].item<double>(), 0.0);
   EXPECT_GT(k[0][1].item<double>(), 0.0);
   config.kernel = KernelKind::SquaredExponential;
-  k = trial_kernel(config, ids, epoch);
+  k = trial_kernel(config.trial_prior_config(), ids, epoch);
   EXPECT_NEAR(k[0][1].item<double>(), 2.25 * std::exp(-1.0 / 8.0), 1e-12);
 }
 
@@ -221,7 +219,7 @@ TEST_P(ModelFamily, GradientsMatchFiniteDifferences) {
 }
 
 TEST_P(ModelFamily, WeightParameterCountFollowsTheTable) {
-  // DESIGN section 1: R (2N + K), K N^2, N^2, 2 K N R weight parameters (GP prior: plus the
+  // docs/design.md section 2: R (2N + K), K N^2, N^2, 2 K N R weight parameters (GP prior: plus the
   // prior's mean, one value per trial-shared entry).
   const Dataset ds = tiny_dataset(6, 7, 3);
   RnnModel model(config(), TrialStructure::from_dataset(ds, config()));
@@ -229,17 +227,16 @@ TEST_P(ModelFamily, WeightParameterCountFollowsTheTable) {
   for (const auto& item : model->weights_->named_parameters())
     if (item.key() != "input_basis") in_weights += item.value().numel();
   const int64_t N = 4, R = 2, K = 7;
-  const int64_t expected = GetParam() == ModelKind::TensorRank ? R * (2 * N + K) + R
-                           : GetParam() == ModelKind::Full     ? K * N * N + N * N
-                           : GetParam() == ModelKind::Static   ? N * N
-                                                               : 2 * (K * N * R + N * R);
+  const int64_t expected = GetParam() == ModelKind::TensorRank   ? R * (2 * N + K) + R
+                           : GetParam() == ModelKind::Full       ? K * N * N + N * N
+                           : GetParam() == ModelKind::Static     ? N * N
+                           : GetParam() == ModelKind::MatrixRank ? 2 * (K * N * R + N * R)
+                                                                 : -1;  // a new family: add its count here
   EXPECT_EQ(in_weights, expected);
   EXPECT_GT(model->n_params(), in_weights);
 }
 
-INSTANTIATE_TEST_SUITE_P(AllFamilies, ModelFamily,
-                         ::testing::Values(ModelKind::TensorRank, ModelKind::Full, ModelKind::Static,
-                                           ModelKind::MatrixRank),
+INSTANTIATE_TEST_SUITE_P(AllFamilies, ModelFamily, ::testing::ValuesIn(testing::all_model_kinds()),
                          [](const auto& info) { return to_string(info.param); });
 
 }  // namespace

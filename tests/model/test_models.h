@@ -2,6 +2,8 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <vector>
+
 #include "data/dataset.h"
 #include "model/ltrnn_model.h"
 
@@ -19,6 +21,14 @@ inline Dataset tiny_dataset(int64_t T = 6, int64_t K = 5, int64_t D = 3) {
   ds.trial_id = torch::arange(K, torch::kInt64) * 2;
   ds.times = (torch::arange(T, torch::kFloat64) - 3.0) * 0.05;
   return ds;
+}
+
+// Every model family of model/family_list.h: parameterised tests run on each, so a new
+// family is tested the day it is added.
+inline std::vector<ModelKind> all_model_kinds() {
+  std::vector<ModelKind> kinds;
+  for (const auto& [kind, name] : EnumNames<ModelKind>::table()) kinds.push_back(kind);
+  return kinds;
 }
 
 inline ModelConfig tiny_config(int64_t rank = 2, int64_t hidden = 4) {

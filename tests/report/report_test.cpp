@@ -1,6 +1,10 @@
 // The report: page assembly and escaping, chart data against the files the runs saved
 // (factors, predictions, data) and against independent computations, refusals of bad
 // output directories, and headless Chromium drawing every chart of a real experiment.
+// One file (about 560 lines) because the tests share one real experiment, run once per
+// test process, and the Chromium harness.
+#include "report/report.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -13,13 +17,13 @@
 #include <sstream>
 #include <string>
 
-#include "data/npy.h"
 #include "experiment/experiment.h"
 #include "experiment/runner.h"
+#include "io/npy.h"
 #include "report/charts.h"
 #include "report/html.h"
-#include "report/report.h"
 #include "run_ltrnn.h"
+#include "scratch_directory.h"
 #include "test_paths.h"
 #include "util/files.h"
 #include "util/resources.h"
@@ -62,8 +66,10 @@ TEST(ReportHtml, InlinesTheChartLibrariesAndEveryChartSpecification) {
   page.html = "<p>lead</p>";
   ReportSection section;
   section.heading = "Section & one";
-  section.charts.push_back({"First chart", "What to read.", {{"mark", "point"}, {"data", {{"values", json::array()}}}}});
-  section.charts.push_back({"Second chart", "More.", {{"mark", "line"}, {"data", {{"values", {{{"x", 0.123456789}}}}}}}});
+  section.charts.push_back(
+      {"First chart", "What to read.", {{"mark", "point"}, {"data", {{"values", json::array()}}}}});
+  section.charts.push_back(
+      {"Second chart", "More.", {{"mark", "line"}, {"data", {{"values", {{{"x", 0.123456789}}}}}}}});
   page.sections.push_back(section);
   const std::string html = render_report_html(page);
 
@@ -72,8 +78,8 @@ TEST(ReportHtml, InlinesTheChartLibrariesAndEveryChartSpecification) {
   // Offline: no external scripts or styles; the libraries' own code is in the page.
   EXPECT_EQ(html.find("<script src"), std::string::npos);
   EXPECT_EQ(html.find("<link"), std::string::npos);
-  for (const char* library : {"third_party/vega/vega.min.js", "third_party/vega/vega-lite.min.js",
-                              "third_party/vega/vega-embed.min.js"})
+  for (const char* library :
+       {"third_party/vega/vega.min.js", "third_party/vega/vega-lite.min.js", "third_party/vega/vega-embed.min.js"})
     EXPECT_NE(html.find(embedded_resource(library).substr(0, 2000)), std::string::npos) << library;
   EXPECT_EQ(html.find("sourceMappingURL"), std::string::npos);  // the maps are not shipped
   for (const char* version : {"vega 6.4.0", "vega-lite 6.5.0", "vega-embed 7.3.0"})
@@ -101,39 +107,62 @@ TEST(ReportCharts, EpochSpansFollowTheSessionOrder) {
   EXPECT_TRUE(epoch_spans({}).empty());
 }
 
-// results.json of a small comparison: tensor_rank at ranks 1-3 (two seeds, one failed run)
-// and full; the runner selected rank 2.
-json comparison_results() {
-  json runs = json::array();
+// A small comparison: tensor_rank at ranks 1-3 (two seeds, one failed run) and full; the
+// table's rows as the runner wrote them, rank 2 selected.
+struct Comparison {
+  std::vector<RunRecord> runs;
+  ComparisonTable table;
+};
+
+RunRecord record(const std::string& id, const std::string& model, int64_t rank, int64_t seed, int64_t n_params,
+                 double nmse, const std::string& status = "finished") {
+  RunRecord r;
+  r.id = id;
+  r.model = model;
+  r.rank = rank;
+  r.seed = seed;
+  r.n_params = n_params;
+  r.test_nmse = nmse;
+  r.outcome = RunOutcome::parse(status);
+  return r;
+}
+
+Comparison comparison_results() {
+  Comparison c;
   const std::map<int, std::pair<double, double>> nmse{{1, {0.30, 0.32}}, {2, {0.11, 0.12}}, {3, {0.10, 0.10}}};
   for (const auto& [rank, values] : nmse)
     for (int seed : {0, 1})
-      runs.push_back({{"id", "tensor_rank-r" + std::to_string(rank) + "-s" + std::to_string(seed)},
-                      {"model", "tensor_rank"}, {"rank", rank}, {"seed", seed}, {"status", "finished"},
-                      {"n_params", 100 * rank}, {"test_nmse", seed ? values.second : values.first}});
-  runs.push_back({{"id", "tensor_rank-r4-s0"}, {"model", "tensor_rank"}, {"rank", 4}, {"seed", 0},
-                  {"status", "failed: diverged"}, {"n_params", 400}, {"test_nmse", nullptr}});
-  runs.push_back({{"id", "full-s0"}, {"model", "full"}, {"rank", 0}, {"seed", 0}, {"status", "finished"},
-                  {"n_params", 5000}, {"test_nmse", 0.105}});
-  const json summary = json::parse(R"([
-    {"model": "tensor_rank", "rank": 1, "finished": 2, "mean_test_nmse": 0.31, "se_test_nmse": 0.01},
-    {"model": "tensor_rank", "rank": 2, "finished": 2, "mean_test_nmse": 0.115, "se_test_nmse": 0.01},
-    {"model": "tensor_rank", "rank": 3, "finished": 2, "mean_test_nmse": 0.10, "se_test_nmse": 0.02},
-    {"model": "tensor_rank", "rank": 4, "finished": 0, "mean_test_nmse": 0, "se_test_nmse": 0},
-    {"model": "full", "rank": 0, "finished": 1, "mean_test_nmse": 0.105, "se_test_nmse": 0.01}])");
-  return {{"runs", runs}, {"summary", summary}, {"selected_rank", {{"tensor_rank", 2}}}};
+      c.runs.push_back(record("tensor_rank-r" + std::to_string(rank) + "-s" + std::to_string(seed), "tensor_rank", rank,
+                              seed, 100 * rank, seed ? values.second : values.first));
+  c.runs.push_back(record("tensor_rank-r4-s0", "tensor_rank", 4, 0, 400, std::nan(""), "failed: diverged"));
+  c.runs.push_back(record("full-s0", "full", 0, 0, 5000, 0.105));
+  const auto row = [](const std::string& model, int64_t rank, int64_t finished, double mean, double se) {
+    ComparisonRow r;
+    r.model = model;
+    r.rank = rank;
+    r.finished = finished;
+    r.planned = std::max<int64_t>(finished, 1);
+    r.mean_nmse = mean;
+    r.sem_nmse = se;
+    return r;
+  };
+  c.table.rows = {row("tensor_rank", 1, 2, 0.31, 0.01), row("tensor_rank", 2, 2, 0.115, 0.01),
+                  row("tensor_rank", 3, 2, 0.10, 0.02), row("tensor_rank", 4, 0, 0, 0), row("full", 0, 1, 0.105, 0.01)};
+  c.table.selected_rank = {{"tensor_rank", 2}};
+  return c;
 }
 
 TEST(ReportCharts, RankChartMarksTheSelectedRankAndTheOneStandardErrorLine) {
-  const Chart chart = rank_selection_chart(comparison_results(), {"tensor_rank", "full"});
+  const Comparison c = comparison_results();
+  const Chart chart = rank_selection_chart(c.runs, c.table, {"tensor_rank", "full"});
   const json& data = chart.spec.at("datasets");
   ASSERT_EQ(data["selected"].size(), 1u);
   EXPECT_EQ(data["selected"][0]["rank"], 2);
   EXPECT_EQ(data["selected"][0]["label"], "selected: rank 2");
   ASSERT_EQ(data["threshold"].size(), 1u);
   EXPECT_NEAR(data["threshold"][0]["test_nmse"].get<double>(), 0.10 + 0.02, 1e-12);  // best mean + its s.e.
-  EXPECT_EQ(data["seeds"].size(), 6u);   // the failed run has no point
-  EXPECT_EQ(data["means"].size(), 3u);   // ranks with a finished seed
+  EXPECT_EQ(data["seeds"].size(), 6u);                                               // the failed run has no point
+  EXPECT_EQ(data["means"].size(), 3u);                                               // ranks with a finished seed
   ASSERT_EQ(data["reference"].size(), 1u);
   EXPECT_EQ(data["reference"][0]["model"], "full");
   EXPECT_NEAR(data["means"][1]["low"].get<double>(), 0.105, 1e-12);
@@ -143,7 +172,8 @@ TEST(ReportCharts, RankChartMarksTheSelectedRankAndTheOneStandardErrorLine) {
 }
 
 TEST(ReportCharts, ParameterChartRingsTheSelectedFits) {
-  const Chart chart = parameter_count_chart(comparison_results(), {"tensor_rank", "full"}, {"tensor_rank-r2-s0", "full-s0"});
+  const Chart chart =
+      parameter_count_chart(comparison_results().runs, {"tensor_rank", "full"}, {"tensor_rank-r2-s0", "full-s0"});
   EXPECT_EQ(chart.spec["layer"][0]["data"]["values"].size(), 7u);
   const json& ringed = chart.spec["layer"][1]["data"]["values"];
   ASSERT_EQ(ringed.size(), 2u);
@@ -222,17 +252,19 @@ TEST(ReportOfAnExperiment, RunWritesItAndEveryPartIsThere) {
   for (const ReportSection& section : page.sections) headings.push_back(section.heading);
   const json results = json::parse(read_file(dir / "results.json"));
   const int64_t rank = results["selected_rank"]["tensor_rank"];
-  EXPECT_EQ(headings, (std::vector<std::string>{"Experiment", "Model selection",
-                                                "Selected fit: tensor_rank, rank " + std::to_string(rank) + ", seed 0",
-                                                "Selected fit: full, seed 0", "Selected fit: static, seed 0",
-                                                "Selected fit: matrix_rank, rank 1, seed 0", "Reaching behaviour",
-                                                "Analyses"}));
+  EXPECT_EQ(headings,
+            (std::vector<std::string>{"Experiment", "Model selection",
+                                      "Selected fit: tensor_rank, rank " + std::to_string(rank) + ", seed 0",
+                                      "Selected fit: full, seed 0", "Selected fit: static, seed 0",
+                                      "Selected fit: matrix_rank, rank 1, seed 0", "Reaching behaviour", "Analyses"}));
   EXPECT_NE(page.html.find("tensor_rank: rank " + std::to_string(rank) + " selected."), std::string::npos);
   const std::string fit = "tensor_rank, rank " + std::to_string(rank) + ", seed 0";
-  for (const std::string& title : std::vector<std::string>{"Cross-validated error against rank", "Error against model size", "Training curve — " + fit,
-        "Trial factors — " + fit, "Column and row factor loadings — " + fit, "Predicted against recorded activity — " + fit,
-        "Hidden trajectories — " + fit, "Eigenvalues of W(k) — " + fit, "Change of the weights over trials — full, seed 0",
-        "Hand paths", "Lateral deviation per trial", "CP decomposition of 'weights' (learning updates)"})
+  for (const std::string& title : std::vector<std::string>{
+           "Cross-validated error against rank", "Error against model size", "Training curve — " + fit,
+           "Trial factors — " + fit, "Column and row factor loadings — " + fit,
+           "Predicted against recorded activity — " + fit, "Hidden trajectories — " + fit,
+           "Eigenvalues of W(k) — " + fit, "Change of the weights over trials — full, seed 0", "Hand paths",
+           "Lateral deviation per trial", "CP decomposition of 'weights' (learning updates)"})
     EXPECT_NE(find_chart(page, title), nullptr) << title;
   EXPECT_EQ(find_chart(page, "Change of the weights over trials — static, seed 0"), nullptr);  // W is constant
   for (const ReportSection& section : page.sections)
@@ -302,7 +334,8 @@ TEST(ReportOfAnExperiment, ChartDataAreTheSavedFitsAndData) {
   EXPECT_EQ(rows.size(), 8u * 2 * 3 * 30);  // 8 conditions x first/last trial x 3 neurons x 30 bins
   for (const json& row : rows) {
     const int64_t k = row["trial"], i = std::stoi(row["neuron"].get<std::string>().substr(7));
-    const auto t = static_cast<int64_t>(std::find(times.begin(), times.end(), row["time"].get<double>()) - times.begin());
+    const auto t =
+        static_cast<int64_t>(std::find(times.begin(), times.end(), row["time"].get<double>()) - times.begin());
     ASSERT_LT(t, static_cast<int64_t>(times.size()));
     EXPECT_NEAR(row["predicted"].get<double>(), yhat[(t * K + k) * D + i], 1e-5);
     EXPECT_NEAR(row["recorded"].get<double>(), y[(t * K + k) * D + i], 1e-12);
@@ -313,7 +346,8 @@ TEST(ReportOfAnExperiment, ChartDataAreTheSavedFitsAndData) {
   ASSERT_NE(loadings, nullptr);
   std::map<std::string, double> squared;
   for (const json& row : loadings->spec.at("data").at("values"))
-    squared[row["factor"].get<std::string>() + row["component"].get<std::string>()] += std::pow(row["value"].get<double>(), 2);
+    squared[row["factor"].get<std::string>() + row["component"].get<std::string>()] +=
+        std::pow(row["value"].get<double>(), 2);
   EXPECT_EQ(squared.size(), static_cast<std::size_t>(2 * R));
   for (const auto& [name, sum] : squared) EXPECT_NEAR(sum, 1.0, 1e-5) << name;
 
@@ -350,7 +384,8 @@ TEST(ReportOfAnExperiment, WithoutItsDatasetTheReportSaysSoAndKeepsTheRest) {
   EXPECT_NE(page.sections[0].html.find("could not be read"), std::string::npos);
   for (const ReportSection& section : page.sections) {
     EXPECT_NE(section.heading, "Reaching behaviour");
-    for (const Chart& chart : section.charts) EXPECT_EQ(chart.title.find("Predicted against recorded"), std::string::npos);
+    for (const Chart& chart : section.charts)
+      EXPECT_EQ(chart.title.find("Predicted against recorded"), std::string::npos);
   }
   EXPECT_NE(find_chart(page, "Cross-validated error against rank"), nullptr);
 }
@@ -374,7 +409,8 @@ TEST(ReportOfAnExperiment, AnUnusableCheckpointOrRaggedLogLeavesOutOnlyWhatNeeds
   EXPECT_NE(section->html.find("The checkpoint could not be used"), std::string::npos) << section->html;
   ASSERT_EQ(section->charts.size(), 1u);  // the training curve only
   const json& rows = section->charts[0].spec.at("data").at("values");
-  EXPECT_EQ(rows, json::parse(R"([{"iteration": 1, "loss": 0.5, "set": "train"}, {"iteration": 1, "loss": 0.6, "set": "test"},
+  EXPECT_EQ(rows,
+            json::parse(R"([{"iteration": 1, "loss": 0.5, "set": "train"}, {"iteration": 1, "loss": 0.6, "set": "test"},
                                   {"iteration": 2, "loss": 0.55, "set": "test"}, {"iteration": 3, "loss": 0.4, "set": "train"}])"));
   EXPECT_NE(find_chart(page, "Eigenvalues of W(k) — full, seed 0"), nullptr);  // the other fits are untouched
 }
@@ -384,7 +420,8 @@ TEST(ReportCli, RefusesWhatIsNotAnOutputDirectoryAndWritesNothing) {
   EXPECT_EQ(missing.exit_code, 2) << missing.output;
   EXPECT_NE(missing.output.find("/nonexistent/ltrnn_out: not a directory"), std::string::npos) << missing.output;
 
-  const fs::path empty = fs::temp_directory_path() / ("ltrnn_report_empty_" + std::to_string(::getpid()));
+  const ScratchDirectory scratch("empty");
+  const fs::path empty = scratch.path();
   fs::create_directories(empty);
   const Outcome no_results = run_ltrnn("report " + empty.string());
   EXPECT_EQ(no_results.exit_code, 2) << no_results.output;
@@ -401,7 +438,6 @@ TEST(ReportCli, RefusesWhatIsNotAnOutputDirectoryAndWritesNothing) {
   EXPECT_NE(missing_field.output.find("lacks a field the report needs"), std::string::npos) << missing_field.output;
   EXPECT_FALSE(fs::exists(empty / "report.html"));
   EXPECT_EQ(std::distance(fs::directory_iterator(empty), fs::directory_iterator()), 2);  // no temp files left
-  fs::remove_all(empty);
 }
 
 TEST(ReportCli, RegeneratesTheReportFromTheSavedResults) {
@@ -427,7 +463,8 @@ std::string run_command(const std::string& command) {
 std::string chromium_command(const fs::path& profile) {
   // --virtual-time-budget: Chromium waits (in virtual time) for the page's scripts to settle.
   return "timeout 180 chromium --headless --no-sandbox --disable-gpu --no-first-run --hide-scrollbars "
-         "--user-data-dir=" + profile.string() + " --virtual-time-budget=60000";
+         "--user-data-dir=" +
+         profile.string() + " --virtual-time-budget=60000";
 }
 
 // What the page recorded in #ltrnn-status after Chromium loaded it, and the drawn views.
@@ -438,23 +475,25 @@ struct BrowserOutcome {
 };
 
 BrowserOutcome open_in_chromium(const fs::path& page, const fs::path& screenshot = {}) {
-  const fs::path profile = fs::temp_directory_path() / ("ltrnn_chromium_" + std::to_string(::getpid()));
-  const std::string dom = run_command(chromium_command(profile) + " --dump-dom file://" + page.string() + " 2>/dev/null");
+  const ScratchDirectory profile_directory("chromium_profile");
+  const fs::path profile = profile_directory.path();
+  const std::string dom =
+      run_command(chromium_command(profile) + " --dump-dom file://" + page.string() + " 2>/dev/null");
   BrowserOutcome outcome;
   std::smatch status;
   if (std::regex_search(dom, status, std::regex("<p id=\"ltrnn-status\"([^>]*)>([^<]*)"))) {
     const std::string attributes = status[1];
     outcome.message = status[2];
     const std::regex attribute("(data-[a-z]+)=\"([^\"]*)\"");
-    for (auto it = std::sregex_iterator(attributes.begin(), attributes.end(), attribute); it != std::sregex_iterator(); ++it)
+    for (auto it = std::sregex_iterator(attributes.begin(), attributes.end(), attribute); it != std::sregex_iterator();
+         ++it)
       outcome.status[(*it)[1]] = (*it)[2];
   }
   for (std::size_t at = dom.find("class=\"marks\""); at != std::string::npos; at = dom.find("class=\"marks\"", at + 1))
     ++outcome.views;
   if (!screenshot.empty())
-    run_command(chromium_command(profile) + " --window-size=1300,9000 --screenshot=" + screenshot.string() + " file://" +
-                page.string() + " >/dev/null 2>&1");
-  fs::remove_all(profile);
+    run_command(chromium_command(profile) + " --window-size=1300,9000 --screenshot=" + screenshot.string() +
+                " file://" + page.string() + " >/dev/null 2>&1");
   return outcome;
 }
 
@@ -477,7 +516,8 @@ fs::path artefact_directory() {
 }
 
 TEST(ReportBrowser, ChromiumDrawsEveryChartOfAnExperimentWithoutConsoleErrors) {
-  ASSERT_FALSE(run_command("command -v chromium").empty()) << "chromium is not installed: run scripts/setup --with-test-tools";
+  ASSERT_FALSE(run_command("command -v chromium").empty())
+      << "chromium is not installed: run scripts/setup --with-test-tools";
   const fs::path page = artefact_directory() / "report_paper_reach_small.html";
   fs::copy_file(tiny_experiment_dir() / "report.html", page, fs::copy_options::overwrite_existing);
   const fs::path screenshot = artefact_directory() / "report_paper_reach_small.png";
@@ -491,37 +531,47 @@ TEST(ReportBrowser, ChromiumDrawsEveryChartOfAnExperimentWithoutConsoleErrors) {
 // log axis, negative (Poisson) losses on a linear axis, one-dimensional trajectories, a
 // single condition and epoch, and epoch labels that look like markup.
 TEST(ReportBrowser, ChromiumDrawsTheLessCommonChartVariants) {
-  ASSERT_FALSE(run_command("command -v chromium").empty()) << "chromium is not installed: run scripts/setup --with-test-tools";
+  ASSERT_FALSE(run_command("command -v chromium").empty())
+      << "chromium is not installed: run scripts/setup --with-test-tools";
   ReportSection section;
   section.heading = "Variants";
-  json unranked = comparison_results();
-  unranked["runs"] = json::array({unranked["runs"].back()});
-  unranked["summary"] = json::array({unranked["summary"].back()});
-  unranked.erase("selected_rank");
-  section.charts.push_back(rank_selection_chart(unranked, {"full"}));
-  json wide = comparison_results();
-  wide["summary"][2]["se_test_nmse"] = 0.5;  // mean - s.e. < 0
-  section.charts.push_back(rank_selection_chart(wide, {"tensor_rank", "full"}));
+  Comparison unranked = comparison_results();
+  unranked.runs = {unranked.runs.back()};
+  unranked.table.rows = {unranked.table.rows.back()};
+  unranked.table.selected_rank.clear();
+  section.charts.push_back(rank_selection_chart(unranked.runs, unranked.table, {"full"}));
+  Comparison wide = comparison_results();
+  wide.table.rows[2].sem_nmse = 0.5;  // mean - s.e. < 0
+  section.charts.push_back(rank_selection_chart(wide.runs, wide.table, {"tensor_rank", "full"}));
   EXPECT_NE(section.charts.back().caption.find("cut at a tenth"), std::string::npos);
-  section.charts.push_back(training_curve_chart("poisson", json::parse(R"([{"iteration": 1, "loss": -0.5, "set": "train"},
+  section.charts.push_back(
+      training_curve_chart("poisson", json::parse(R"([{"iteration": 1, "loss": -0.5, "set": "train"},
       {"iteration": 2, "loss": -0.7, "set": "train"}, {"iteration": 1, "loss": -0.4, "set": "test"}])")));
   const std::vector<EpochSpan> spans = epoch_spans({"<!--<script>", "<!--<script>", "B&W"});
   section.charts.push_back(trial_factor_chart("odd labels", json::parse(R"([{"trial": 0, "component": "1", "value": 1},
-      {"trial": 1, "component": "1", "value": 1.5}, {"trial": 2, "component": "1", "value": 0.5}])"), spans));
-  section.charts.push_back(weight_change_chart("one epoch", json::parse(R"([{"trial": 0, "change": 0}, {"trial": 1, "change": 0.1}])"),
-                                               epoch_spans({"BL", "BL"})));
+      {"trial": 1, "component": "1", "value": 1.5}, {"trial": 2, "component": "1", "value": 0.5}])"),
+                                              spans));
+  section.charts.push_back(
+      weight_change_chart("one epoch", json::parse(R"([{"trial": 0, "change": 0}, {"trial": 1, "change": 0.1}])"),
+                          epoch_spans({"BL", "BL"})));
   json trajectory = json::array();
   for (int t = 0; t < 5; ++t)
-    trajectory.push_back({{"time", 0.1 * t}, {"p1", std::sin(t)}, {"epoch", "BL"}, {"condition", "condition 0"},
-                          {"trial", 0}, {"first", t == 0}});
+    trajectory.push_back({{"time", 0.1 * t},
+                          {"p1", std::sin(t)},
+                          {"epoch", "BL"},
+                          {"condition", "condition 0"},
+                          {"trial", 0},
+                          {"first", t == 0}});
   section.charts.push_back(trajectory_chart("rank 1", trajectory, "the column factor a_1", /*two_d=*/false));
-  section.charts.push_back(eigenvalue_chart("one epoch", json::parse(R"([{"re": 0.5, "im": 0, "epoch": "BL", "when": "first trial", "trial": 0},
+  section.charts.push_back(eigenvalue_chart(
+      "one epoch", json::parse(R"([{"re": 0.5, "im": 0, "epoch": "BL", "when": "first trial", "trial": 0},
       {"re": 0.4, "im": 0, "epoch": "BL", "when": "last trial", "trial": 1}])")));
   section.charts.push_back(prediction_chart("one condition", json::parse(R"([
       {"time": 0, "neuron": "neuron 0", "condition": "condition 5", "when": "first trial", "trial": 0, "recorded": 1, "predicted": 1.1},
       {"time": 0.1, "neuron": "neuron 0", "condition": "condition 5", "when": "first trial", "trial": 0, "recorded": 2, "predicted": 1.9}])"),
                                             "spike count per bin"));
-  section.charts.push_back(loading_chart("one component", json::parse(R"([{"unit": 0, "component": "1", "factor": "column a_r", "value": 1},
+  section.charts.push_back(
+      loading_chart("one component", json::parse(R"([{"unit": 0, "component": "1", "factor": "column a_r", "value": 1},
       {"unit": 0, "component": "1", "factor": "row b_r", "value": -1}])")));
   section.charts.push_back(cp_error_chart("weights", false, json::parse(R"([{"rank": 1, "relative_error": 0.3}])")));
   ReportPage page{"Variants", "", {section}};

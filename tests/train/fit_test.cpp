@@ -8,7 +8,9 @@
 
 #include "data/masks.h"
 #include "model/test_models.h"
+#include "scratch_directory.h"
 #include "sim/teacher.h"
+#include "train/checkpoint.h"
 
 namespace ltrnn {
 namespace {
@@ -17,7 +19,8 @@ using testing::tiny_dataset;
 
 std::vector<IterationRecord> history_of(const std::vector<double>& test_losses) {
   std::vector<IterationRecord> h;
-  for (std::size_t i = 0; i < test_losses.size(); ++i) h.push_back({static_cast<int64_t>(i + 1), 0.0, test_losses[i], 0.0});
+  for (std::size_t i = 0; i < test_losses.size(); ++i)
+    h.push_back({static_cast<int64_t>(i + 1), 0.0, test_losses[i], 0.0});
   return h;
 }
 
@@ -26,17 +29,17 @@ TEST(PlateauTermination, StopsOnPlateauPatienceAndCap) {
   config.iterations = 100;
   config.plateau_window = 5;
   config.plateau_threshold = 1e-3;
-  PlateauTermination rule(config);
+  PlateauTermination rule(config.plateau_options());
   EXPECT_FALSE(rule.should_stop(history_of({1.0, 0.9, 0.8, 0.7, 0.6})));
   EXPECT_EQ(rule.should_stop(history_of({1.0, 0.5, 0.5001, 0.5, 0.4999, 0.5})), "plateau");
   config.plateau_window = 0;
   config.patience = 3;
-  PlateauTermination patient(config);
+  PlateauTermination patient(config.plateau_options());
   EXPECT_FALSE(patient.should_stop(history_of({1.0, 0.5, 0.6, 0.7})));
   EXPECT_EQ(patient.should_stop(history_of({1.0, 0.5, 0.6, 0.7, 0.8})), "patience");
   config.patience = 0;
   config.iterations = 3;
-  PlateauTermination capped(config);
+  PlateauTermination capped(config.plateau_options());
   EXPECT_EQ(capped.should_stop(history_of({1.0, 0.9, 0.8})), "iterations");
 }
 
@@ -59,7 +62,7 @@ struct SmallFit {
     RnnModel model(model_config, TrialStructure::from_dataset(dataset, model_config));
     model->to(torch::kFloat32);
     const FitTarget target = make_fit_target(data, masks.train, masks.test, LossKind::MSE, false, torch::kFloat32);
-    PlateauTermination termination(train_config);
+    PlateauTermination termination(train_config.plateau_options());
     auto result = fit(model, target, train_config, termination).history;
     if (out_model) *out_model = model;
     return result;
@@ -83,7 +86,8 @@ TEST(Fit, HeldOutEntriesDoNotInfluenceTheFit) {
   SmallFit f;
   const auto original = f.run(f.dataset.data);
   // Scramble every entry that is not a training entry: the training trajectory is unchanged.
-  const torch::Tensor scrambled = torch::where(f.masks.train, f.dataset.data, 100.0 * torch::randn_like(f.dataset.data));
+  const torch::Tensor scrambled =
+      torch::where(f.masks.train, f.dataset.data, 100.0 * torch::randn_like(f.dataset.data));
   const auto changed = f.run(scrambled);
   for (std::size_t i = 0; i < original.size(); ++i) EXPECT_EQ(original[i].train_loss, changed[i].train_loss) << i;
   EXPECT_NE(original.back().test_loss, changed.back().test_loss);
@@ -105,9 +109,9 @@ TEST(Fit, DivergedFitStopsAndKeepsTheLastGoodCheckpoint) {
     torch::NoGradGuard no_grad;
     model->readout.fill_(std::nan(""));  // non-finite from the first iteration on
   }
-  const FitTarget target = make_fit_target(f.dataset.data, f.masks.train, f.masks.test, LossKind::MSE, false,
-                                           torch::kFloat64);
-  PlateauTermination termination(f.train_config);
+  const FitTarget target =
+      make_fit_target(f.dataset.data, f.masks.train, f.masks.test, LossKind::MSE, false, torch::kFloat64);
+  PlateauTermination termination(f.train_config.plateau_options());
   int checkpoints = 0;
   FitHooks hooks;
   hooks.on_checkpoint = [&](const std::vector<IterationRecord>&, torch::optim::Optimizer&) { ++checkpoints; };
@@ -121,7 +125,8 @@ TEST(Fit, CheckpointRestoresTheModel) {
   SmallFit f;
   RnnModel trained{nullptr};
   f.run(f.dataset.data, &trained);
-  const auto path = std::filesystem::temp_directory_path() / ("ltrnn_ckpt_" + std::to_string(::getpid()) + ".pt");
+  const ScratchDirectory dir;
+  const auto path = dir / "checkpoint.pt";
   save_checkpoint(path, trained, nullptr, history_of({0.5, 0.25}));
   torch::manual_seed(99);  // a different initialisation, overwritten by the load
   RnnModel restored(f.model_config, TrialStructure::from_dataset(f.dataset, f.model_config));
@@ -132,7 +137,6 @@ TEST(Fit, CheckpointRestoresTheModel) {
   const torch::Tensor trials = torch::arange(10, torch::kInt64);
   torch::NoGradGuard no_grad;
   EXPECT_TRUE(torch::equal(trained->forward(trials), restored->forward(trials)));
-  std::filesystem::remove(path);
 }
 
 // Planted ground truth: a small rank-2 teacher. A rank-2 fit explains the held-out data
@@ -156,9 +160,9 @@ TEST(Recovery, Rank2TeacherIsFitByRank2AndNotByRank1) {
     torch::manual_seed(0);
     RnnModel model(mc, TrialStructure::from_dataset(data.dataset, mc));
     model->to(torch::kFloat32);
-    const FitTarget target = make_fit_target(data.dataset.data, masks.train, masks.test, LossKind::MSE, false,
-                                             torch::kFloat32);
-    PlateauTermination termination(tc);
+    const FitTarget target =
+        make_fit_target(data.dataset.data, masks.train, masks.test, LossKind::MSE, false, torch::kFloat32);
+    PlateauTermination termination(tc.plateau_options());
     fit(model, target, tc, termination);
     torch::NoGradGuard no_grad;
     nmse[rank] = score_predictions(model->forward(torch::arange(60, torch::kInt64)), target).test_nmse;
@@ -181,16 +185,17 @@ TEST(Fit, ResumedFitEqualsUninterruptedFit) {
   f.train_config.checkpoint_every = 10;
   const auto uninterrupted = f.run(f.dataset.data);
 
-  const auto path = std::filesystem::temp_directory_path() / ("ltrnn_resume_" + std::to_string(::getpid()) + ".pt");
-  const FitTarget target = make_fit_target(f.dataset.data, f.masks.train, f.masks.test, LossKind::MSE, false,
-                                           torch::kFloat32);
+  const ScratchDirectory dir;
+  const auto path = dir / "checkpoint.pt";
+  const FitTarget target =
+      make_fit_target(f.dataset.data, f.masks.train, f.masks.test, LossKind::MSE, false, torch::kFloat32);
   {
     torch::manual_seed(0);
     RnnModel model(f.model_config, TrialStructure::from_dataset(f.dataset, f.model_config));
     model->to(torch::kFloat32);
     TrainConfig stop_early = f.train_config;
     stop_early.iterations = 10;  // "killed" right after the checkpoint at iteration 10
-    PlateauTermination termination(stop_early);
+    PlateauTermination termination(stop_early.plateau_options());
     FitHooks hooks;
     hooks.on_checkpoint = [&](const std::vector<IterationRecord>& history, torch::optim::Optimizer& optimizer) {
       save_checkpoint(path, model, &optimizer, history);
@@ -202,14 +207,13 @@ TEST(Fit, ResumedFitEqualsUninterruptedFit) {
   resumed->to(torch::kFloat32);
   const FitStart start = load_checkpoint(path, resumed);
   ASSERT_EQ(start.history.size(), 10u);
-  PlateauTermination termination(f.train_config);
+  PlateauTermination termination(f.train_config.plateau_options());
   const auto history = fit(resumed, target, f.train_config, termination, {}, &start).history;
   ASSERT_EQ(history.size(), uninterrupted.size());
   for (std::size_t i = 0; i < history.size(); ++i) {
     EXPECT_EQ(history[i].train_loss, uninterrupted[i].train_loss) << i;
     EXPECT_EQ(history[i].test_loss, uninterrupted[i].test_loss) << i;
   }
-  std::filesystem::remove(path);
 }
 
 }  // namespace

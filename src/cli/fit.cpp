@@ -1,0 +1,134 @@
+// `ltrnn fit`: one model on one dataset, into an output directory of the same shape as
+// `ltrnn run` writes (an experiment of one run).
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "data/dataset.h"
+#include "data/masks.h"
+#include "data/preprocess.h"
+#include "experiment/plan.h"
+#include "model/family.h"
+#include "run/execute.h"
+#include "run/results.h"
+#include "util/json_fields.h"
+
+namespace ltrnn {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// Applies --set KEY=VALUE (numbers and booleans as JSON, anything else as a string).
+void apply_settings(ModelConfig& model, const std::vector<std::string>& assignments) {
+  for (const std::string& assignment : assignments) {
+    const auto eq = assignment.find('=');
+    if (eq == std::string::npos || eq == 0) throw InputError("--set " + assignment + ": expected KEY=VALUE");
+    const std::string value = assignment.substr(eq + 1);
+    json parsed = json::parse(value, nullptr, /*allow_exceptions=*/false);
+    if (parsed.is_discarded() || parsed.is_string()) parsed = value;
+    overlay_fields(model, json{{assignment.substr(0, eq), parsed}}, "--set ");
+  }
+}
+
+// The single run as an experiment: the data file, preprocessing, mask and one run group
+// whose overrides are the model's every field.
+Experiment single_run_experiment(const fs::path& data_path, const fs::path& out, const ModelConfig& model,
+                                 const TrainConfig& train, const MaskConfig& mask,
+                                 const PreprocessConfig& preprocess_config) {
+  Experiment e;
+  e.name = out.filename().string();
+  e.description = "One fit (ltrnn fit) of " + data_path.string();
+  e.dataset.file = fs::absolute(data_path);
+  e.preprocess = preprocess_config;
+  e.mask = mask;
+  e.train = train;
+  e.seeds = {train.seed};
+  RunGroup group;
+  group.kind = model.kind;
+  if (has_rank(model.kind)) group.ranks = {model.rank};
+  group.hidden = {model.hidden};
+  group.overrides = fields_to_json(model);
+  group.overrides.erase("kind");
+  e.runs = {group};
+  return e;
+}
+
+}  // namespace
+
+int fit_command(int argc, const char* const* argv) {
+  const TrainConfig train_defaults;
+  const MaskConfig mask_defaults;
+  cxxopts::Options options("ltrnn fit",
+                           "Fits one model to a dataset and writes experiment.json, results.json and runs/<id>/ into "
+                           "--out.\nModel options default to models/<family>.json.");
+  options.add_options()("data", "dataset .npz or .npy (see the README's data format)", cxxopts::value<std::string>())(
+      "model", "model family: " + enum_choices<ModelKind>() + " (defaults: models/<family>.json)",
+      cxxopts::value<std::string>()->default_value("tensor_rank"))("rank", "rank R (families with a rank)",
+                                                                   cxxopts::value<int64_t>())(
+      "hidden", "hidden units N (default: the preset's)", cxxopts::value<int64_t>())("out", "output directory",
+                                                                                     cxxopts::value<std::string>())(
+      "test-fraction", "fraction of entries held out for testing",
+      cxxopts::value<double>()->default_value(exact_text(mask_defaults.test_fraction)))(
+      "mask-seed", "seed of the cross-validation mask", cxxopts::value<int64_t>()->default_value("0"))(
+      "smooth", "Gaussian smoothing over time, std in bins (0: none)", cxxopts::value<double>()->default_value("0"))(
+      "zscore", "z-score each neuron")(
+      "set", "override a model hyperparameter of models/<family>.json, e.g. --set trial_prior=free (repeatable)",
+      cxxopts::value<std::vector<std::string>>())("quiet", "no progress output");
+  declare_field_options(options, ModelConfig{}, /*with_defaults=*/false, {"kind", "rank", "hidden"});
+  declare_field_options(options, train_defaults);
+  cxxopts::ParseResult r;
+  if (!parse_options(options, argc, argv, r)) return kExitOk;
+  const fs::path data_path = required_string(r, "data");
+  const fs::path out = required_string(r, "out");
+
+  // 1. The model: preset, rank and size, options, --set.
+  ModelConfig model = model_preset(parse_enum<ModelKind>(r["model"].as<std::string>(), "--model"));
+  if (has_rank(model.kind) && !r.count("rank"))
+    throw InputError("--rank is required for --model " + to_string(model.kind));
+  if (!has_rank(model.kind) && r.count("rank"))
+    throw InputError("--rank: the " + to_string(model.kind) + " family has no rank");
+  if (r.count("rank")) model.rank = r["rank"].as<int64_t>();
+  if (r.count("hidden")) model.hidden = r["hidden"].as<int64_t>();
+  clamp_unused_rank(model);
+  read_field_options(r, model, /*with_defaults=*/false, {"kind", "rank", "hidden"});
+  if (r.count("set")) apply_settings(model, r["set"].as<std::vector<std::string>>());
+
+  // 2. Training, mask, preprocessing.
+  TrainConfig train = train_defaults;
+  read_field_options(r, train);
+  MaskConfig mask_config;
+  mask_config.test_fraction = r["test-fraction"].as<double>();
+  mask_config.seed = r["mask-seed"].as<int64_t>();
+  PreprocessConfig preprocess_config;
+  preprocess_config.smooth_sigma = r["smooth"].as<double>();
+  preprocess_config.zscore = r.count("zscore") > 0;
+  validate(model, "fit options");
+  validate(train, "fit options");
+  validate(mask_config, "fit options");
+  validate(preprocess_config, "fit options");
+
+  // 3. Everything is checked before any output is written.
+  if (fs::exists(out / "experiment.json"))
+    throw InputError(out.string() + " already holds results; choose another --out or remove it");
+  const Dataset raw = load_dataset(data_path);
+  for (const auto& note : raw.notes) std::cerr << "note: " << note << "\n";
+  const Dataset dataset = preprocess(raw, preprocess_config);
+  const Masks masks = make_block_masks(dataset.n_bins(), dataset.n_trials(), dataset.n_neurons(), mask_config);
+  const Experiment experiment = single_run_experiment(data_path, out, model, train, mask_config, preprocess_config);
+  const PlannedRun run = plan_runs(experiment).front();
+
+  // 4. The fit, and the results files of its one run.
+  fs::create_directories(out);
+  write_resolved_experiment(out, experiment);
+  const RunRecord record =
+      execute_run(dataset, masks, run.model, run.train, out / "runs" / run.id, RunOptions{!r.count("quiet")});
+  write_results(out, resolved_json(experiment), {record});
+  std::cout << record.id << ": " << record.outcome.text() << " after " << record.iterations << " iterations, "
+            << record.seconds << " s; test nMSE " << record.test_nmse << ", test R^2 " << record.test_r2 << "\n"
+            << "results in " << (out / "results.json").string() << "\n";
+  return record.finished() ? kExitOk : kExitInternalError;
+}
+
+}  // namespace ltrnn

@@ -1,0 +1,40 @@
+// `ltrnn run`: an experiment's every planned fit, the comparison table and the report.
+#include <algorithm>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "experiment/experiment.h"
+#include "experiment/runner.h"
+
+namespace ltrnn {
+namespace fs = std::filesystem;
+
+int run_command(int argc, const char* const* argv) {
+  cxxopts::Options options("ltrnn run",
+                           "Runs an experiment: every planned fit, the results table and the selected rank.");
+  options.add_options()("experiment", "experiment .json", cxxopts::value<std::string>())(
+      "out", "output directory (default: runs/<experiment name>)", cxxopts::value<std::string>())(
+      "threads", "intra-op threads (0: LibTorch default)", cxxopts::value<int64_t>()->default_value("0"))(
+      "jobs", "runs fitted at the same time, each single-threaded unless --threads is given",
+      cxxopts::value<int64_t>()->default_value("1"))(
+      "resume", "skip finished runs and continue unfinished ones from their checkpoints")("quiet", "no progress lines");
+  options.parse_positional({"experiment"});
+  cxxopts::ParseResult r;
+  if (!parse_options(options, argc, argv, r)) return kExitOk;
+  const Experiment experiment = load_experiment(required_string(r, "experiment"));
+  RunnerOptions runner;
+  runner.out_dir = r.count("out") ? fs::path(r["out"].as<std::string>()) : fs::path("runs") / experiment.name;
+  runner.threads = r["threads"].as<int64_t>();
+  if (runner.threads < 0) throw InputError("--threads: must be >= 0");
+  runner.jobs = r["jobs"].as<int64_t>();
+  if (runner.jobs < 1) throw InputError("--jobs: must be >= 1");
+  runner.resume = r.count("resume") > 0;
+  runner.progress = r.count("quiet") == 0;
+  const std::vector<RunRecord> results = run_experiment(experiment, runner, std::cout);
+  const bool any_finished =
+      std::any_of(results.begin(), results.end(), [](const RunRecord& s) { return s.finished(); });
+  return any_finished ? kExitOk : kExitInternalError;
+}
+
+}  // namespace ltrnn

@@ -1,0 +1,31 @@
+// `ltrnn validate`: an experiment file checked without fitting anything, and its plan.
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "data/dataset.h"
+#include "experiment/experiment.h"
+#include "experiment/plan.h"
+
+namespace ltrnn {
+namespace fs = std::filesystem;
+
+int validate_command(int argc, const char* const* argv) {
+  cxxopts::Options options("ltrnn validate",
+                           "Checks an experiment file (schema, settings, data file) and prints its plan.");
+  options.add_options()("experiment", "experiment .json", cxxopts::value<std::string>());
+  options.parse_positional({"experiment"});
+  cxxopts::ParseResult r;
+  if (!parse_options(options, argc, argv, r)) return kExitOk;
+  const fs::path path = required_string(r, "experiment");
+  const Experiment experiment = load_experiment(path);
+  if (experiment.dataset.file) {
+    const Dataset ds = load_dataset(*experiment.dataset.file);  // refuses malformed data, naming file and key
+    std::cout << "data: " << experiment.dataset.file->string() << ": " << ds.n_bins() << " x " << ds.n_trials() << " x "
+              << ds.n_neurons() << "\n";
+  }
+  std::cout << path.string() << ": valid\n" << format_plan(plan_runs(experiment));
+  return kExitOk;
+}
+
+}  // namespace ltrnn

@@ -1,0 +1,97 @@
+// The plan of an experiment (family x rank x hidden size x seed) and its resolved form,
+// the one writer of experiment.json.
+#include "experiment/plan.h"
+
+#include <iomanip>
+#include <set>
+#include <sstream>
+
+#include "model/family.h"
+#include "run/execute.h"
+#include "util/files.h"
+#include "util/json_fields.h"
+
+namespace ltrnn {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::vector<PlannedRun> plan_runs(const Experiment& e) {
+  std::vector<PlannedRun> plan;
+  std::set<std::string> ids;
+  for (std::size_t g = 0; g < e.runs.size(); ++g) {
+    const RunGroup& group = e.runs[g];
+    const std::vector<int64_t> ranks = group.ranks.empty() ? std::vector<int64_t>{0} : group.ranks;
+    for (int64_t rank : ranks)
+      for (int64_t hidden : group.hidden)
+        for (int64_t seed : e.seeds) {
+          PlannedRun run;
+          run.model = model_preset(group.kind);
+          overlay_fields(run.model, group.overrides, "/runs/" + std::to_string(g) + "/overrides");
+          if (rank > 0) run.model.rank = rank;
+          run.model.hidden = hidden;
+          clamp_unused_rank(run.model);
+          run.train = e.train;
+          overlay_fields(run.train, group.train, "/runs/" + std::to_string(g) + "/train");
+          run.train.seed = seed;
+          run.id = run_id(run.model, run.train);
+          // Two groups may plan the same family and size: keep ids unique and stable.
+          if (ids.count(run.id)) run.id += "-g" + std::to_string(g);
+          ids.insert(run.id);
+          plan.push_back(run);
+        }
+  }
+  return plan;
+}
+
+std::string format_plan(const std::vector<PlannedRun>& plan) {
+  std::ostringstream out;
+  out << "plan: " << plan.size() << " run" << (plan.size() == 1 ? "" : "s") << "\n";
+  for (std::size_t i = 0; i < plan.size(); ++i)
+    out << "  " << std::setw(3) << i + 1 << ". " << plan[i].id << "  (" << plan[i].train.iterations
+        << " iterations max)\n";
+  return out.str();
+}
+
+json resolved_json(const Experiment& e) {
+  json dataset;
+  if (e.dataset.file) dataset["file"] = e.dataset.file->string();
+  if (e.dataset.teacher) {
+    dataset["generator"] = "teacher";
+    dataset["parameters"] = fields_to_json(*e.dataset.teacher);
+  }
+  if (e.dataset.reach) {
+    dataset["generator"] = "reach";
+    dataset["parameters"] = fields_to_json(*e.dataset.reach);
+  }
+  json analyses = json::object();
+  if (e.analyses.cp)
+    analyses["cp"] = {{"key", e.analyses.cp_key},
+                      {"updates", e.analyses.cp_updates},
+                      {"ranks", e.analyses.cp_ranks},
+                      {"starts", e.analyses.cp_starts},
+                      {"iterations", e.analyses.cp_iterations}};
+  analyses["compare_trial_factors"] = e.analyses.compare_trial_factors;
+  json runs = json::array();
+  for (const PlannedRun& run : plan_runs(e))
+    runs.push_back({{"id", run.id}, {"model", fields_to_json(run.model)}, {"train", fields_to_json(run.train)}});
+  json resolved{{"name", e.name},
+                {"source", e.source.string()},
+                {"dataset", dataset},
+                {"preprocess", fields_to_json(e.preprocess)},
+                {"mask", fields_to_json(e.mask)},
+                {"train", fields_to_json(e.train)},
+                {"seeds", e.seeds},
+                {"outputs", fields_to_json(e.outputs)},
+                {"plan", runs}};
+  // Only experiments with analyses carry the key: an experiment without them resolves as
+  // before analyses existed, so their output directories still resume.
+  if (e.analyses.cp || e.analyses.compare_trial_factors) resolved["analyses"] = analyses;
+  if (!e.description.empty()) resolved["description"] = e.description;
+  return resolved;
+}
+
+void write_resolved_experiment(const fs::path& out_dir, const Experiment& experiment) {
+  write_file_atomic(out_dir / "experiment.json", resolved_json(experiment).dump(2) + "\n");
+}
+
+}  // namespace ltrnn

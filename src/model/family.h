@@ -1,0 +1,62 @@
+// What the rest of ltrnn knows of a model family: one FamilyTraits per row of
+// model/family_list.h, defined in that family's file, src/model/families/<name>.cpp.
+// Nothing outside model/families/ switches on the family: it asks its traits.
+#pragma once
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/config.h"
+#include "model/recurrent_weights.h"
+
+namespace ltrnn {
+
+struct TrialStructure;
+
+// How the report shows a family's connectivity over learning.
+enum class ConnectivityView {
+  TrialFactors,  // trial factors c [K, R] and loadings (factors.npz: trial_factors, column_ and row_factors)
+  WeightChange,  // ||W(k) - W(first)|| / ||W(first)|| over trials
+  Fixed,         // one W for every trial: nothing changes over learning
+};
+
+struct FamilyTraits {
+  ModelKind kind{};             // from the family's row
+  std::string name;             // from the family's row; also models/<name>.json
+  std::string weights_formula;  // W(k) in one line, with its parameter count
+  bool has_rank = false;        // R is a hyperparameter of the family (else `rank` is unused)
+  // Inputs and initial states live in the family's own column space (input_rank = rank);
+  // otherwise in a free basis of input_rank directions.
+  bool inputs_in_column_space = false;
+  std::function<std::shared_ptr<RecurrentWeightsImpl>(const ModelConfig&, const TrialStructure&)> make_weights;
+  // TorchScript methods `select(trials)`, `recurrent(rates, selected)` and `weights(trials)`
+  // over the family's buffers (export/torchscript.cpp adds the shared dynamics).
+  std::string torchscript_methods;
+  // Buffer names of named_factors() entries where they differ (a buffer may not be called
+  // like a method).
+  std::map<std::string, std::string> torchscript_buffer_names;
+  // Matrix-product FLOPs of one evaluation of the recurrent term for K trials.
+  std::function<double(double K, double N, double R)> recurrent_flop;
+  ConnectivityView connectivity_view = ConnectivityView::WeightChange;
+};
+
+// Every family, in the order of model/family_list.h.
+const std::vector<FamilyTraits>& family_table();
+const FamilyTraits& family_traits(ModelKind kind);
+bool has_rank(ModelKind kind);
+// Number of input/initial-state directions: rank for families whose inputs live in their
+// column space, else input_rank (or rank when input_rank is 0).
+int64_t input_rank_of(const ModelConfig& config);
+// The family's preset: ModelConfig's defaults overlaid with models/<name>.json's
+// "defaults" (what differs for this family).
+ModelConfig model_preset(ModelKind kind);
+// Families without a rank keep `rank` <= hidden (there it only serves as input_rank's
+// fallback), so that validate() holds for any hidden size.
+void clamp_unused_rank(ModelConfig& config);
+// The weights of config.kind.
+std::shared_ptr<RecurrentWeightsImpl> make_recurrent_weights(const ModelConfig& config,
+                                                             const TrialStructure& structure);
+
+}  // namespace ltrnn

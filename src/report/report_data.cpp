@@ -1,0 +1,99 @@
+// The dataset view and the shared helpers of the report.
+#include "report/report_data.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+#include <iomanip>
+#include <sstream>
+
+#include "data/preprocess.h"
+#include "util/json_fields.h"
+
+namespace ltrnn {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::string number(double value, int digits) {
+  if (!std::isfinite(value)) return "–";
+  std::ostringstream out;
+  out << std::setprecision(digits) << value;
+  return out.str();
+}
+
+std::string fixed(double value, int decimals) {
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(decimals) << value;
+  return out.str();
+}
+
+std::vector<double> doubles(const torch::Tensor& tensor) {
+  const torch::Tensor t = tensor.detach().to(torch::kDouble).contiguous().reshape({-1});
+  return {t.data_ptr<double>(), t.data_ptr<double>() + t.numel()};
+}
+
+std::vector<int64_t> int64s(const torch::Tensor& tensor) {
+  const torch::Tensor t = tensor.to(torch::kInt64).contiguous().reshape({-1});
+  return {t.data_ptr<int64_t>(), t.data_ptr<int64_t>() + t.numel()};
+}
+
+DatasetView load_dataset_view(const json& experiment, const fs::path& out_dir) {
+  DatasetView view;
+  const json& dataset = experiment.at("dataset");
+  view.path = dataset.contains("file") ? fs::path(dataset.at("file").get<std::string>()) : out_dir / "dataset.npz";
+  try {
+    const Dataset raw = load_dataset(view.path);
+    const json p = experiment.value("preprocess", json::object());
+    PreprocessConfig config;
+    config.smooth_sigma = p.value("smooth_sigma", 0.0);
+    config.zscore = p.value("zscore", false);
+    view.data = preprocess(raw, config);
+    view.activity_unit = config.zscore ? "z-score" : raw.counts ? "spike count per bin" : "data units";
+    if (view.path.extension() == ".npz") {
+      std::map<std::string, NpyArray> arrays = read_npz(view.path);
+      for (const char* key : {"hand", "lateral_deviation"})
+        if (arrays.count(key)) view.reach[key] = arrays.at(key);
+    }
+    view.loaded = true;
+  } catch (const std::exception& error) {
+    view.note = "The dataset " + view.path.string() + " could not be read (" + error.what() +
+                "); the charts that compare with recorded activity are left out.";
+  }
+  return view;
+}
+
+// The epoch label of each trial: the dataset's labels, or "epoch <index>" without them.
+std::vector<std::string> epoch_of_trial(const torch::Tensor& epoch, const DatasetView& view) {
+  std::vector<std::string> labels;
+  for (int64_t e : int64s(epoch))
+    labels.push_back(view.loaded && e < static_cast<int64_t>(view.data.epoch_labels.size())
+                         ? view.data.epoch_labels[e]
+                         : "epoch " + std::to_string(e));
+  return labels;
+}
+
+std::string condition_name(const DatasetView& view, int64_t c) {
+  const bool labelled = view.loaded && c < static_cast<int64_t>(view.data.condition_labels.size());
+  return "condition " + std::to_string(labelled ? view.data.condition_labels[c] : c);
+}
+
+// Per condition (at most kConditionsShown), the first and the last trial of the session.
+std::vector<std::pair<int64_t, std::string>> first_and_last_per_condition(const std::vector<int64_t>& condition,
+                                                                          int64_t first, int64_t last,
+                                                                          const std::string& first_label,
+                                                                          const std::string& last_label) {
+  std::map<int64_t, std::pair<int64_t, int64_t>> span;  // condition -> (first, last) trial
+  for (int64_t k = first; k <= last; ++k) {
+    auto [it, inserted] = span.emplace(condition[k], std::make_pair(k, k));
+    it->second.second = k;
+  }
+  std::vector<std::pair<int64_t, std::string>> trials;
+  for (const auto& [c, ends] : span) {
+    if (c >= kConditionsShown) break;
+    trials.emplace_back(ends.first, first_label);
+    if (ends.second != ends.first) trials.emplace_back(ends.second, last_label);
+  }
+  return trials;
+}
+
+}  // namespace ltrnn

@@ -1,0 +1,95 @@
+// The comparison table and the one-standard-error rule.
+#include "run/comparison.h"
+
+#include <algorithm>
+#include <cmath>
+#include <iomanip>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace ltrnn {
+
+ComparisonTable compare_runs(const std::vector<RunRecord>& runs) {
+  ComparisonTable table;
+  // 1. Group by (family, rank) in first-appearance order.
+  std::vector<std::pair<std::string, int64_t>> keys;
+  std::map<std::pair<std::string, int64_t>, std::vector<const RunRecord*>> groups;
+  for (const auto& run : runs) {
+    const auto key = std::make_pair(run.model, run.rank);
+    if (!groups.count(key)) keys.push_back(key);
+    groups[key].push_back(&run);
+  }
+  // 2. Mean, std (n - 1) and standard error of test nMSE over finished seeds.
+  for (const auto& key : keys) {
+    ComparisonRow row;
+    row.model = key.first;
+    row.rank = key.second;
+    std::vector<double> values;
+    double test_variance = 0;  // mean of the runs' squared test-set standard errors
+    for (const RunRecord* run : groups[key]) {
+      ++row.planned;
+      if (!run->finished()) continue;
+      values.push_back(run->test_nmse);
+      test_variance += run->test_nmse_se * run->test_nmse_se;
+    }
+    row.finished = static_cast<int64_t>(values.size());
+    if (!values.empty()) {
+      for (double v : values) row.mean_nmse += v / values.size();
+      double sq = 0;
+      for (double v : values) sq += (v - row.mean_nmse) * (v - row.mean_nmse);
+      row.std_nmse = values.size() > 1 ? std::sqrt(sq / (values.size() - 1)) : 0.0;
+      test_variance /= values.size();
+      row.sem_nmse = std::sqrt(row.std_nmse * row.std_nmse / values.size() + test_variance);
+    }
+    table.rows.push_back(row);
+  }
+  // 3. One-standard-error rule per ranked family.
+  std::map<std::string, std::vector<const ComparisonRow*>> by_family;
+  for (const auto& row : table.rows)
+    if (row.rank > 0 && row.finished > 0) by_family[row.model].push_back(&row);
+  for (auto& [family, rows] : by_family) {
+    const ComparisonRow* best =
+        *std::min_element(rows.begin(), rows.end(), [](auto* a, auto* b) { return a->mean_nmse < b->mean_nmse; });
+    int64_t selected = best->rank;
+    for (const ComparisonRow* row : rows)
+      if (row->mean_nmse <= best->mean_nmse + best->sem_nmse) selected = std::min(selected, row->rank);
+    table.selected_rank[family] = selected;
+  }
+  return table;
+}
+
+std::string format_comparison(const ComparisonTable& table) {
+  std::ostringstream out;
+  out << std::left << std::setw(14) << "model" << std::setw(6) << "rank" << std::setw(10) << "runs" << std::right
+      << std::setw(13) << "test nMSE" << std::setw(12) << "std" << std::setw(12) << "s.e."
+      << "\n";
+  for (const auto& row : table.rows) {
+    const bool selected =
+        row.rank > 0 && table.selected_rank.count(row.model) && table.selected_rank.at(row.model) == row.rank;
+    std::ostringstream runs;
+    runs << row.finished << "/" << row.planned;
+    out << std::left << std::setw(14) << row.model << std::setw(6) << (row.rank > 0 ? std::to_string(row.rank) : "-")
+        << std::setw(10) << runs.str() << std::right << std::scientific << std::setprecision(3) << std::setw(13)
+        << row.mean_nmse << std::setw(12) << row.std_nmse << std::setw(12) << row.sem_nmse << std::defaultfloat
+        << (selected ? "   <- selected" : "") << "\n";
+  }
+  for (const auto& [family, rank] : table.selected_rank)
+    out << "selected rank for " << family << ": " << rank
+        << " (smallest rank within one standard error of the best mean test nMSE)\n";
+  return out.str();
+}
+
+nlohmann::json comparison_rows_json(const ComparisonTable& table) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const auto& row : table.rows)
+    rows.push_back({{"model", row.model},
+                    {"rank", row.rank},
+                    {"finished", row.finished},
+                    {"planned", row.planned},
+                    {"mean_test_nmse", row.mean_nmse},
+                    {"std_test_nmse", row.std_nmse},
+                    {"se_test_nmse", row.sem_nmse}});
+  return rows;
+}
+
+}  // namespace ltrnn

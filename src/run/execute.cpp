@@ -1,0 +1,178 @@
+// One run from dataset to run directory, and the results table.
+#include "run/execute.h"
+
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <iomanip>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "export/torchscript.h"
+#include "model/family.h"
+#include "model/ltrnn_model.h"
+#include "train/checkpoint.h"
+#include "train/fit.h"
+#include "util/errors.h"
+#include "util/files.h"
+#include "util/json_fields.h"
+
+namespace ltrnn {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+RunRecord planned_record(const ModelConfig& model, const TrainConfig& train) {
+  RunRecord record;
+  record.id = run_id(model, train);
+  record.model = to_string(model.kind);
+  record.rank = has_rank(model.kind) ? model.rank : 0;
+  record.hidden = model.hidden;
+  record.seed = train.seed;
+  return record;
+}
+
+std::string run_id(const ModelConfig& model, const TrainConfig& train) {
+  const std::string rank = has_rank(model.kind) ? "-r" + std::to_string(model.rank) : "";
+  return to_string(model.kind) + rank + "-n" + std::to_string(model.hidden) + "-s" + std::to_string(train.seed);
+}
+
+namespace {
+
+std::string log_csv(const std::vector<IterationRecord>& history) {
+  std::ostringstream out;
+  out << "iteration,train_loss,test_loss,seconds\n" << std::setprecision(9);
+  for (const auto& r : history)
+    out << r.iteration << ',' << r.train_loss << ',' << r.test_loss << ',' << r.seconds << '\n';
+  return out.str();
+}
+
+// A progress line rewritten in place on a terminal; plain lines every ~10 s otherwise.
+class ProgressPrinter {
+ public:
+  ProgressPrinter(std::string id, int64_t cap) : id_(std::move(id)), cap_(cap), tty_(isatty(fileno(stderr))) {}
+  void update(const IterationRecord& r) {
+    const double since = r.seconds - last_print_;
+    if (r.iteration != 1 && since < (tty_ ? 0.25 : 10.0)) return;
+    last_print_ = r.seconds;
+    const double rate = r.iteration / std::max(r.seconds, 1e-9);
+    const double left = (cap_ - r.iteration) / std::max(rate, 1e-9);
+    char line[256];
+    std::snprintf(line, sizeof line, "%s  it %lld/%lld  train %.4g  test %.4g  %.1f it/s  <= %.0f s left", id_.c_str(),
+                  static_cast<long long>(r.iteration), static_cast<long long>(cap_), r.train_loss, r.test_loss, rate,
+                  left);
+    if (tty_)
+      std::fprintf(stderr, "\r%-110s", line);
+    else
+      std::fprintf(stderr, "%s\n", line);
+    std::fflush(stderr);
+  }
+  void finish() {
+    if (tty_) std::fprintf(stderr, "\n");
+  }
+
+ private:
+  std::string id_;
+  int64_t cap_;
+  bool tty_;
+  double last_print_ = -1e9;
+};
+
+NpzContents factor_arrays(RnnModel& model) {
+  torch::NoGradGuard no_grad;
+  NpzContents arrays;
+  for (const auto& [name, tensor] : model->named_factors()) arrays.emplace_back(name, to_npy(tensor));
+  arrays.emplace_back("readout", to_npy(model->readout_matrix()));
+  arrays.emplace_back("initial_state", to_npy(model->initial_state));
+  arrays.emplace_back("inputs", to_npy(model->inputs));
+  if (model->config().readout_bias) arrays.emplace_back("readout_bias", to_npy(model->readout_bias));
+  if (model->config().recurrent_bias) arrays.emplace_back("bias", to_npy(model->bias));
+  return arrays;
+}
+
+}  // namespace
+
+RunRecord execute_run(const Dataset& dataset, const Masks& masks, const ModelConfig& model_config,
+                      const TrainConfig& train_config, const fs::path& run_dir, const RunOptions& options) {
+  const bool progress = options.progress;
+  validate(model_config, "/model");
+  validate(train_config, "/train");
+  RunRecord record = planned_record(model_config, train_config);
+  fs::create_directories(run_dir);
+  write_file_atomic(
+      run_dir / "config.json",
+      json{{"id", record.id}, {"model", fields_to_json(model_config)}, {"train", fields_to_json(train_config)}}.dump(
+          2) +
+          "\n");
+
+  // 1. Seeded model in the requested precision; readout baseline at the training means.
+  const auto dtype = train_config.float64 ? torch::kFloat64 : torch::kFloat32;
+  if (train_config.threads > 0) use_compute_threads(static_cast<int>(train_config.threads));
+  const FitTarget target =
+      make_fit_target(dataset.data, masks.train, masks.test, train_config.loss, dataset.counts, dtype);
+  RnnModel model = [&] {
+    // The initialisation draws from LibTorch's global generator: seed and draw under one
+    // lock, so concurrent runs (ltrnn run --jobs) get the same numbers as sequential ones.
+    static std::mutex global_generator;
+    const std::lock_guard<std::mutex> lock(global_generator);
+    torch::manual_seed(static_cast<uint64_t>(train_config.seed));
+    return RnnModel(model_config, TrialStructure::from_dataset(dataset, model_config));
+  }();
+  model->exp_link = target.loss == LossKind::Poisson;
+  {
+    const torch::Tensor w = masks.train.to(torch::kFloat64);
+    torch::Tensor mean =
+        (dataset.data * w).sum(torch::IntArrayRef{0, 1}) / w.sum(torch::IntArrayRef{0, 1}).clamp_min(1.0);
+    if (model->exp_link) mean = torch::log(mean.clamp_min(1e-3));
+    model->set_readout_bias(mean);
+  }
+  model->to(dtype);
+  record.n_params = model->n_params();
+
+  // 2. Fit, with log.csv and a checkpoint every checkpoint_every iterations.
+  PlateauTermination termination(train_config.plateau_options());
+  ProgressPrinter printer(record.id, train_config.iterations);
+  FitHooks hooks;
+  if (progress) hooks.on_iteration = [&](const IterationRecord& r) { printer.update(r); };
+  hooks.on_checkpoint = [&](const std::vector<IterationRecord>& history, torch::optim::Optimizer& optimizer) {
+    write_file_atomic(run_dir / "log.csv", log_csv(history));
+    save_checkpoint(run_dir / "checkpoint.pt", model, &optimizer, history);
+  };
+  std::optional<FitStart> start;
+  if (options.resume && fs::exists(run_dir / "checkpoint.pt"))
+    start = load_checkpoint(run_dir / "checkpoint.pt", model);
+  const FitResult result = fit(model, target, train_config, termination, hooks, start ? &*start : nullptr);
+  if (progress) printer.finish();
+
+  // 3. Predictions of the fitted model for every trial, and held-out scores.
+  // train_loss and test_loss describe the saved parameters (the history's last record
+  // was computed before the last Adam step).
+  torch::Tensor prediction;
+  {
+    torch::NoGradGuard no_grad;
+    model->eval();
+    const auto out = model->simulate(torch::arange(dataset.n_trials(), torch::kInt64));
+    prediction = out.prediction;
+    record.train_loss =
+        data_term(target.loss, out.linear, target.data, target.train, target.train_variance).item<double>();
+    record.test_loss =
+        data_term(target.loss, out.linear, target.data, target.test, target.test_variance).item<double>();
+  }
+  if (options.predictions) write_npy(run_dir / "predictions.npy", to_npy(prediction));
+  if (options.factors) write_npz(run_dir / "factors.npz", factor_arrays(model));
+  if (options.export_model && !result.diverged) save_torchscript(run_dir / "model.pt", model);
+  const Scores scores = score_predictions(prediction, target);
+  record.iterations = static_cast<int64_t>(result.history.size());
+  record.seconds = result.seconds;
+  record.test_nmse = scores.test_nmse;
+  record.test_r2 = scores.test_r2;
+  record.test_nmse_se = scores.test_nmse_se;
+  record.outcome = result.diverged ? RunOutcome::failed(result.stop_reason) : RunOutcome::finished();
+  if (!std::isfinite(record.test_nmse)) record.outcome = RunOutcome::failed("non-finite predictions");
+  write_run_record(run_dir, record, json{{"stop_reason", result.stop_reason}});
+  return record;
+}
+
+}  // namespace ltrnn

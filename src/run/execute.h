@@ -1,0 +1,37 @@
+// The one place that knows data, model, training and outputs: one run, start to finish,
+// leaving a self-describing run directory (docs/design.md section 7).
+#pragma once
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "data/dataset.h"
+#include "data/masks.h"
+#include "model/config.h"
+#include "run/record.h"
+#include "train/config.h"
+
+namespace ltrnn {
+
+// A stable run id: "<model>-r<rank>-n<hidden>-s<seed>" ("-r<rank>" only for families with a rank).
+std::string run_id(const ModelConfig& model, const TrainConfig& train);
+// The record of a run before it ran: id, model, rank, hidden size and seed filled in.
+RunRecord planned_record(const ModelConfig& model, const TrainConfig& train);
+
+struct RunOptions {
+  bool progress = true;      // a progress line (terminal) or periodic lines (otherwise)
+  bool resume = false;       // continue from run_dir/checkpoint.pt when it exists
+  bool predictions = true;   // write predictions.npy
+  bool factors = true;       // write factors.npz
+  bool export_model = true;  // write model.pt (TorchScript)
+};
+
+// Fits one model on a (preprocessed) dataset with the given masks and writes
+// run_dir/{config.json, log.csv, checkpoint.pt, predictions.npy, factors.npz, summary.json}.
+// summary.json is written last: its presence marks a finished (or failed) run.
+RunRecord execute_run(const Dataset& dataset, const Masks& masks, const ModelConfig& model_config,
+                      const TrainConfig& train_config, const std::filesystem::path& run_dir,
+                      const RunOptions& options = {});
+
+}  // namespace ltrnn

@@ -1,0 +1,110 @@
+// Run records to and from JSON, summary.json, and the best finished run.
+#include "run/record.h"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "util/errors.h"
+#include "util/files.h"
+#include "util/json_fields.h"
+
+namespace ltrnn {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+RunOutcome RunOutcome::failed(std::string why) {
+  const bool diverged = why.rfind("diverged", 0) == 0;
+  return {diverged ? RunStatus::Diverged : RunStatus::Failed, std::move(why), true};
+}
+
+std::string RunOutcome::text() const {
+  if (status == RunStatus::Finished) return "finished";
+  return prefixed ? "failed: " + reason : reason;
+}
+
+RunOutcome RunOutcome::parse(const std::string& text) {
+  if (text == "finished") return finished();
+  const std::string prefix = "failed: ";
+  if (text.rfind(prefix, 0) == 0) return failed(text.substr(prefix.size()));
+  return {RunStatus::Failed, text, false};  // not written by ltrnn: kept, and fitted again on resume
+}
+
+void to_json(json& j, const RunOutcome& outcome) { j = outcome.text(); }
+
+void to_json(json& j, const RunRecord& record) {
+  j = json::object();
+  JsonFieldWriter writer(j);
+  RunRecord::fields(record, writer);
+}
+
+namespace {
+
+// Reads every field of a record; all are required but test_nmse_se.
+class RecordReader {
+ public:
+  RecordReader(const json& j, std::string where) : j_(j), where_(std::move(where)) {}
+  template <class T>
+  void field(const char* key, T& value) {
+    if (std::string(key) == "test_nmse_se" && !j_.contains(key)) return;
+    try {
+      value = j_.at(key).get<T>();
+    } catch (const json::exception& error) {
+      throw InputError(where_ + ": incomplete run record (" + error.what() + ")");
+    }
+  }
+  // JSON has no NaN: a non-finite score was written as null.
+  void field(const char* key, double& value) {
+    if (std::string(key) == "test_nmse_se" && !j_.contains(key)) return;
+    if (j_.contains(key) && j_.at(key).is_null()) {
+      value = std::nan("");
+      return;
+    }
+    field<double>(key, value);
+  }
+  void field(const char* key, RunOutcome& value) {
+    std::string text;
+    field(key, text);
+    value = RunOutcome::parse(text);
+  }
+
+ private:
+  const json& j_;
+  std::string where_;
+};
+
+}  // namespace
+
+RunRecord run_record_from_json(const json& j, const std::string& where) {
+  RunRecord record;
+  RecordReader reader(j, where);
+  RunRecord::fields(record, reader);
+  return record;
+}
+
+std::optional<RunRecord> read_run_record(const fs::path& run_dir) {
+  const fs::path path = run_dir / "summary.json";
+  if (!fs::exists(path)) return std::nullopt;
+  json j;
+  try {
+    j = json::parse(read_file(path)).at("summary");
+  } catch (const json::exception& error) {
+    throw InputError(path.string() + ": unreadable run summary (" + error.what() + ")");
+  }
+  return run_record_from_json(j, path.string());
+}
+
+void write_run_record(const fs::path& run_dir, const RunRecord& record, const json& extra) {
+  json document{{"summary", record}};
+  if (extra.is_object()) document.update(extra);
+  write_file_atomic(run_dir / "summary.json", document.dump(2) + "\n");
+}
+
+const RunRecord* best_finished_run(const std::vector<RunRecord>& runs,
+                                   const std::function<bool(const RunRecord&)>& among) {
+  const RunRecord* best = nullptr;
+  for (const RunRecord& r : runs)
+    if (r.finished() && (!among || among(r)) && (!best || r.test_nmse < best->test_nmse)) best = &r;
+  return best;
+}
+
+}  // namespace ltrnn

@@ -1,0 +1,83 @@
+// The typed record of one run: what summary.json holds, one row of results.json and
+// results.csv, and what the report and the analyses read (docs/design.md section 7).
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ltrnn {
+
+enum class RunStatus {
+  Finished,  // fitted; its scores are those of the saved model
+  Diverged,  // the loss became non-finite; the last good checkpoint is kept (final, not retried)
+  Failed,    // an error (bad data, a full disk, ...): `--resume` tries it again
+};
+
+// How a run ended. In JSON and CSV: "finished", or "failed: <reason>" (a diverged run's
+// reason starts with "diverged").
+struct RunOutcome {
+  RunStatus status = RunStatus::Failed;
+  std::string reason;    // empty when finished
+  bool prefixed = true;  // written as "failed: <reason>" (false: a text kept as it was read)
+
+  static RunOutcome finished() { return {RunStatus::Finished, "", true}; }
+  static RunOutcome failed(std::string why);  // Diverged when `why` starts with "diverged"
+  std::string text() const;
+  static RunOutcome parse(const std::string& text);
+};
+void to_json(nlohmann::json& j, const RunOutcome& outcome);
+
+struct RunRecord {
+  std::string id;     // "<model>-r<rank>-n<hidden>-s<seed>" (run/execute.h)
+  std::string model;  // the family's name
+  int64_t rank = 0;   // 0 for families without a rank (full, static)
+  int64_t hidden = 0, seed = 0, n_params = 0;
+  double train_loss = 0, test_loss = 0, test_nmse = 0, test_r2 = 0;
+  int64_t iterations = 0;
+  double seconds = 0;
+  RunOutcome outcome;
+  double test_nmse_se = 0;  // standard error of test_nmse from the finite test set (train/loss.h Scores)
+
+  bool finished() const { return outcome.status == RunStatus::Finished; }
+
+  // The fields, in results.csv's column order (which omits test_nmse_se); JSON keys are
+  // the same names.
+  template <class Self, class Visitor>
+  static void fields(Self& r, Visitor& v) {
+    v.field("id", r.id);
+    v.field("model", r.model);
+    v.field("rank", r.rank);
+    v.field("hidden", r.hidden);
+    v.field("seed", r.seed);
+    v.field("n_params", r.n_params);
+    v.field("train_loss", r.train_loss);
+    v.field("test_loss", r.test_loss);
+    v.field("test_nmse", r.test_nmse);
+    v.field("test_r2", r.test_r2);
+    v.field("iterations", r.iterations);
+    v.field("seconds", r.seconds);
+    v.field("status", r.outcome);
+    v.field("test_nmse_se", r.test_nmse_se);
+  }
+};
+void to_json(nlohmann::json& j, const RunRecord& record);
+// The record in `j`; InputError naming `where` when a field is missing or mistyped
+// (test_nmse_se may be absent: records written before it existed read as 0).
+RunRecord run_record_from_json(const nlohmann::json& j, const std::string& where);
+
+// The record of a run directory whose summary.json exists, or nothing; InputError when it
+// exists but cannot be read.
+std::optional<RunRecord> read_run_record(const std::filesystem::path& run_dir);
+// Writes run_dir/summary.json: {"summary": record} plus `extra` keys (e.g. stop_reason).
+void write_run_record(const std::filesystem::path& run_dir, const RunRecord& record, const nlohmann::json& extra);
+
+// The finished run with the lowest test nMSE among those `among` accepts (all when empty);
+// null when there is none.
+const RunRecord* best_finished_run(const std::vector<RunRecord>& runs,
+                                   const std::function<bool(const RunRecord&)>& among = {});
+
+}  // namespace ltrnn

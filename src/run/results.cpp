@@ -1,0 +1,105 @@
+// results.json and results.csv.
+#include "run/results.h"
+
+#include <iomanip>
+#include <sstream>
+
+#include "run/comparison.h"
+#include "util/errors.h"
+#include "util/files.h"
+
+namespace ltrnn {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// results.csv keeps the columns it had before the standard error existed (results.json
+// has every field).
+bool in_csv(const char* key) { return std::string(key) != "test_nmse_se"; }
+
+// One CSV line of a record's fields; commas, quotes and newlines in text become ';'.
+class CsvLine {
+ public:
+  explicit CsvLine(std::ostringstream& out) : out_(out) {}
+  template <class T>
+  void field(const char* key, const T& value) {
+    if (!in_csv(key)) return;
+    separate();
+    out_ << value;
+  }
+  void field(const char*, const std::string& value) {
+    separate();
+    std::string text = value;
+    for (char& ch : text)
+      if (ch == ',' || ch == '"' || ch == '\n') ch = ';';
+    out_ << text;
+  }
+  void field(const char* key, const RunOutcome& value) { field(key, value.text()); }
+
+ private:
+  void separate() {
+    if (!first_) out_ << ',';
+    first_ = false;
+  }
+  std::ostringstream& out_;
+  bool first_ = true;
+};
+
+struct CsvHeader {
+  std::string line;
+  template <class T>
+  void field(const char* key, const T&) {
+    if (in_csv(key)) line += (line.empty() ? "" : ",") + std::string(key);
+  }
+};
+
+}  // namespace
+
+void write_results(const fs::path& out_dir, const json& experiment, const std::vector<RunRecord>& runs,
+                   const json& extra) {
+  const ComparisonTable table = compare_runs(runs);
+  json results{{"experiment", experiment},
+               {"runs", runs},
+               {"best", nullptr},
+               {"summary", comparison_rows_json(table)},
+               {"selected_rank", table.selected_rank}};
+  if (extra.is_object()) results.update(extra);
+  if (const RunRecord* best = best_finished_run(runs)) results["best"] = *best;
+  write_file_atomic(out_dir / "results.json", results.dump(2) + "\n");
+
+  std::ostringstream csv;
+  CsvHeader header;
+  const RunRecord columns;
+  RunRecord::fields(columns, header);
+  csv << header.line << "\n" << std::setprecision(9);
+  for (const RunRecord& r : runs) {
+    CsvLine line(csv);
+    RunRecord::fields(r, line);
+    csv << '\n';
+  }
+  write_file_atomic(out_dir / "results.csv", csv.str());
+}
+
+ResultsFile read_results(const fs::path& path) {
+  ResultsFile results;
+  try {
+    results.document = json::parse(read_file(path));
+  } catch (const json::exception& error) {
+    throw InputError(path.string() + ": not valid JSON (" + error.what() + ")");
+  }
+  const json& runs = results.document.contains("runs") ? results.document["runs"] : json();
+  if (!runs.is_array()) throw InputError(path.string() + ": expected a \"runs\" array");
+  for (std::size_t i = 0; i < runs.size(); ++i)
+    results.runs.push_back(run_record_from_json(runs[i], path.string() + " /runs/" + std::to_string(i)));
+  if (results.document.contains("selected_rank")) {
+    try {
+      results.selected_rank = results.document["selected_rank"].get<std::map<std::string, int64_t>>();
+    } catch (const json::exception& error) {
+      throw InputError(path.string() + ": /selected_rank: expected family -> rank (" + error.what() + ")");
+    }
+  }
+  return results;
+}
+
+}  // namespace ltrnn

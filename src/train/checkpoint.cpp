@@ -1,0 +1,104 @@
+// Saving and loading checkpoints; rebuilding a fitted model from one.
+#include "train/checkpoint.h"
+
+#include "util/errors.h"
+#include "util/files.h"
+#include "util/json_fields.h"
+
+namespace ltrnn {
+
+void save_checkpoint(const std::filesystem::path& path, RnnModel& model, torch::optim::Optimizer* optimizer,
+                     const std::vector<IterationRecord>& history) {
+  torch::serialize::OutputArchive archive;
+  torch::serialize::OutputArchive model_archive;
+  model->save(model_archive);
+  archive.write("model", model_archive);
+  if (optimizer) {
+    torch::serialize::OutputArchive optimizer_archive;
+    optimizer->save(optimizer_archive);
+    archive.write("optimizer", optimizer_archive);
+  }
+  torch::Tensor records = torch::empty({static_cast<int64_t>(history.size()), 4}, torch::kFloat64);
+  for (std::size_t i = 0; i < history.size(); ++i) {
+    const auto& r = history[i];
+    records[i] =
+        torch::tensor({static_cast<double>(r.iteration), r.train_loss, r.test_loss, r.seconds}, torch::kFloat64);
+  }
+  archive.write("history", records);
+  archive.write("model_config", c10::IValue(fields_to_json(model->config()).dump()));
+  // The trial structure, so the model can be rebuilt without the dataset.
+  const TrialStructure& s = model->structure();
+  archive.write("structure_condition", s.condition);
+  archive.write("structure_epoch", s.epoch);
+  archive.write("structure_trial_id", s.trial_id);
+  archive.write("structure_times", s.times);
+  archive.write("structure_input_slot", torch::tensor(s.input_slot, torch::kInt64));
+  archive.write("structure_sizes", torch::tensor({s.n_conditions, s.n_neurons}, torch::kInt64));
+  archive.write("structure_dt", torch::tensor({s.dt}, torch::kFloat64));
+  archive.write("exp_link", torch::tensor({model->exp_link ? 1 : 0}, torch::kInt64));
+  write_via_temp(path, [&](const std::filesystem::path& tmp) { archive.save_to(tmp.string()); });
+}
+
+RnnModel model_from_checkpoint(const std::filesystem::path& path) {
+  if (!std::filesystem::exists(path)) throw InputError(path.string() + ": file not found");
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(path.string());
+  } catch (const c10::Error&) {
+    throw InputError(path.string() + ": not a readable ltrnn checkpoint");
+  }
+  const auto read = [&](const std::string& key) {
+    torch::Tensor t;
+    if (!archive.try_read(key, t)) throw InputError(path.string() + ": checkpoint lacks '" + key + "'");
+    return t;
+  };
+  c10::IValue config_text;
+  if (!archive.try_read("model_config", config_text))
+    throw InputError(path.string() + ": checkpoint lacks 'model_config'");
+  ModelConfig config;
+  overlay_fields(config, nlohmann::json::parse(config_text.toStringRef()), path.string() + "#model_config");
+  TrialStructure s;
+  s.condition = read("structure_condition");
+  s.epoch = read("structure_epoch");
+  s.trial_id = read("structure_trial_id");
+  s.times = read("structure_times");
+  const torch::Tensor slots = read("structure_input_slot");
+  s.input_slot.assign(slots.data_ptr<int64_t>(), slots.data_ptr<int64_t>() + slots.numel());
+  const torch::Tensor sizes = read("structure_sizes");
+  s.n_conditions = sizes[0].item<int64_t>();
+  s.n_neurons = sizes[1].item<int64_t>();
+  s.dt = read("structure_dt")[0].item<double>();
+  RnnModel model(config, s);
+  torch::serialize::InputArchive model_archive;
+  torch::Tensor readout;
+  if (archive.try_read("model", model_archive) && model_archive.try_read("readout", readout))
+    model->to(readout.scalar_type());  // the precision the model was fitted in
+  model->exp_link = read("exp_link")[0].item<int64_t>() != 0;
+  load_checkpoint(path, model);
+  return model;
+}
+
+FitStart load_checkpoint(const std::filesystem::path& path, RnnModel& model) {
+  auto archive = std::make_shared<torch::serialize::InputArchive>();
+  try {
+    archive->load_from(path.string());
+  } catch (const c10::Error&) {
+    throw InputError(path.string() + ": not a readable ltrnn checkpoint");
+  }
+  torch::serialize::InputArchive model_archive;
+  archive->read("model", model_archive);
+  model->load(model_archive);
+  torch::Tensor records;
+  archive->read("history", records);
+  FitStart start;
+  const auto r = records.accessor<double, 2>();
+  for (int64_t i = 0; i < records.size(0); ++i)
+    start.history.push_back({static_cast<int64_t>(r[i][0]), r[i][1], r[i][2], r[i][3]});
+  start.restore_optimizer = [archive](torch::optim::Optimizer& optimizer) {
+    torch::serialize::InputArchive optimizer_archive;
+    if (archive->try_read("optimizer", optimizer_archive)) optimizer.load(optimizer_archive);
+  };
+  return start;
+}
+
+}  // namespace ltrnn

@@ -1,0 +1,26 @@
+// The loss kinds by name, and the checks of TrainConfig values.
+#include "train/config.h"
+
+namespace ltrnn {
+
+template <>
+const std::vector<std::pair<LossKind, std::string>>& EnumNames<LossKind>::table() {
+  static const std::vector<std::pair<LossKind, std::string>> t{
+      {LossKind::Auto, "auto"}, {LossKind::MSE, "mse"}, {LossKind::Poisson, "poisson"}};
+  return t;
+}
+
+void validate(const TrainConfig& c, const std::string& p) {
+  require(c.iterations >= 1, p + "/iterations", "must be >= 1");
+  require(c.learning_rate > 0, p + "/learning_rate", "must be > 0");
+  require(c.fraction_masked >= 0 && c.fraction_masked < 1, p + "/fraction_masked", "must be in [0, 1)");
+  require(c.l2_hidden >= 0, p + "/l2_hidden", "must be >= 0");
+  require(c.l2_inputs >= 0, p + "/l2_inputs", "must be >= 0");
+  require(c.plateau_window >= 0 && c.plateau_window != 1, p + "/plateau_window", "must be 0 (off) or >= 2");
+  require(c.plateau_threshold >= 0, p + "/plateau_threshold", "must be >= 0");
+  require(c.patience >= 0, p + "/patience", "must be >= 0");
+  require(c.checkpoint_every >= 1, p + "/checkpoint_every", "must be >= 1");
+  require(c.threads >= 0, p + "/threads", "must be >= 0");
+}
+
+}  // namespace ltrnn

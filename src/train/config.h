@@ -1,0 +1,64 @@
+// Training options (docs/design.md section 4): one struct, its fields listed once.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "util/fields.h"
+
+namespace ltrnn {
+
+// Data term: mean squared error (rates), Poisson NLL (integer counts), or chosen by dtype.
+enum class LossKind { Auto, MSE, Poisson };
+template <>
+const std::vector<std::pair<LossKind, std::string>>& EnumNames<LossKind>::table();
+
+// When the plateau rule stops a fit (train/termination.h).
+struct PlateauOptions {
+  int64_t iterations = 2000;  // the cap
+  int64_t window = 100;       // S: iterations in the plateau test (0 disables it)
+  double threshold = 1e-5;    // stop when std(normalised held-out loss over last S) < this
+  int64_t patience = 0;       // stop after this many iterations without a new best (0: off)
+};
+
+// Training: Adam on the masked loss, stopped by the iteration cap or a plateau.
+struct TrainConfig {
+  int64_t iterations = 2000;        // iteration cap
+  double learning_rate = 0.01;      // Adam step size
+  double fraction_masked = 0.1;     // trials dropped from the training loss each iteration
+  double l2_hidden = 1e-3;          // weight of mean(x^2) over hidden activity
+  double l2_inputs = 1e-3;          // weight of mean((A u)^2) over inputs
+  int64_t plateau_window = 100;     // S: iterations in the plateau test (0 disables it)
+  double plateau_threshold = 1e-5;  // stop when std(normalised test loss over last S) < this
+  int64_t patience = 0;             // stop after this many iterations without a new best test loss (0: off)
+  int64_t checkpoint_every = 100;   // M: iterations between checkpoints
+  LossKind loss = LossKind::Auto;
+  bool float64 = false;  // compute in double precision
+  int64_t seed = 0;
+  int64_t threads = 0;  // intra-op threads (0: LibTorch's default)
+
+  PlateauOptions plateau_options() const { return {iterations, plateau_window, plateau_threshold, patience}; }
+
+  template <class Self, class Visitor>
+  static void fields(Self& c, Visitor& v) {
+    v.field("iterations", c.iterations, "iteration cap");
+    v.field("learning_rate", c.learning_rate, "Adam learning rate");
+    v.field("fraction_masked", c.fraction_masked, "fraction of trials dropped from the training loss each iteration");
+    v.field("l2_hidden", c.l2_hidden, "weight of the L2 penalty on hidden activity");
+    v.field("l2_inputs", c.l2_inputs, "weight of the L2 penalty on inputs");
+    v.field("plateau_window", c.plateau_window, "iterations in the plateau test (0: off)");
+    v.field("plateau_threshold", c.plateau_threshold, "stop when the held-out loss's std over the window is below");
+    v.field("patience", c.patience, "stop after this many iterations without a new best held-out loss (0: off)");
+    v.field("checkpoint_every", c.checkpoint_every, "iterations between checkpoints");
+    v.field("loss", c.loss, "auto (poisson for integer counts, else mse), mse, poisson");
+    v.field("float64", c.float64, "compute in double precision");
+    v.field("seed", c.seed, "random seed (model initialisation and trial dropout)");
+    v.field("threads", c.threads, "intra-op threads (0: LibTorch default)");
+  }
+};
+
+// Checks values a JSON type cannot; InputError naming `pointer` + "/field".
+void validate(const TrainConfig& c, const std::string& pointer);
+
+}  // namespace ltrnn

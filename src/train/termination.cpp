@@ -1,0 +1,28 @@
+// The plateau rule, patience and the iteration cap.
+#include "train/termination.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace ltrnn {
+
+std::optional<std::string> PlateauTermination::should_stop(const std::vector<IterationRecord>& history) {
+  const auto n = static_cast<int64_t>(history.size());
+  const int64_t S = options_.window;
+  if (S >= 2 && n >= S) {
+    double mean = 0, sq = 0;
+    for (int64_t i = n - S; i < n; ++i) mean += history[i].test_loss;
+    mean /= S;
+    for (int64_t i = n - S; i < n; ++i) sq += std::pow(history[i].test_loss - mean, 2);
+    if (std::sqrt(sq / S) < options_.threshold) return "plateau";
+  }
+  if (options_.patience > 0 && n > options_.patience) {
+    const auto best = std::min_element(history.begin(), history.end(),
+                                       [](const auto& a, const auto& b) { return a.test_loss < b.test_loss; });
+    if (n - 1 - (best - history.begin()) >= options_.patience) return "patience";
+  }
+  if (n >= options_.iterations) return "iterations";
+  return std::nullopt;
+}
+
+}  // namespace ltrnn

@@ -1,0 +1,38 @@
+// When a fit stops (docs/design.md section 4): a policy asked after every iteration.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "train/config.h"
+
+namespace ltrnn {
+
+// One iteration of a fit, as logged (log.csv) and checkpointed.
+struct IterationRecord {
+  int64_t iteration = 0;  // 1-based
+  double train_loss = 0;  // data term on all training entries (normalised MSE, or Poisson NLL)
+  double test_loss = 0;   // data term on the test entries (normalised by the test variance)
+  double seconds = 0;     // wall time since the start of the fit
+};
+
+// Decides after each iteration whether to stop; returns the reason, or nothing to go on.
+class Termination {
+ public:
+  virtual ~Termination() = default;
+  virtual std::optional<std::string> should_stop(const std::vector<IterationRecord>& history) = 0;
+};
+
+// The reference rule: stop when std(test loss over the last `window` iterations) <
+// threshold; optionally after `patience` iterations without a new best; and at the cap.
+class PlateauTermination : public Termination {
+ public:
+  explicit PlateauTermination(const PlateauOptions& options) : options_(options) {}
+  std::optional<std::string> should_stop(const std::vector<IterationRecord>& history) override;
+
+ private:
+  PlateauOptions options_;
+};
+
+}  // namespace ltrnn
