@@ -26,6 +26,8 @@ const std::vector<Command>& commands() {
       {"simulate reach", "simulate reach [options] --out FILE.npz     an RNN learning to reach in a curl field",
        simulate_reach_command, false},
       {"fit", "fit --data FILE.npz --model tensor_rank --rank R [options] --out DIR", fit_command, true},
+      {"import nwb", "import nwb FILE.nwb --align EVENT [options] --out FILE.npz   bin an NWB recording's spikes",
+       import_nwb_command, false},
       {"validate", "validate EXPERIMENT.json                    check an experiment file and print its plan",
        validate_command, false},
       {"run", "run EXPERIMENT.json [--out DIR] [--threads N] [--jobs J] [--resume]", run_command, true},
@@ -61,6 +63,9 @@ const std::vector<CommandGroup>& command_groups() {
        [](const std::string& next) {
          return "simulate: unknown generator '" + next + "'; expected 'teacher' or 'reach'";
        }},
+      {"import",
+       "usage: ltrnn import nwb FILE.nwb --align EVENT --window=START,STOP --bin W [options] --out FILE.npz\n", false,
+       [](const std::string&) { return std::string("import: expected 'nwb' (ltrnn import nwb FILE.nwb --help)"); }},
       {"analyze", "usage: ltrnn analyze cp --tensor FILE --ranks 1-8 [options]\n", false,
        [](const std::string&) {
          return std::string("analyze: expected 'cp' (ltrnn analyze cp --tensor FILE --ranks 1-8)");

@@ -15,6 +15,7 @@ int export_command(int argc, const char* const* argv);
 int report_command(int argc, const char* const* argv);
 int analyze_cp_command(int argc, const char* const* argv);
 int bench_command(int argc, const char* const* argv);
+int import_nwb_command(int argc, const char* const* argv);
 
 // Dispatches argv to a command and maps errors to exit codes.
 int run_cli(int argc, const char* const* argv);

@@ -115,7 +115,8 @@ int fit_command(int argc, const char* const* argv) {
   const Dataset raw = load_dataset(data_path);
   for (const auto& note : raw.notes) std::cerr << "note: " << note << "\n";
   const Dataset dataset = preprocess(raw, preprocess_config);
-  const Masks masks = make_block_masks(dataset.n_bins(), dataset.n_trials(), dataset.n_neurons(), mask_config);
+  const Masks masks = without_missing(
+      make_block_masks(dataset.n_bins(), dataset.n_trials(), dataset.n_neurons(), mask_config), dataset.missing);
   const Experiment experiment = single_run_experiment(data_path, out, model, train, mask_config, preprocess_config);
   const PlannedRun run = plan_runs(experiment).front();
 

@@ -14,7 +14,8 @@ namespace ltrnn {
 
 namespace {
 
-const std::set<std::string> kKnownKeys{"data", "condition", "epoch", "trial_id", "times"};
+const std::set<std::string> kKnownKeys{"data",    "condition",        "epoch",   "trial_id", "times",
+                                       "missing", "condition_values", "unit_ids"};
 
 std::string shape_text(const std::vector<int64_t>& shape) {
   std::string s = "(";
@@ -131,6 +132,16 @@ Dataset dataset_from_arrays(const std::map<std::string, NpyArray>& arrays, const
   const int64_t T = data.shape[0], K = data.shape[1];
   ds.counts = data.dtype == DType::Int32 || data.dtype == DType::Int64;
   ds.data = from_npy(data).to(torch::kFloat64);
+  // missing: T x K x D bool, true = not observed; those entries are set to 0 and never used.
+  if (auto it = arrays.find("missing"); it != arrays.end()) {
+    if (it->second.dtype != DType::Bool)
+      refuse(where, "missing", "expected a bool array (true = not observed), got dtype " + it->second.dtype_name());
+    if (it->second.shape != data.shape)
+      refuse(where, "missing",
+             "expected the shape of 'data' " + shape_text(data.shape) + ", got " + shape_text(it->second.shape));
+    ds.missing = from_npy(it->second);
+    ds.data = ds.data.masked_fill(ds.missing, 0.0);
+  }
   if (!torch::isfinite(ds.data).all().item<bool>()) {
     const int64_t bad = (~torch::isfinite(ds.data)).sum().item<int64_t>();
     refuse(where, "data", "expected finite values, found " + std::to_string(bad) + " NaN or Inf entries");
@@ -225,11 +236,13 @@ NpzContents dataset_arrays(const Dataset& ds) {
     condition_values.push_back(ds.condition_labels[c]);
   std::vector<std::string> epochs;
   for (int64_t k = 0; k < ds.epoch.numel(); ++k) epochs.push_back(ds.epoch_labels[ds.epoch[k].item<int64_t>()]);
-  return {{"data", to_npy(ds.counts ? ds.data.round().to(torch::kInt64) : ds.data)},
-          {"condition", NpyArray::from_int64s({ds.n_trials()}, condition_values)},
-          {"epoch", NpyArray::from_strings({ds.n_trials()}, epochs)},
-          {"trial_id", to_npy(ds.trial_id)},
-          {"times", to_npy(ds.times)}};
+  NpzContents arrays{{"data", to_npy(ds.counts ? ds.data.round().to(torch::kInt64) : ds.data)},
+                     {"condition", NpyArray::from_int64s({ds.n_trials()}, condition_values)},
+                     {"epoch", NpyArray::from_strings({ds.n_trials()}, epochs)},
+                     {"trial_id", to_npy(ds.trial_id)},
+                     {"times", to_npy(ds.times)}};
+  if (ds.missing.defined()) arrays.emplace_back("missing", to_npy(ds.missing));
+  return arrays;
 }
 
 }  // namespace ltrnn

@@ -19,7 +19,10 @@ struct Dataset {
   torch::Tensor trial_id;                 // [K] int64, strictly increasing position in the session
   torch::Tensor times;                    // [T] float64, strictly increasing (seconds; t < 0 is preparatory)
   bool counts = false;                    // data were integer spike counts
-  std::vector<std::string> notes;         // things the loader wants the user to know (ignored keys, ...)
+  // [T, K, D] bool, true = not observed (e.g. a unit outside its recording intervals):
+  // in neither the training nor the test set, never scored. Undefined: all observed.
+  torch::Tensor missing;
+  std::vector<std::string> notes;  // things the loader wants the user to know (ignored keys, ...)
 
   int64_t n_bins() const { return data.size(0); }
   int64_t n_trials() const { return data.size(1); }

@@ -92,4 +92,11 @@ Masks make_block_masks(int64_t T, int64_t K, int64_t D, const MaskConfig& config
   return Masks{~held, test};
 }
 
+Masks without_missing(Masks masks, const torch::Tensor& missing) {
+  if (!missing.defined()) return masks;
+  masks.train = masks.train & ~missing;
+  masks.test = masks.test & ~missing;
+  return masks;
+}
+
 }  // namespace ltrnn

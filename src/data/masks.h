@@ -39,4 +39,8 @@ struct Masks {
 // entry never has a training entry right next to it.
 Masks make_block_masks(int64_t T, int64_t K, int64_t D, const MaskConfig& config);
 
+// The masks without the entries `missing` [T, K, D] marks (undefined: unchanged): a missing
+// entry is neither trained on nor scored.
+Masks without_missing(Masks masks, const torch::Tensor& missing);
+
 }  // namespace ltrnn

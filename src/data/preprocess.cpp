@@ -15,6 +15,10 @@ void validate(const PreprocessConfig& c, const std::string& p) {
 }
 
 Dataset preprocess(const Dataset& input, const PreprocessConfig& config) {
+  if (input.missing.defined() && (config.smooth_sigma > 0 || config.zscore))
+    throw InputError("/preprocess: smoothing and z-scoring need every entry observed, and this dataset has " +
+                     std::to_string(input.missing.sum().item<int64_t>()) +
+                     " missing entries; fit the counts as they are (Poisson loss)");
   Dataset ds = input;
   if (config.smooth_sigma > 0) {
     // Gaussian kernel truncated at 4 sigma, applied along time with reflected edges.

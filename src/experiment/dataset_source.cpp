@@ -15,6 +15,16 @@ Dataset experiment_dataset(const Experiment& e, const fs::path& out_dir, std::os
     Dataset ds = load_dataset(*e.dataset.file);
     return ds;
   }
+  if (e.dataset.nwb) {
+    out << "importing " << e.dataset.nwb->file.string() << "...\n" << std::flush;
+    const NwbImport imported = import_nwb(*e.dataset.nwb);
+    write_npz(out_dir / "dataset.npz", nwb_arrays(imported));
+    out << format_import_summary(imported);
+    notes["import"] = {{"units_total", imported.units_total},     {"units_kept", imported.counts.size(2)},
+                       {"trials_total", imported.trials_total},   {"trials_kept", imported.counts.size(1)},
+                       {"spikes_binned", imported.spikes_binned}, {"bins_missing", imported.bins_missing}};
+    return nwb_dataset(imported);
+  }
   if (e.dataset.reach) {
     out << "simulating the reach task (pre-training, then the BL/AD/WO session)...\n" << std::flush;
     const ReachData reach =

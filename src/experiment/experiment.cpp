@@ -26,6 +26,31 @@ void throw_errors(const std::vector<std::string>& errors, const fs::path& source
   throw InputError(message);
 }
 
+// The "nwb" dataset (its keys are the schema's; the file relative to the experiment file).
+NwbImportOptions nwb_options_from_json(const json& j, const fs::path& source) {
+  NwbImportOptions o;
+  o.file = fs::absolute(source.parent_path() / j.at("file").get<std::string>());
+  if (!fs::exists(o.file)) throw InputError("/dataset/nwb/file: file not found: " + o.file.string());
+  o.align = j.at("align").get<std::string>();
+  const auto window = j.at("window").get<std::vector<double>>();
+  o.window_start = window.at(0);
+  o.window_stop = window.at(1);
+  o.bin_width = j.at("bin_width").get<double>();
+  o.condition = j.value("condition", "");
+  o.epoch = j.value("epoch", "");
+  // value() returns copies: keep them alive while iterating.
+  const json epochs = j.value("epochs", json::array()), trials_where = j.value("trials_where", json::object()),
+             units_where = j.value("units_where", json::object());
+  for (const json& e : epochs) o.epochs.emplace_back(e.at("name").get<std::string>(), e.at("from").get<double>());
+  for (const auto& [key, value] : trials_where.items())
+    o.trials_where[key] = value.is_string() ? value.get<std::string>() : value.dump();
+  for (const auto& [key, value] : units_where.items())
+    o.units_where[key] = value.is_string() ? value.get<std::string>() : value.dump();
+  o.min_spikes = j.value("min_spikes", int64_t{0});
+  validate(o, "/dataset/nwb/");
+  return o;
+}
+
 // A generator's parameters: its field list (sim/teacher.h, sim/reach.h) over its defaults.
 template <class Config>
 Config generator_from_json(const json& j, const std::string& generator) {
@@ -76,8 +101,12 @@ Experiment parse_experiment(const json& document, const fs::path& source) {
     }
   };
   const json& dataset = document.at("dataset");
-  if (dataset.contains("file") == dataset.contains("generator")) {
-    errors.push_back("/dataset: give exactly one of \"file\" or \"generator\"");
+  const int sources = dataset.contains("file") + dataset.contains("generator") + dataset.contains("nwb");
+  if (sources != 1) {
+    errors.push_back("/dataset: give exactly one of \"file\", \"nwb\" or \"generator\"");
+  } else if (dataset.contains("nwb")) {
+    if (dataset.contains("parameters")) errors.push_back("/dataset/parameters: only a generator takes parameters");
+    check([&] { e.dataset.nwb = nwb_options_from_json(dataset.at("nwb"), source); });
   } else if (dataset.contains("file")) {
     if (dataset.contains("parameters")) errors.push_back("/dataset/parameters: only a generator takes parameters");
     const fs::path file = source.parent_path() / dataset.at("file").get<std::string>();
@@ -173,6 +202,22 @@ Experiment parse_experiment(const json& document, const fs::path& source) {
   }
   throw_errors(errors, source);
   return e;
+}
+
+// The "nwb" dataset as saved in the resolved experiment.
+json nwb_options_json(const NwbImportOptions& o) {
+  json epochs = json::array();
+  for (const auto& [name, from] : o.epochs) epochs.push_back({{"name", name}, {"from", from}});
+  return {{"file", o.file.string()},
+          {"align", o.align},
+          {"window", {o.window_start, o.window_stop}},
+          {"bin_width", o.bin_width},
+          {"condition", o.condition},
+          {"epoch", o.epoch},
+          {"epochs", epochs},
+          {"trials_where", o.trials_where},
+          {"units_where", o.units_where},
+          {"min_spikes", o.min_spikes}};
 }
 
 std::vector<int64_t> parse_rank_text(const std::string& text, const std::string& where) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "data/masks.h"
+#include "data/nwb.h"
 #include "data/preprocess.h"
 #include "model/config.h"
 #include "sim/reach.h"
@@ -16,9 +17,10 @@
 
 namespace ltrnn {
 
-// A file, or an in-process generator (exactly one).
+// A file, an NWB recording to import, or an in-process generator (exactly one).
 struct DatasetSpec {
   std::optional<std::filesystem::path> file;  // absolute (resolved against the experiment file)
+  std::optional<NwbImportOptions> nwb;        // its file absolute, like `file`
   std::optional<TeacherConfig> teacher;
   std::optional<ReachConfig> reach;
 };
@@ -77,6 +79,9 @@ struct Experiment {
 // Throws InputError listing each error as "<pointer>: <message>" on its own line.
 Experiment load_experiment(const std::filesystem::path& path);
 Experiment parse_experiment(const nlohmann::json& document, const std::filesystem::path& source);
+
+// The "nwb" dataset of the resolved experiment (every option, the file absolute).
+nlohmann::json nwb_options_json(const NwbImportOptions& options);
 
 // Ranks written "FROM-TO" or "a,b,c"; InputError naming `where` when malformed.
 std::vector<int64_t> parse_rank_text(const std::string& text, const std::string& where);

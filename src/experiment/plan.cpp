@@ -55,6 +55,7 @@ std::string format_plan(const std::vector<PlannedRun>& plan) {
 json resolved_json(const Experiment& e) {
   json dataset;
   if (e.dataset.file) dataset["file"] = e.dataset.file->string();
+  if (e.dataset.nwb) dataset["nwb"] = nwb_options_json(*e.dataset.nwb);
   if (e.dataset.teacher) {
     dataset["generator"] = "teacher";
     dataset["parameters"] = fields_to_json(*e.dataset.teacher);

@@ -76,10 +76,14 @@ std::vector<RunRecord> run_experiment(const Experiment& e, const RunnerOptions& 
   const Dataset raw = experiment_dataset(e, options.out_dir, out, dataset_notes);
   for (const auto& note : raw.notes) out << "note: " << note << "\n";
   const Dataset dataset = preprocess(raw, e.preprocess);
-  const Masks masks = make_block_masks(dataset.n_bins(), dataset.n_trials(), dataset.n_neurons(), e.mask);
+  const Masks masks = without_missing(
+      make_block_masks(dataset.n_bins(), dataset.n_trials(), dataset.n_neurons(), e.mask), dataset.missing);
   out << "data: " << dataset.n_bins() << " bins x " << dataset.n_trials() << " trials x " << dataset.n_neurons()
       << " neurons; " << masks.test.sum().item<int64_t>() << " test entries, " << masks.train.sum().item<int64_t>()
-      << " training entries" << std::endl;
+      << " training entries";
+  if (dataset.missing.defined())
+    out << "; " << dataset.missing.sum().item<int64_t>() << " missing entries (in neither)";
+  out << std::endl;
   write_resolved_experiment(options.out_dir, e);
   write_npz(options.out_dir / "masks.npz", {{"train", to_npy(masks.train)}, {"test", to_npy(masks.test)}});
 

@@ -391,7 +391,7 @@ std::map<std::string, NpyArray> read_npz(const std::filesystem::path& path) {
   return arrays;
 }
 
-void write_npz(const std::filesystem::path& path, const NpzContents& arrays, bool compressed) {
+void write_npz(const std::filesystem::path& path, const NpzContents& arrays, bool compressed, int level) {
   write_via_temp(path, [&](const std::filesystem::path& tmp) {
     int error_code = 0;
     zip_t* archive = zip_open(tmp.string().c_str(), ZIP_CREATE | ZIP_TRUNCATE, &error_code);
@@ -410,7 +410,8 @@ void write_npz(const std::filesystem::path& path, const NpzContents& arrays, boo
         zip_discard(archive);
         throw std::runtime_error("cannot add '" + key + "' to " + tmp.string() + ": " + reason);
       }
-      zip_set_file_compression(archive, index, compressed ? ZIP_CM_DEFLATE : ZIP_CM_STORE, 0);
+      zip_set_file_compression(archive, index, compressed ? ZIP_CM_DEFLATE : ZIP_CM_STORE,
+                               static_cast<zip_uint32_t>(level));
     }
     if (zip_close(archive) != 0) {
       const std::string reason = zip_strerror(archive);

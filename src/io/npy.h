@@ -47,7 +47,8 @@ void write_npy(const std::filesystem::path& path, const NpyArray& array);  // at
 // An .npz archive (numpy.savez / savez_compressed): key -> array, keys without ".npy".
 using NpzContents = std::vector<std::pair<std::string, NpyArray>>;
 std::map<std::string, NpyArray> read_npz(const std::filesystem::path& path);
-// Atomic; `compressed` = deflate (savez_compressed), otherwise stored (savez).
-void write_npz(const std::filesystem::path& path, const NpzContents& arrays, bool compressed = true);
+// Atomic; `compressed` = deflate (savez_compressed), otherwise stored (savez); `level`
+// 1 (fastest) .. 9 (smallest), 0 = zlib's default (6).
+void write_npz(const std::filesystem::path& path, const NpzContents& arrays, bool compressed = true, int level = 0);
 
 }  // namespace ltrnn

@@ -70,8 +70,11 @@ std::string key_value_table(const std::vector<std::pair<std::string, std::string
 
 std::string dataset_description(const json& experiment, const DatasetView& view) {
   const json& dataset = experiment.at("dataset");
-  std::string source = dataset.contains("file")
-                           ? "file " + html_escape(dataset.at("file").get<std::string>())
+  std::string source = dataset.contains("file") ? "file " + html_escape(dataset.at("file").get<std::string>())
+                       : dataset.contains("nwb")
+                           ? "NWB recording " + html_escape(dataset["nwb"].value("file", "")) + " (aligned to " +
+                                 html_escape(dataset["nwb"].value("align", "")) + ", bins of " +
+                                 number(dataset["nwb"].value("bin_width", 0.0)) + " s; binned copy: dataset.npz)"
                            : "generator <b>" + html_escape(dataset.value("generator", "")) + "</b>";
   if (dataset.contains("parameters")) {
     std::string parameters;
