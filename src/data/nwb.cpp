@@ -88,6 +88,22 @@ bool matches(const Column& column, std::size_t i, const std::string& value) {
   return end != value.c_str() && *end == '\0' && column.numbers[i] == number;
 }
 
+// Rows whose columns equal the wanted values (all of them).
+class RowFilter {
+ public:
+  RowFilter(const Hdf5File& file, const std::string& table, const std::map<std::string, std::string>& where,
+            std::size_t rows, const std::string& role) {
+    for (const auto& [name, value] : where) conditions_.emplace_back(read_column(file, table, name, rows, role), value);
+  }
+  bool keeps(std::size_t row) const {
+    return std::all_of(conditions_.begin(), conditions_.end(),
+                       [&](const auto& condition) { return matches(condition.first, row, condition.second); });
+  }
+
+ private:
+  std::vector<std::pair<Column, std::string>> conditions_;
+};
+
 // The ragged index of `data`: row i owns [ends[i-1], ends[i]). Checked against its length.
 std::vector<int64_t> ragged_ends(const Hdf5File& file, const std::string& index, std::size_t rows, int64_t length) {
   if (!file.is_dataset(index)) throw InputError(file.where(index) + ": not found (the ragged index of its column)");
@@ -135,12 +151,7 @@ KeptTrials select_trials(const Hdf5File& file, const NwbImportOptions& o, NwbImp
   const std::vector<int64_t> ids = file.read_int64s(kTrials + "/id");
   const Column event = read_column(file, kTrials, o.align, rows, "the event to align to");
   if (!event.numeric) throw InputError(file.where(event.path) + ": expected event times in seconds (numbers)");
-  std::vector<Column> filters;
-  std::vector<std::string> wanted;
-  for (const auto& [name, value] : o.trials_where) {
-    filters.push_back(read_column(file, kTrials, name, rows, "a trials filter"));
-    wanted.push_back(value);
-  }
+  const RowFilter filter(file, kTrials, o.trials_where, rows, "a trials filter");
   const Column condition =
       o.condition.empty() ? Column{} : read_column(file, kTrials, o.condition, rows, "the condition");
   const Column epoch = o.epoch.empty() ? Column{} : read_column(file, kTrials, o.epoch, rows, "the epoch");
@@ -148,9 +159,7 @@ KeptTrials select_trials(const Hdf5File& file, const NwbImportOptions& o, NwbImp
       o.epochs.empty() ? Column{} : read_column(file, kTrials, "start_time", rows, "the epoch boundaries");
   KeptTrials kept;
   for (std::size_t i = 0; i < rows; ++i) {
-    bool keep = true;
-    for (std::size_t f = 0; f < filters.size(); ++f) keep = keep && matches(filters[f], i, wanted[f]);
-    if (!keep) {
+    if (!filter.keeps(i)) {
       ++summary.trials_dropped_where;
       continue;
     }
@@ -259,12 +268,7 @@ NwbImport import_nwb(const NwbImportOptions& o) {
     intervals = file.read_doubles(kUnits + "/obs_intervals");
     interval_ends = ragged_ends(file, kUnits + "/obs_intervals_index", units, shape[0]);
   }
-  std::vector<Column> filters;
-  std::vector<std::string> wanted;
-  for (const auto& [name, value] : o.units_where) {
-    filters.push_back(read_column(file, kUnits, name, units, "a units filter"));
-    wanted.push_back(value);
-  }
+  const RowFilter filter(file, kUnits, o.units_where, units, "a units filter");
 
   // 3. Bin each kept unit's spikes, read one unit at a time.
   std::vector<int32_t> counts;   // [D][T * K] of the kept units, filled unit by unit
@@ -272,9 +276,7 @@ NwbImport import_nwb(const NwbImportOptions& o) {
   std::vector<int64_t> kept_units;
   const double w = o.bin_width;
   for (std::size_t u = 0; u < units; ++u) {
-    bool keep = true;
-    for (std::size_t f = 0; f < filters.size(); ++f) keep = keep && matches(filters[f], u, wanted[f]);
-    if (!keep) {
+    if (!filter.keeps(u)) {
       ++result.units_dropped_where;
       continue;
     }
