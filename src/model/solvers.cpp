@@ -5,8 +5,19 @@
 
 namespace ltrnn {
 
+namespace {
+
+// The tableaux built once: solver_step runs at every substep of every bin.
+const ButcherTableau& tableau_of(Solver solver) {
+  static const ButcherTableau euler = butcher_tableau(Solver::Euler), heun = butcher_tableau(Solver::Heun),
+                              rk4 = butcher_tableau(Solver::RK4);
+  return solver == Solver::Euler ? euler : solver == Solver::Heun ? heun : rk4;
+}
+
+}  // namespace
+
 torch::Tensor solver_step(Solver solver, const Drift& f, const torch::Tensor& x, int64_t bin, double h) {
-  const ButcherTableau tableau = butcher_tableau(solver);
+  const ButcherTableau& tableau = tableau_of(solver);
   // 1. Stages: k_j = f(x + h sum_{i<j} a_ji k_i).
   std::vector<torch::Tensor> k;
   for (int64_t j = 0; j < tableau.stages(); ++j) {

@@ -280,10 +280,10 @@ namespace {
 ReportPage report_page(const fs::path& out_dir) {
   const json experiment = read_json(out_dir / "experiment.json");
   const fs::path results_path = out_dir / "results.json";
-  read_json(results_path);  // a missing file: the message that names the output directory
   const ResultsFile results = [&] {
+    json document = read_json(results_path);  // a missing file: the message that names the output directory
     try {
-      return read_results(results_path);
+      return results_from_json(std::move(document), results_path.string());
     } catch (const InputError& error) {
       throw InputError(out_dir.string() +
                        ": results.json lacks a field the report needs, or has one of the wrong type (" + error.what() +

@@ -82,21 +82,27 @@ void write_results(const fs::path& out_dir, const json& experiment, const std::v
 }
 
 ResultsFile read_results(const fs::path& path) {
-  ResultsFile results;
+  json document;
   try {
-    results.document = json::parse(read_file(path));
+    document = json::parse(read_file(path));
   } catch (const json::exception& error) {
     throw InputError(path.string() + ": not valid JSON (" + error.what() + ")");
   }
+  return results_from_json(std::move(document), path.string());
+}
+
+ResultsFile results_from_json(json document, const std::string& where) {
+  ResultsFile results;
+  results.document = std::move(document);
   const json& runs = results.document.contains("runs") ? results.document["runs"] : json();
-  if (!runs.is_array()) throw InputError(path.string() + ": expected a \"runs\" array");
+  if (!runs.is_array()) throw InputError(where + ": expected a \"runs\" array");
   for (std::size_t i = 0; i < runs.size(); ++i)
-    results.runs.push_back(run_record_from_json(runs[i], path.string() + " /runs/" + std::to_string(i)));
+    results.runs.push_back(run_record_from_json(runs[i], where + " /runs/" + std::to_string(i)));
   if (results.document.contains("selected_rank")) {
     try {
       results.selected_rank = results.document["selected_rank"].get<std::map<std::string, int64_t>>();
     } catch (const json::exception& error) {
-      throw InputError(path.string() + ": /selected_rank: expected family -> rank (" + error.what() + ")");
+      throw InputError(where + ": /selected_rank: expected family -> rank (" + error.what() + ")");
     }
   }
   return results;

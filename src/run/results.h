@@ -26,5 +26,7 @@ struct ResultsFile {
 };
 // InputError naming the file when it is missing, not JSON, or its runs are malformed.
 ResultsFile read_results(const std::filesystem::path& results_json);
+// The same from an already parsed document; `where` names it in errors.
+ResultsFile results_from_json(nlohmann::json document, const std::string& where);
 
 }  // namespace ltrnn
