@@ -155,7 +155,7 @@ BenchResult run_bench_case(const BenchCase& c) {
   train.float64 = c.float64;
   train.threads = c.threads;
   const auto dtype = c.float64 ? torch::kFloat64 : torch::kFloat32;
-  const FitTarget target = make_fit_target(ds.data, masks.train, masks.test, LossKind::MSE, false, dtype);
+  const FitTarget target = make_fit_target(ds.data, masks, LossKind::MSE, false, dtype);
   RnnModel model(model_config, TrialStructure::from_dataset(ds, model_config));
   model->to(dtype);
 

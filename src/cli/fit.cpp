@@ -71,6 +71,9 @@ int fit_command(int argc, const char* const* argv) {
                                                                                      cxxopts::value<std::string>())(
       "test-fraction", "fraction of entries held out for testing",
       cxxopts::value<double>()->default_value(exact_text(mask_defaults.test_fraction)))(
+      "validation-fraction",
+      "fraction of entries held out for validation (stopping, the saved model); 0: the test set does both",
+      cxxopts::value<double>()->default_value(exact_text(mask_defaults.validation_fraction)))(
       "mask-seed", "seed of the cross-validation mask", cxxopts::value<int64_t>()->default_value("0"))(
       "smooth", "Gaussian smoothing over time, std in bins (0: none)", cxxopts::value<double>()->default_value("0"))(
       "zscore", "z-score each neuron")(
@@ -100,6 +103,7 @@ int fit_command(int argc, const char* const* argv) {
   read_field_options(r, train);
   MaskConfig mask_config;
   mask_config.test_fraction = r["test-fraction"].as<double>();
+  mask_config.validation_fraction = r["validation-fraction"].as<double>();
   mask_config.seed = r["mask-seed"].as<int64_t>();
   PreprocessConfig preprocess_config;
   preprocess_config.smooth_sigma = r["smooth"].as<double>();

@@ -11,6 +11,7 @@ namespace ltrnn {
 
 void validate(const MaskConfig& c, const std::string& p) {
   require(c.test_fraction > 0 && c.test_fraction < 0.5, p + "/test_fraction", "must be in (0, 0.5)");
+  require(c.validation_fraction >= 0 && c.validation_fraction < 0.5, p + "/validation_fraction", "must be in [0, 0.5)");
   for (int a = 0; a < 3; ++a) {
     require(c.test_half[a] >= 0, p + "/test_half", "half-sizes must be >= 0");
     require(c.test_half[a] <= c.train_half[a], p + "/test_half",
@@ -39,62 +40,80 @@ void for_each_entry(const Box& b, F&& f) {
     for (int64_t k = b.lo[1]; k <= b.hi[1]; ++k)
       for (int64_t i = b.lo[2]; i <= b.hi[2]; ++i) f(t, k, i);
 }
+
+// The entries of one kind of held-out set, as flat 0/1 flags over T x K x D.
+struct BlockSets {
+  std::array<int64_t, 3> size;
+  std::vector<uint8_t> held_out, in_shell, in_test, in_validation;
+  int64_t flat(int64_t t, int64_t k, int64_t i) const { return (t * size[1] + k) * size[2] + i; }
+};
+
+// Adds blocks until `target` entries are marked in `set` (in_test or in_validation);
+// a block whose outer box touches any held-out entry of either set is skipped, so the
+// count only grows and the two sets stay apart (docs/design.md section 5).
+void add_blocks(BlockSets& s, std::vector<uint8_t>& set, int64_t target, const MaskConfig& config, std::mt19937_64& rng,
+                const std::string& field) {
+  const int64_t max_blocks = 100000 + 20 * target;  // an impossible target fails instead of hanging
+  int64_t count = 0;
+  for (int64_t block = 0; count < target; ++block) {
+    if (block >= max_blocks)
+      throw InputError("/mask/" + field + ": cannot reach a " + field + " of this size with these block sizes; " +
+                       "lower test_fraction, validation_fraction or the train_half sizes");
+    // 1. A random centre, its outer (held-out) box and inner (scored) box.
+    std::array<int64_t, 3> centre;
+    for (int a = 0; a < 3; ++a) centre[a] = std::uniform_int_distribution<int64_t>(0, s.size[a] - 1)(rng);
+    const Box outer = box_around(centre, config.train_half, s.size);
+    const Box inner = box_around(centre, config.test_half, s.size);
+    // 2. Blocks do not eat each other's scored entries.
+    bool touches = false;
+    for_each_entry(outer, [&](int64_t t, int64_t k, int64_t i) {
+      const int64_t f = s.flat(t, k, i);
+      touches = touches || s.in_test[f] || s.in_validation[f];
+    });
+    if (touches) continue;
+    // 3. Hold out the outer box; the shell (outer minus inner) is in no set.
+    for_each_entry(outer, [&](int64_t t, int64_t k, int64_t i) {
+      const int64_t f = s.flat(t, k, i);
+      s.held_out[f] = 1;
+      const bool inside = t >= inner.lo[0] && t <= inner.hi[0] && k >= inner.lo[1] && k <= inner.hi[1] &&
+                          i >= inner.lo[2] && i <= inner.hi[2];
+      if (!inside) s.in_shell[f] = 1;
+    });
+    // 4. The inner box joins the set, except entries an earlier block's shell covers.
+    for_each_entry(inner, [&](int64_t t, int64_t k, int64_t i) {
+      const int64_t f = s.flat(t, k, i);
+      if (!set[f] && !s.in_shell[f]) {
+        set[f] = 1;
+        ++count;
+      }
+    });
+  }
+}
+
+torch::Tensor as_mask(std::vector<uint8_t>& flags, const std::array<int64_t, 3>& size) {
+  return torch::from_blob(flags.data(), {size[0], size[1], size[2]}, torch::kUInt8).to(torch::kBool);
+}
+
 }  // namespace
 
 Masks make_block_masks(int64_t T, int64_t K, int64_t D, const MaskConfig& config) {
   validate(config, "/mask");
-  const std::array<int64_t, 3> size{T, K, D};
   const int64_t total = T * K * D;
-  const auto flat = [&](int64_t t, int64_t k, int64_t i) { return (t * K + k) * D + i; };
-  // held_out: in some block's outer box; in_shell: outer minus inner box; in_test: the test set.
-  std::vector<uint8_t> held_out(total, 0), in_test(total, 0), in_shell(total, 0);
+  BlockSets s{{T, K, D}, {}, {}, {}, {}};
+  for (auto* flags : {&s.held_out, &s.in_shell, &s.in_test, &s.in_validation}) flags->assign(total, 0);
   std::mt19937_64 rng(static_cast<uint64_t>(config.seed));
-  const auto target = static_cast<int64_t>(std::ceil(config.test_fraction * total));
-  int64_t test_count = 0;
-  // Cap the attempts so an impossible target fails with a message instead of hanging.
-  const int64_t max_blocks = 100000 + 20 * target;
-  for (int64_t block = 0; test_count < target; ++block) {
-    if (block >= max_blocks)
-      throw InputError("/mask/test_fraction: cannot reach a test fraction of " + std::to_string(config.test_fraction) +
-                       " with these block sizes; lower test_fraction or the train_half sizes");
-    // 1. A random centre, its outer (held-out) box and inner (test) box.
-    std::array<int64_t, 3> centre;
-    for (int a = 0; a < 3; ++a) centre[a] = std::uniform_int_distribution<int64_t>(0, size[a] - 1)(rng);
-    const Box outer = box_around(centre, config.train_half, size);
-    const Box inner = box_around(centre, config.test_half, size);
-    // 2. Blocks do not eat each other's test entries: skip a block whose outer box
-    //    touches an existing test entry (so the test count only grows).
-    bool touches_test = false;
-    for_each_entry(outer, [&](int64_t t, int64_t k, int64_t i) {
-      const int64_t f = flat(t, k, i);
-      touches_test = touches_test || in_test[f];
-    });
-    if (touches_test) continue;
-    // 3. Hold out the outer box; the shell (outer minus inner) is in neither set.
-    for_each_entry(outer, [&](int64_t t, int64_t k, int64_t i) {
-      const int64_t f = flat(t, k, i);
-      held_out[f] = 1;
-      const bool inside = t >= inner.lo[0] && t <= inner.hi[0] && k >= inner.lo[1] && k <= inner.hi[1] &&
-                          i >= inner.lo[2] && i <= inner.hi[2];
-      if (!inside) in_shell[f] = 1;
-    });
-    // 4. The inner box is test, except entries an earlier block's shell covers.
-    for_each_entry(inner, [&](int64_t t, int64_t k, int64_t i) {
-      const int64_t f = flat(t, k, i);
-      if (!in_test[f] && !in_shell[f]) {
-        in_test[f] = 1;
-        ++test_count;
-      }
-    });
-  }
-  torch::Tensor held = torch::from_blob(held_out.data(), {T, K, D}, torch::kUInt8).to(torch::kBool);
-  torch::Tensor test = torch::from_blob(in_test.data(), {T, K, D}, torch::kUInt8).to(torch::kBool);
-  return Masks{~held, test};
+  // Test blocks first, from the seed alone, so the test set does not depend on the
+  // validation fraction; then validation blocks from the same stream.
+  add_blocks(s, s.in_test, static_cast<int64_t>(std::ceil(config.test_fraction * total)), config, rng, "test_fraction");
+  add_blocks(s, s.in_validation, static_cast<int64_t>(std::ceil(config.validation_fraction * total)), config, rng,
+             "validation_fraction");
+  return Masks{~as_mask(s.held_out, s.size), as_mask(s.in_validation, s.size), as_mask(s.in_test, s.size)};
 }
 
 Masks without_missing(Masks masks, const torch::Tensor& missing) {
   if (!missing.defined()) return masks;
   masks.train = masks.train & ~missing;
+  masks.validation = masks.validation & ~missing;
   masks.test = masks.test & ~missing;
   return masks;
 }

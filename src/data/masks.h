@@ -11,6 +11,7 @@ namespace ltrnn {
 // Where the held-out blocks go: their target share of the entries, their sizes, the seed.
 struct MaskConfig {
   double test_fraction = 0.1;                  // target fraction of entries in the test set
+  double validation_fraction = 0.1;            // target fraction in the validation set (0: none)
   std::array<int64_t, 3> train_half{3, 2, 0};  // held-out block half-sizes (time, trial, neuron)
   std::array<int64_t, 3> test_half{2, 1, 0};   // test block half-sizes, <= train_half
   int64_t seed = 0;
@@ -18,6 +19,9 @@ struct MaskConfig {
   template <class Self, class Visitor>
   static void fields(Self& c, Visitor& v) {
     v.field("test_fraction", c.test_fraction, "target fraction of entries in the test set");
+    v.field("validation_fraction", c.validation_fraction,
+            "target fraction of entries in the validation set, which stops fits and selects ranks (0: none; the "
+            "test set then does both)");
     v.field("train_half", c.train_half, "held-out block half-sizes (time, trial, neuron)");
     v.field("test_half", c.test_half, "test block half-sizes (time, trial, neuron), <= train_half");
     v.field("seed", c.seed, "seed of the block positions");
@@ -28,15 +32,19 @@ struct MaskConfig {
 void validate(const MaskConfig& c, const std::string& pointer);
 
 struct Masks {
-  torch::Tensor train;  // [T, K, D] bool: entries the loss is trained on
-  torch::Tensor test;   // [T, K, D] bool: held-out entries the score is computed on
+  torch::Tensor train;       // [T, K, D] bool: entries the loss is trained on
+  torch::Tensor validation;  // [T, K, D] bool: held-out entries that stop fits and select ranks
+  torch::Tensor test;        // [T, K, D] bool: held-out entries that are only reported
 };
 
 // Places blocks at seeded random centres until the test set reaches
-// config.test_fraction of all entries. Each block removes the box of half-sizes
-// train_half around its centre from training; the inner box of half-sizes test_half
-// is test; the shell between them (the block boundary) is in neither set, so a test
-// entry never has a training entry right next to it.
+// config.test_fraction of all entries, then validation blocks the same way until the
+// validation set reaches config.validation_fraction. Each block removes the box of
+// half-sizes train_half around its centre from training; the inner box of half-sizes
+// test_half is test (or validation); the shell between them (the block boundary) is in no
+// set, so a held-out entry never has a training entry right next to it. The test blocks
+// do not depend on validation_fraction (0 gives the masks of a test set alone, and an
+// all-false validation mask).
 Masks make_block_masks(int64_t T, int64_t K, int64_t D, const MaskConfig& config);
 
 // The masks without the entries `missing` [T, K, D] marks (undefined: unchanged): a missing

@@ -79,13 +79,14 @@ std::vector<RunRecord> run_experiment(const Experiment& e, const RunnerOptions& 
   const Masks masks = without_missing(
       make_block_masks(dataset.n_bins(), dataset.n_trials(), dataset.n_neurons(), e.mask), dataset.missing);
   out << "data: " << dataset.n_bins() << " bins x " << dataset.n_trials() << " trials x " << dataset.n_neurons()
-      << " neurons; " << masks.test.sum().item<int64_t>() << " test entries, " << masks.train.sum().item<int64_t>()
-      << " training entries";
+      << " neurons; " << masks.test.sum().item<int64_t>() << " test entries, " << masks.validation.sum().item<int64_t>()
+      << " validation entries, " << masks.train.sum().item<int64_t>() << " training entries";
   if (dataset.missing.defined())
     out << "; " << dataset.missing.sum().item<int64_t>() << " missing entries (in neither)";
   out << std::endl;
   write_resolved_experiment(options.out_dir, e);
-  write_npz(options.out_dir / "masks.npz", {{"train", to_npy(masks.train)}, {"test", to_npy(masks.test)}});
+  write_npz(options.out_dir / "masks.npz",
+            {{"train", to_npy(masks.train)}, {"validation", to_npy(masks.validation)}, {"test", to_npy(masks.test)}});
 
   // 2. Each run: reuse a finished one on resume; a failing run is recorded and the rest go
   //    on. Workers take runs in plan order; results are kept and written in plan order.

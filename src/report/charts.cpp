@@ -109,57 +109,76 @@ std::vector<EpochSpan> epoch_spans(const std::vector<std::string>& epoch_of_tria
   return spans;
 }
 
+// The y axis of the rank-selection chart.
+static std::string score_title(bool on_validation) {
+  return on_validation ? "validation loss (nMSE, or Poisson NLL per entry)"
+                       : "test NMSE (MSE / variance of test entries)";
+}
+
 Chart rank_selection_chart(const std::vector<RunRecord>& runs, const ComparisonTable& table,
                            const std::vector<std::string>& families) {
   // 1. The data: seeds, means with error bars, reference families, thresholds, selections.
   json seeds = json::array(), means = json::array(), reference = json::array(), threshold = json::array(),
        selected = json::array();
+  // The score the rule compares (run/comparison.h): each seed's validation loss, or its test NMSE.
+  const bool on_validation = table.basis == SelectionBasis::Validation;
   for (const RunRecord& run : runs)
-    if (run.finished() && run.rank > 0 && std::isfinite(run.test_nmse))
-      seeds.push_back(
-          {{"model", run.model}, {"rank", run.rank}, {"seed", run.seed}, {"id", run.id}, {"test_nmse", run.test_nmse}});
+    if (run.finished() && run.rank > 0 && std::isfinite(selection_loss(run)))
+      seeds.push_back({{"model", run.model},
+                       {"rank", run.rank},
+                       {"seed", run.seed},
+                       {"id", run.id},
+                       {"score", selection_loss(run)}});
   const std::map<std::string, int64_t>& selected_rank = table.selected_rank;
   std::map<std::string, std::pair<double, double>> best;  // family -> (mean, se) of the best rank
   for (const ComparisonRow& row : table.rows) {
-    if (row.finished == 0 || !std::isfinite(row.mean_nmse)) continue;
+    if (row.finished == 0 || !std::isfinite(row.score)) continue;
     const std::string& model = row.model;
-    const double mean = row.mean_nmse, se = row.sem_nmse;
+    const double mean = row.score, se = row.score_se;
     const int64_t rank = row.rank;
     if (rank == 0) {
-      reference.push_back({{"model", model}, {"test_nmse", mean}, {"label", model + " (no rank)"}});
+      reference.push_back({{"model", model}, {"score", mean}, {"label", model + " (no rank)"}});
       continue;
     }
     means.push_back(
-        {{"model", model}, {"rank", rank}, {"test_nmse", mean}, {"low", mean - se}, {"high", mean + se}, {"se", se}});
+        {{"model", model}, {"rank", rank}, {"score", mean}, {"low", mean - se}, {"high", mean + se}, {"se", se}});
     if (!best.count(model) || mean < best[model].first) best[model] = {mean, se};
     if (selected_rank.count(model) && selected_rank.at(model) == rank)
       selected.push_back(
-          {{"model", model}, {"rank", rank}, {"test_nmse", mean}, {"label", "selected: rank " + std::to_string(rank)}});
+          {{"model", model}, {"rank", rank}, {"score", mean}, {"label", "selected: rank " + std::to_string(rank)}});
   }
   for (const auto& [model, value] : best)
-    threshold.push_back(
-        {{"model", model}, {"test_nmse", value.first + value.second}, {"label", "best mean + 1 s.e. (" + model + ")"}});
+    threshold.push_back({{"model", model},
+                         {"score", value.first + value.second},
+                         {"label", std::string(on_validation ? "best" : "best mean") + " + 1 s.e. (" + model + ")"}});
 
   Chart chart;
   chart.title = "Cross-validated error against rank";
   if (means.empty()) {
     // No ranked family: the families side by side.
-    chart.caption = "Test NMSE of each model family (lower is better).";
+    chart.caption = on_validation ? "Validation loss of each model family's best seed (lower is better)."
+                                  : "Test NMSE of each model family (lower is better).";
     chart.spec = {{"width", 420},
                   {"height", 260},
                   {"data", {{"values", reference}}},
                   {"mark", {{"type", "point"}, {"filled", true}, {"size", 80}}},
                   {"encoding",
                    {{"x", nominal("model", "model family")},
-                    {"y", with_scale(quantitative("test_nmse", "test NMSE (MSE / variance of test entries)"),
-                                     log_scale_if_positive(all_positive(reference, "test_nmse")))},
+                    {"y", with_scale(quantitative("score", score_title(on_validation)),
+                                     log_scale_if_positive(all_positive(reference, "score")))},
                     {"color", family_colour(families)}}}};
     return chart;
   }
   chart.caption =
-      "Lines: mean test NMSE over seeds with one standard error; dots: single seeds; dashed lines: families without a "
-      "rank; grey dotted line: the best mean plus one standard error. The selected rank (diamond) is the smallest rank "
-      "whose mean lies below that line — more components would not fit held-out data reliably better.";
+      on_validation
+          ? "Lines: each rank's best seed on the validation loss, with that fit's standard error; dots: every seed "
+            "(those far above the line stalled); dashed lines: families without a rank; grey dotted line: the best "
+            "plus one standard error. The selected rank (diamond) is the smallest rank whose best seed lies below that "
+            "line — more components would not fit held-out data reliably better. Test scores are not used to choose."
+          : "Lines: mean test NMSE over seeds with one standard error; dots: single seeds; dashed lines: families "
+            "without a rank; grey dotted line: the best mean plus one standard error. The selected rank (diamond) is "
+            "the smallest rank whose mean lies below that line — more components would not fit held-out data reliably "
+            "better.";
   int64_t min_rank = 1 << 30, max_rank = 0;
   for (const json& row : means) {
     min_rank = std::min<int64_t>(min_rank, row.at("rank"));
@@ -168,23 +187,23 @@ Chart rank_selection_chart(const std::vector<RunRecord>& runs, const ComparisonT
   json all = means;
   for (const json* set : {&seeds, &reference, &threshold})
     for (const json& row : *set) all.push_back(row);
-  const bool log_axis = all_positive(all, "test_nmse");
+  const bool log_axis = all_positive(all, "score");
   const json y_scale = log_scale_if_positive(log_axis);
   // On the log axis an error bar reaching zero or below cannot be drawn: it is cut at a
   // tenth of the mean, and the caption says so.
   bool clipped = false;
   for (json& row : means)
     if (log_axis && row.at("low").get<double>() <= 0) {
-      row["low"] = row.at("test_nmse").get<double>() / 10;
+      row["low"] = row.at("score").get<double>() / 10;
       clipped = true;
     }
   if (clipped) chart.caption += " (Error bars reaching zero are cut at a tenth of the mean on this log axis.)";
-  const std::string y_title = "test NMSE (MSE / variance of test entries)";
+  const std::string y_title = score_title(on_validation);
   const json x = with_scale(quantitative("rank", "rank R (components)"),
                             {{"domain", {min_rank - 0.5, max_rank + 0.5}}, {"nice", false}});
   json x_axis = x;
   x_axis["axis"] = {{"tickMinStep", 1}, {"format", "d"}};
-  const json y = with_scale(quantitative("test_nmse", y_title), y_scale);
+  const json y = with_scale(quantitative("score", y_title), y_scale);
   const json colour = family_colour(families);
 
   // 2. The layers, back to front.
@@ -196,12 +215,15 @@ Chart rank_selection_chart(const std::vector<RunRecord>& runs, const ComparisonT
          {"encoding",
           {{"y", y},
            {"color", colour},
-           {"tooltip", json::array({nominal("label", "family"), quantitative("test_nmse", "mean test NMSE")})}}}});
+           {"tooltip", json::array({nominal("label", "family"),
+                                    quantitative("score", on_validation ? "validation loss" : "mean test NMSE")})}}}});
   layers.push_back(
       {{"data", {{"name", "threshold"}}},
        {"mark", {{"type", "rule"}, {"strokeDash", {2, 3}}, {"color", "#777"}}},
        {"encoding",
-        {{"y", y}, {"tooltip", json::array({nominal("label", "line"), quantitative("test_nmse", "test NMSE")})}}}});
+        {{"y", y},
+         {"tooltip", json::array({nominal("label", "line"),
+                                  quantitative("score", on_validation ? "validation loss" : "test NMSE")})}}}});
   layers.push_back({{"data", {{"name", "means"}}},
                     {"mark", {{"type", "errorbar"}, {"ticks", true}}},
                     {"encoding",
@@ -209,23 +231,25 @@ Chart rank_selection_chart(const std::vector<RunRecord>& runs, const ComparisonT
                       {"y", with_scale(quantitative("low", y_title), y_scale)},
                       {"y2", {{"field", "high"}}},
                       {"color", colour}}}});
-  layers.push_back({{"data", {{"name", "means"}}},
-                    {"mark", {{"type", "line"}, {"point", true}}},
-                    {"encoding",
-                     {{"x", x_axis},
-                      {"y", y},
-                      {"color", colour},
-                      {"tooltip", json::array({nominal("model", "family"), quantitative("rank", "rank"),
-                                               quantitative("test_nmse", "mean test NMSE"),
-                                               quantitative("se", "standard error")})}}}});
-  layers.push_back({{"data", {{"name", "seeds"}}},
-                    {"mark", {{"type", "point"}, {"opacity", 0.6}, {"size", 30}}},
-                    {"encoding",
-                     {{"x", x_axis},
-                      {"y", y},
-                      {"color", colour},
-                      {"tooltip", json::array({nominal("id", "run"), quantitative("seed", "seed"),
-                                               quantitative("test_nmse", "test NMSE")})}}}});
+  layers.push_back(
+      {{"data", {{"name", "means"}}},
+       {"mark", {{"type", "line"}, {"point", true}}},
+       {"encoding",
+        {{"x", x_axis},
+         {"y", y},
+         {"color", colour},
+         {"tooltip", json::array({nominal("model", "family"), quantitative("rank", "rank"),
+                                  quantitative("score", on_validation ? "validation loss" : "mean test NMSE"),
+                                  quantitative("se", "standard error")})}}}});
+  layers.push_back(
+      {{"data", {{"name", "seeds"}}},
+       {"mark", {{"type", "point"}, {"opacity", 0.6}, {"size", 30}}},
+       {"encoding",
+        {{"x", x_axis},
+         {"y", y},
+         {"color", colour},
+         {"tooltip", json::array({nominal("id", "run"), quantitative("seed", "seed"),
+                                  quantitative("score", on_validation ? "validation loss" : "test NMSE")})}}}});
   layers.push_back({{"data", {{"name", "selected"}}},
                     {"mark",
                      {{"type", "point"},

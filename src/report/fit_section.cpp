@@ -40,19 +40,20 @@ double csv_number(const std::string& field) {
 json training_curve_rows(const fs::path& log_csv) {
   std::ifstream in(log_csv);
   std::string line;
-  std::getline(in, line);  // header: iteration,train_loss,test_loss,seconds
+  std::getline(in, line);  // header: iteration,train_loss,test_loss,seconds[,validation_loss]
   struct Record {
     int64_t iteration;
-    double train, test;
+    double train, test, validation;
   };
   std::vector<Record> records;
   while (std::getline(in, line)) {
-    std::array<double, 3> fields{std::nan(""), std::nan(""), std::nan("")};
+    std::array<double, 5> fields;
+    fields.fill(std::nan(""));
     std::istringstream text(line);
     std::string field;
     for (double& value : fields)
       if (std::getline(text, field, ',')) value = csv_number(field);
-    if (std::isfinite(fields[0])) records.push_back({static_cast<int64_t>(fields[0]), fields[1], fields[2]});
+    if (std::isfinite(fields[0])) records.push_back({static_cast<int64_t>(fields[0]), fields[1], fields[2], fields[4]});
   }
   json rows = json::array();
   const std::size_t stride = std::max<std::size_t>(1, (records.size() + kCurvePoints - 1) / kCurvePoints);
@@ -60,6 +61,8 @@ json training_curve_rows(const fs::path& log_csv) {
     if (i % stride != 0 && i + 1 != records.size()) continue;
     const Record& r = records[i];
     if (std::isfinite(r.train)) rows.push_back({{"iteration", r.iteration}, {"loss", r.train}, {"set", "train"}});
+    if (std::isfinite(r.validation))
+      rows.push_back({{"iteration", r.iteration}, {"loss", r.validation}, {"set", "validation"}});
     if (std::isfinite(r.test)) rows.push_back({{"iteration", r.iteration}, {"loss", r.test}, {"set", "test"}});
   }
   return rows;

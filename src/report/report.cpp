@@ -99,17 +99,29 @@ std::string shape_description(const DatasetView& view) {
 }
 
 std::string runs_table(const std::vector<RunRecord>& runs, const std::vector<SelectedFit>& fits) {
+  // Validation and count-data columns only when some run has them.
+  const bool validated = std::any_of(runs.begin(), runs.end(), [](const RunRecord& r) { return r.validated(); });
+  const bool counts =
+      std::any_of(runs.begin(), runs.end(), [](const RunRecord& r) { return std::isfinite(r.test_bits_per_spike); });
   std::ostringstream out;
   out << "<table>\n<tr><th>run</th><th>model</th><th>rank</th><th>hidden N</th><th>seed</th><th>parameters</th>"
-         "<th>iterations</th><th>seconds</th><th>test NMSE</th><th>test R²</th><th>status</th></tr>\n";
+         "<th>iterations</th><th>seconds</th>"
+      << (validated ? "<th>validation loss</th>" : "") << "<th>test NMSE</th><th>test R²</th>"
+      << (counts ? "<th>test bits/spike</th><th>deviance explained</th>" : "") << "<th>status</th></tr>\n";
   for (const RunRecord& run : runs) {
     const bool selected = std::any_of(fits.begin(), fits.end(), [&](const SelectedFit& f) { return f.id == run.id; });
     out << "<tr" << (selected ? " class=\"selected\"" : "") << "><td>" << html_escape(run.id) << "</td><td>"
         << html_escape(run.model) << "</td><td class=\"num\">" << (run.rank > 0 ? std::to_string(run.rank) : "–")
         << "</td><td class=\"num\">" << run.hidden << "</td><td class=\"num\">" << run.seed << "</td><td class=\"num\">"
         << run.n_params << "</td><td class=\"num\">" << run.iterations << "</td><td class=\"num\">"
-        << number(run.seconds, 3) << "</td><td class=\"num\">" << number(run.test_nmse, 4) << "</td><td class=\"num\">"
-        << number(run.test_r2, 4) << "</td><td>" << html_escape(run.outcome.text()) << "</td></tr>\n";
+        << number(run.seconds, 3) << "</td>";
+    if (validated) out << "<td class=\"num\">" << number(run.validation_loss, 4) << "</td>";
+    out << "<td class=\"num\">" << number(run.test_nmse, 4) << "</td><td class=\"num\">" << number(run.test_r2, 4)
+        << "</td>";
+    if (counts)
+      out << "<td class=\"num\">" << number(run.test_bits_per_spike, 4) << "</td><td class=\"num\">"
+          << number(run.test_deviance_explained, 4) << "</td>";
+    out << "<td>" << html_escape(run.outcome.text()) << "</td></tr>\n";
   }
   out << "</table>\n<p class=\"note\">Highlighted: the fit of each family shown below (the selected rank's best "
          "seed).</p>\n";
@@ -148,7 +160,9 @@ ReportSection experiment_section(const json& experiment, const ResultsFile& resu
                                   {"data", shape_description(view)},
                                   {"preprocessing", preprocessing.empty() ? "none" : html_escape(preprocessing)},
                                   {"cross-validation", "block mask, " + number(mask.value("test_fraction", 0.0) * 100) +
-                                                           "% of entries held out for testing (mask seed " +
+                                                           "% of entries held out for testing, " +
+                                                           number(mask.value("validation_fraction", 0.0) * 100) +
+                                                           "% for validation (mask seed " +
                                                            std::to_string(mask.value("seed", 0)) + ")"},
                                   {"seeds", html_escape(seeds)},
                                   {"plan", std::to_string(results.runs.size()) + " runs: " + std::to_string(finished) +
@@ -172,15 +186,26 @@ std::string selection_html(const ResultsFile& results, const ComparisonTable& ta
     if (chosen == family_rows.end()) continue;
     const ComparisonRow* best =
         *std::min_element(family_rows.begin(), family_rows.end(),
-                          [](const ComparisonRow* a, const ComparisonRow* b) { return a->mean_nmse < b->mean_nmse; });
+                          [](const ComparisonRow* a, const ComparisonRow* b) { return a->score < b->score; });
     out << "<p class=\"selection\"><b>" << html_escape(family) << ": rank " << rank << " selected.</b> It is the "
-        << "smallest rank whose mean test NMSE over seeds (" << number((*chosen)->mean_nmse) << ") is within one "
-        << "standard error of the best mean (rank " << best->rank << ": " << number(best->mean_nmse) << " ± "
-        << number(best->sem_nmse) << "); larger ranks do not predict held-out activity reliably better.</p>\n";
+        << "smallest rank whose " << basis_description(table.basis) << " (" << number((*chosen)->score)
+        << ") is within one standard error of the best (rank " << best->rank << ": " << number(best->score) << " ± "
+        << number(best->score_se) << "); larger ranks do not predict held-out activity reliably better.";
+    if (table.basis == SelectionBasis::Validation) {
+      int64_t stalled = 0;
+      for (const ComparisonRow* row : family_rows) stalled += row->stalled;
+      out << " Ranks are compared on validation entries; the test entries are only reported (test NMSE of the "
+          << "selected fit: " << number((*chosen)->best_test_nmse, 4);
+      if (std::isfinite((*chosen)->best_test_bits_per_spike))
+        out << ", test bits/spike: " << number((*chosen)->best_test_bits_per_spike, 4);
+      out << "). " << stalled << " seed" << (stalled == 1 ? "" : "s")
+          << " stalled (validation loss more than one standard error above their rank's best seed).";
+    }
+    out << "</p>\n";
   }
   if (const RunRecord* best = best_finished_run(results.runs))
-    out << "<p>Lowest test NMSE of any run: <b>" << html_escape(best->id) << "</b> (" << number(best->test_nmse, 4)
-        << ").</p>\n";
+    out << "<p>Best run on the " << (best->validated() ? "validation loss" : "test NMSE") << ": <b>"
+        << html_escape(best->id) << "</b> (test NMSE " << number(best->test_nmse, 4) << ").</p>\n";
   return out.str();
 }
 

@@ -9,8 +9,41 @@
 
 namespace ltrnn {
 
+std::string basis_description(SelectionBasis basis) {
+  return basis == SelectionBasis::Validation ? "validation loss of the best seed" : "mean test nMSE over seeds";
+}
+
+namespace {
+
+// The row's best seed on the validation loss, and how many seeds stalled behind it.
+void score_on_validation(ComparisonRow& row, const std::vector<const RunRecord*>& runs) {
+  const RunRecord* best = nullptr;
+  for (const RunRecord* run : runs)
+    if (run->finished() && (!best || run->validation_loss < best->validation_loss)) best = run;
+  if (!best) return;
+  row.score = best->validation_loss;
+  row.score_se = best->validation_loss_se;
+  row.best_id = best->id;
+  row.best_test_nmse = best->test_nmse;
+  row.best_test_bits_per_spike = best->test_bits_per_spike;
+  for (const RunRecord* run : runs)
+    if (run->finished() && run->validation_loss > row.score + row.score_se) ++row.stalled;
+}
+
+}  // namespace
+
 ComparisonTable compare_runs(const std::vector<RunRecord>& runs) {
   ComparisonTable table;
+  bool all_validated = false;
+  for (const auto& run : runs) {
+    if (!run.finished()) continue;
+    if (!run.validated()) {
+      all_validated = false;
+      break;
+    }
+    all_validated = true;
+  }
+  table.basis = all_validated ? SelectionBasis::Validation : SelectionBasis::Test;
   // 1. Group by (family, rank) in first-appearance order.
   std::vector<std::pair<std::string, int64_t>> keys;
   std::map<std::pair<std::string, int64_t>, std::vector<const RunRecord*>> groups;
@@ -41,31 +74,68 @@ ComparisonTable compare_runs(const std::vector<RunRecord>& runs) {
       test_variance /= values.size();
       row.sem_nmse = std::sqrt(row.std_nmse * row.std_nmse / values.size() + test_variance);
     }
+    row.score = row.mean_nmse;
+    row.score_se = row.sem_nmse;
+    if (table.basis == SelectionBasis::Validation) score_on_validation(row, groups[key]);
     table.rows.push_back(row);
   }
-  // 3. One-standard-error rule per ranked family.
+  // 3. One-standard-error rule per ranked family, on the rows' scores.
   std::map<std::string, std::vector<const ComparisonRow*>> by_family;
   for (const auto& row : table.rows)
     if (row.rank > 0 && row.finished > 0) by_family[row.model].push_back(&row);
   for (auto& [family, rows] : by_family) {
     const ComparisonRow* best =
-        *std::min_element(rows.begin(), rows.end(), [](auto* a, auto* b) { return a->mean_nmse < b->mean_nmse; });
+        *std::min_element(rows.begin(), rows.end(), [](auto* a, auto* b) { return a->score < b->score; });
     int64_t selected = best->rank;
     for (const ComparisonRow* row : rows)
-      if (row->mean_nmse <= best->mean_nmse + best->sem_nmse) selected = std::min(selected, row->rank);
+      if (row->score <= best->score + best->score_se) selected = std::min(selected, row->rank);
     table.selected_rank[family] = selected;
   }
   return table;
 }
 
+namespace {
+
+bool is_selected(const ComparisonTable& table, const ComparisonRow& row) {
+  return row.rank > 0 && table.selected_rank.count(row.model) && table.selected_rank.at(row.model) == row.rank;
+}
+
+// The table when ranks are compared on validation: each row's best seed, its validation
+// loss and standard error, its test scores (reported, not used), and the stalled seeds.
+std::string format_validation_comparison(const ComparisonTable& table) {
+  bool counts = false;
+  for (const auto& row : table.rows) counts = counts || std::isfinite(row.best_test_bits_per_spike);
+  std::ostringstream out;
+  out << std::left << std::setw(14) << "model" << std::setw(6) << "rank" << std::setw(8) << "runs" << std::setw(9)
+      << "stalled" << std::right << std::setw(13) << "validation" << std::setw(12) << "s.e." << std::setw(13)
+      << "test nMSE" << (counts ? "  test bits/spike" : "") << "\n";
+  for (const auto& row : table.rows) {
+    std::ostringstream runs;
+    runs << row.finished << "/" << row.planned;
+    out << std::left << std::setw(14) << row.model << std::setw(6) << (row.rank > 0 ? std::to_string(row.rank) : "-")
+        << std::setw(8) << runs.str() << std::setw(9) << row.stalled << std::right << std::scientific
+        << std::setprecision(3) << std::setw(13) << row.score << std::setw(12) << row.score_se << std::setw(13)
+        << row.best_test_nmse << std::defaultfloat;
+    if (counts) out << std::fixed << std::setprecision(4) << std::setw(18) << row.best_test_bits_per_spike;
+    out << std::defaultfloat << (is_selected(table, row) ? "   <- selected" : "") << "\n";
+  }
+  for (const auto& [family, rank] : table.selected_rank)
+    out << "selected rank for " << family << ": " << rank
+        << " (smallest rank whose best seed's validation loss is within one standard error of the best; test "
+           "scores are reported, never used to choose)\n";
+  return out.str();
+}
+
+}  // namespace
+
 std::string format_comparison(const ComparisonTable& table) {
+  if (table.basis == SelectionBasis::Validation) return format_validation_comparison(table);
   std::ostringstream out;
   out << std::left << std::setw(14) << "model" << std::setw(6) << "rank" << std::setw(10) << "runs" << std::right
       << std::setw(13) << "test nMSE" << std::setw(12) << "std" << std::setw(12) << "s.e."
       << "\n";
   for (const auto& row : table.rows) {
-    const bool selected =
-        row.rank > 0 && table.selected_rank.count(row.model) && table.selected_rank.at(row.model) == row.rank;
+    const bool selected = is_selected(table, row);
     std::ostringstream runs;
     runs << row.finished << "/" << row.planned;
     out << std::left << std::setw(14) << row.model << std::setw(6) << (row.rank > 0 ? std::to_string(row.rank) : "-")
@@ -88,7 +158,14 @@ nlohmann::json comparison_rows_json(const ComparisonTable& table) {
                     {"planned", row.planned},
                     {"mean_test_nmse", row.mean_nmse},
                     {"std_test_nmse", row.std_nmse},
-                    {"se_test_nmse", row.sem_nmse}});
+                    {"se_test_nmse", row.sem_nmse},
+                    {"basis", table.basis == SelectionBasis::Validation ? "validation" : "test"},
+                    {"score", row.score},
+                    {"score_se", row.score_se},
+                    {"best_id", row.best_id},
+                    {"best_test_nmse", row.best_test_nmse},
+                    {"best_test_bits_per_spike", row.best_test_bits_per_spike},
+                    {"stalled", row.stalled}});
   return rows;
 }
 

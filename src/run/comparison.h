@@ -1,6 +1,9 @@
 // The comparison table over runs: each family at each rank, over seeds, and the rank the
-// one-standard-error rule selects (docs/design.md section 5).
+// one-standard-error rule selects (docs/design.md section 5). With a validation set, each
+// rank is represented by its best seed on the validation loss and the rule compares those
+// fits' validation losses; without one, by the mean test nMSE over seeds.
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <nlohmann/json_fwd.hpp>
@@ -20,19 +23,35 @@ struct ComparisonRow {
   // sqrt(std^2 / n + mean of the runs' test_nmse_se^2): seed-to-seed variation plus the
   // sampling error of the one test set every seed shares.
   double mean_nmse = 0, std_nmse = 0, sem_nmse = 0;
+  // What the rule compares: with a validation set, the best seed's validation loss and its
+  // standard error (that fit's sampling error); else mean_nmse and sem_nmse.
+  double score = 0, score_se = 0;
+  std::string best_id;  // the run behind `score` (validation basis), else empty
+  double best_test_nmse = NAN, best_test_bits_per_spike = NAN;
+  // Finished seeds whose validation loss is more than one standard error (score_se) above
+  // the best seed's: optimisations that stalled (0 without a validation set).
+  int64_t stalled = 0;
 };
+
+enum class SelectionBasis { Validation, Test };
 
 struct ComparisonTable {
   std::vector<ComparisonRow> rows;
-  // Per ranked family: the smallest rank whose mean test nMSE is within one standard
-  // error (sem_nmse of the best rank) of the best mean -- the one-standard-error rule.
+  // Validation when every finished run has a validation set, else Test.
+  SelectionBasis basis = SelectionBasis::Test;
+  // Per ranked family: the smallest rank whose score is within one standard error
+  // (score_se of the best rank) of the best score -- the one-standard-error rule.
   std::map<std::string, int64_t> selected_rank;
 };
+
+// What the table's score is, in words (for the printed table and the report).
+std::string basis_description(SelectionBasis basis);
 
 ComparisonTable compare_runs(const std::vector<RunRecord>& runs);
 // The table as printed by `ltrnn run`.
 std::string format_comparison(const ComparisonTable& table);
-// results.json's "summary" rows (model, rank, finished, planned, mean_/std_/se_test_nmse).
+// results.json's "summary" rows (model, rank, finished, planned, mean_/std_/se_test_nmse,
+// score, score_se, basis, best_id, best_test_nmse, best_test_bits_per_spike, stalled).
 nlohmann::json comparison_rows_json(const ComparisonTable& table);
 
 }  // namespace ltrnn

@@ -41,11 +41,15 @@ std::string run_id(const ModelConfig& model, const TrainConfig& train) {
 
 namespace {
 
+// log.csv; validation_loss is empty without a validation set.
 std::string log_csv(const std::vector<IterationRecord>& history) {
   std::ostringstream out;
-  out << "iteration,train_loss,test_loss,seconds\n" << std::setprecision(9);
-  for (const auto& r : history)
-    out << r.iteration << ',' << r.train_loss << ',' << r.test_loss << ',' << r.seconds << '\n';
+  out << "iteration,train_loss,test_loss,seconds,validation_loss\n" << std::setprecision(9);
+  for (const auto& r : history) {
+    out << r.iteration << ',' << r.train_loss << ',' << r.test_loss << ',' << r.seconds << ',';
+    if (!std::isnan(r.validation_loss)) out << r.validation_loss;
+    out << '\n';
+  }
   return out.str();
 }
 
@@ -60,9 +64,10 @@ class ProgressPrinter {
     const double rate = r.iteration / std::max(r.seconds, 1e-9);
     const double left = (cap_ - r.iteration) / std::max(rate, 1e-9);
     char line[256];
-    std::snprintf(line, sizeof line, "%s  it %lld/%lld  train %.4g  test %.4g  %.1f it/s  <= %.0f s left", id_.c_str(),
-                  static_cast<long long>(r.iteration), static_cast<long long>(cap_), r.train_loss, r.test_loss, rate,
-                  left);
+    const bool validated = !std::isnan(r.validation_loss);
+    std::snprintf(line, sizeof line, "%s  it %lld/%lld  train %.4g  %s %.4g  %.1f it/s  <= %.0f s left", id_.c_str(),
+                  static_cast<long long>(r.iteration), static_cast<long long>(cap_), r.train_loss,
+                  validated ? "validation" : "test", monitored_loss(r), rate, left);
     if (tty_)
       std::fprintf(stderr, "\r%-110s", line);
     else
@@ -110,8 +115,7 @@ RunRecord execute_run(const Dataset& dataset, const Masks& masks, const ModelCon
   // 1. Seeded model in the requested precision; readout baseline at the training means.
   const auto dtype = train_config.float64 ? torch::kFloat64 : torch::kFloat32;
   if (train_config.threads > 0) use_compute_threads(static_cast<int>(train_config.threads));
-  const FitTarget target =
-      make_fit_target(dataset.data, masks.train, masks.test, train_config.loss, dataset.counts, dtype);
+  const FitTarget target = make_fit_target(dataset.data, masks, train_config.loss, dataset.counts, dtype);
   RnnModel model = [&] {
     // The initialisation draws from LibTorch's global generator: seed and draw under one
     // lock, so concurrent runs (ltrnn run --jobs) get the same numbers as sequential ones.
@@ -136,9 +140,9 @@ RunRecord execute_run(const Dataset& dataset, const Masks& masks, const ModelCon
   ProgressPrinter printer(record.id, train_config.iterations);
   FitHooks hooks;
   if (progress) hooks.on_iteration = [&](const IterationRecord& r) { printer.update(r); };
-  hooks.on_checkpoint = [&](const std::vector<IterationRecord>& history, torch::optim::Optimizer& optimizer) {
-    write_file_atomic(run_dir / "log.csv", log_csv(history));
-    save_checkpoint(run_dir / "checkpoint.pt", model, &optimizer, history);
+  hooks.on_checkpoint = [&](const FitProgress& progress) {
+    write_file_atomic(run_dir / "log.csv", log_csv(progress.history));
+    save_checkpoint(run_dir / "checkpoint.pt", model, &progress.optimizer, progress.history, progress.best);
   };
   std::optional<FitStart> start;
   if (options.resume && fs::exists(run_dir / "checkpoint.pt"))
@@ -149,12 +153,13 @@ RunRecord execute_run(const Dataset& dataset, const Masks& masks, const ModelCon
   // 3. Predictions of the fitted model for every trial, and held-out scores.
   // train_loss and test_loss describe the saved parameters (the history's last record
   // was computed before the last Adam step).
-  torch::Tensor prediction;
+  torch::Tensor prediction, linear;
   {
     torch::NoGradGuard no_grad;
     model->eval();
     const auto out = model->simulate(torch::arange(dataset.n_trials(), torch::kInt64));
     prediction = out.prediction;
+    linear = out.linear;
     record.train_loss =
         data_term(target.loss, out.linear, target.data, target.train, target.train_variance).item<double>();
     record.test_loss =
@@ -163,15 +168,23 @@ RunRecord execute_run(const Dataset& dataset, const Masks& masks, const ModelCon
   if (options.predictions) write_npy(run_dir / "predictions.npy", to_npy(prediction));
   if (options.factors) write_npz(run_dir / "factors.npz", factor_arrays(model));
   if (options.export_model && !result.diverged) save_torchscript(run_dir / "model.pt", model);
-  const Scores scores = score_predictions(prediction, target);
+  const Scores scores = score_predictions(prediction, linear, target);
   record.iterations = static_cast<int64_t>(result.history.size());
   record.seconds = result.seconds;
   record.test_nmse = scores.test_nmse;
   record.test_r2 = scores.test_r2;
   record.test_nmse_se = scores.test_nmse_se;
+  record.validation_entries = static_cast<int64_t>(target.validation_count);
+  record.validation_loss = scores.validation_loss;
+  record.validation_loss_se = scores.validation_loss_se;
+  record.validation_nmse = scores.validation_nmse;
+  record.test_bits_per_spike = scores.test_bits_per_spike;
+  record.validation_bits_per_spike = scores.validation_bits_per_spike;
+  record.test_deviance_explained = scores.test_deviance_explained;
   record.outcome = result.diverged ? RunOutcome::failed(result.stop_reason) : RunOutcome::finished();
   if (!std::isfinite(record.test_nmse)) record.outcome = RunOutcome::failed("non-finite predictions");
-  write_run_record(run_dir, record, json{{"stop_reason", result.stop_reason}});
+  write_run_record(run_dir, record,
+                   json{{"stop_reason", result.stop_reason}, {"saved_iteration", result.saved_iteration}});
   return record;
 }
 

@@ -39,13 +39,14 @@ void to_json(json& j, const RunRecord& record) {
 
 namespace {
 
-// Reads every field of a record; all are required but test_nmse_se.
+// Reads every field of a record; those from test_nmse_se on may be absent (older records).
 class RecordReader {
  public:
   RecordReader(const json& j, std::string where) : j_(j), where_(std::move(where)) {}
   template <class T>
   void field(const char* key, T& value) {
-    if (std::string(key) == "test_nmse_se" && !j_.contains(key)) return;
+    optional_ = optional_ || std::string(key) == "test_nmse_se";
+    if (optional_ && !j_.contains(key)) return;
     try {
       value = j_.at(key).get<T>();
     } catch (const json::exception& error) {
@@ -54,7 +55,8 @@ class RecordReader {
   }
   // JSON has no NaN: a non-finite score was written as null.
   void field(const char* key, double& value) {
-    if (std::string(key) == "test_nmse_se" && !j_.contains(key)) return;
+    optional_ = optional_ || std::string(key) == "test_nmse_se";
+    if (optional_ && !j_.contains(key)) return;
     if (j_.contains(key) && j_.at(key).is_null()) {
       value = std::nan("");
       return;
@@ -70,6 +72,7 @@ class RecordReader {
  private:
   const json& j_;
   std::string where_;
+  bool optional_ = false;  // reached the fields that may be absent
 };
 
 }  // namespace
@@ -99,11 +102,15 @@ void write_run_record(const fs::path& run_dir, const RunRecord& record, const js
   write_file_atomic(run_dir / "summary.json", document.dump(2) + "\n");
 }
 
+double selection_loss(const RunRecord& record) {
+  return record.validated() ? record.validation_loss : record.test_nmse;
+}
+
 const RunRecord* best_finished_run(const std::vector<RunRecord>& runs,
                                    const std::function<bool(const RunRecord&)>& among) {
   const RunRecord* best = nullptr;
   for (const RunRecord& r : runs)
-    if (r.finished() && (!among || among(r)) && (!best || r.test_nmse < best->test_nmse)) best = &r;
+    if (r.finished() && (!among || among(r)) && (!best || selection_loss(r) < selection_loss(*best))) best = &r;
   return best;
 }
 

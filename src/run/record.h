@@ -1,6 +1,7 @@
 // The typed record of one run: what summary.json holds, one row of results.json and
 // results.csv, and what the report and the analyses read (docs/design.md section 7).
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -41,11 +42,18 @@ struct RunRecord {
   double seconds = 0;
   RunOutcome outcome;
   double test_nmse_se = 0;  // standard error of test_nmse from the finite test set (train/loss.h Scores)
+  // The validation set (0 entries: none, and the test set selects): its data term and the
+  // standard error that rank selection compares (train/loss.h Scores), its nMSE.
+  int64_t validation_entries = 0;
+  double validation_loss = NAN, validation_loss_se = NAN, validation_nmse = NAN;
+  // Count data (Poisson loss) only, else NaN (null in JSON).
+  double test_bits_per_spike = NAN, validation_bits_per_spike = NAN, test_deviance_explained = NAN;
 
   bool finished() const { return outcome.status == RunStatus::Finished; }
+  bool validated() const { return validation_entries > 0; }
 
-  // The fields, in results.csv's column order (which omits test_nmse_se); JSON keys are
-  // the same names.
+  // The fields, in results.csv's column order (which omits the standard errors); JSON keys
+  // are the same names.
   template <class Self, class Visitor>
   static void fields(Self& r, Visitor& v) {
     v.field("id", r.id);
@@ -62,11 +70,19 @@ struct RunRecord {
     v.field("seconds", r.seconds);
     v.field("status", r.outcome);
     v.field("test_nmse_se", r.test_nmse_se);
+    v.field("validation_entries", r.validation_entries);
+    v.field("validation_loss", r.validation_loss);
+    v.field("validation_loss_se", r.validation_loss_se);
+    v.field("validation_nmse", r.validation_nmse);
+    v.field("test_bits_per_spike", r.test_bits_per_spike);
+    v.field("validation_bits_per_spike", r.validation_bits_per_spike);
+    v.field("test_deviance_explained", r.test_deviance_explained);
   }
 };
 void to_json(nlohmann::json& j, const RunRecord& record);
 // The record in `j`; InputError naming `where` when a field is missing or mistyped
-// (test_nmse_se may be absent: records written before it existed read as 0).
+// (test_nmse_se and the fields after it may be absent: records written before they existed
+// read as their defaults).
 RunRecord run_record_from_json(const nlohmann::json& j, const std::string& where);
 
 // The record of a run directory whose summary.json exists, or nothing; InputError when it
@@ -75,8 +91,12 @@ std::optional<RunRecord> read_run_record(const std::filesystem::path& run_dir);
 // Writes run_dir/summary.json: {"summary": record} plus `extra` keys (e.g. stop_reason).
 void write_run_record(const std::filesystem::path& run_dir, const RunRecord& record, const nlohmann::json& extra);
 
-// The finished run with the lowest test nMSE among those `among` accepts (all when empty);
-// null when there is none.
+// What runs are compared on (docs/design.md section 5): the validation loss of a run with
+// a validation set, else its test nMSE.
+double selection_loss(const RunRecord& record);
+
+// The finished run with the lowest selection_loss among those `among` accepts (all when
+// empty); null when there is none.
 const RunRecord* best_finished_run(const std::vector<RunRecord>& runs,
                                    const std::function<bool(const RunRecord&)>& among = {});
 

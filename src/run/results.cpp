@@ -14,9 +14,11 @@ using nlohmann::json;
 
 namespace {
 
-// results.csv keeps the columns it had before the standard error existed (results.json
-// has every field).
-bool in_csv(const char* key) { return std::string(key) != "test_nmse_se"; }
+// results.csv holds the scores; results.json also their standard errors.
+bool in_csv(const char* key) {
+  const std::string k = key;
+  return k.size() < 3 || k.compare(k.size() - 3, 3, "_se") != 0;
+}
 
 // One CSV line of a record's fields; commas, quotes and newlines in text become ';'.
 class CsvLine {

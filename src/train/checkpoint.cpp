@@ -1,6 +1,9 @@
 // Saving and loading checkpoints; rebuilding a fitted model from one.
 #include "train/checkpoint.h"
 
+#include <cmath>
+#include <string>
+
 #include "util/errors.h"
 #include "util/files.h"
 #include "util/json_fields.h"
@@ -8,7 +11,7 @@
 namespace ltrnn {
 
 void save_checkpoint(const std::filesystem::path& path, RnnModel& model, torch::optim::Optimizer* optimizer,
-                     const std::vector<IterationRecord>& history) {
+                     const std::vector<IterationRecord>& history, const BestIterate& best) {
   torch::serialize::OutputArchive archive;
   torch::serialize::OutputArchive model_archive;
   model->save(model_archive);
@@ -18,13 +21,17 @@ void save_checkpoint(const std::filesystem::path& path, RnnModel& model, torch::
     optimizer->save(optimizer_archive);
     archive.write("optimizer", optimizer_archive);
   }
-  torch::Tensor records = torch::empty({static_cast<int64_t>(history.size()), 4}, torch::kFloat64);
+  torch::Tensor records = torch::empty({static_cast<int64_t>(history.size()), 5}, torch::kFloat64);
   for (std::size_t i = 0; i < history.size(); ++i) {
     const auto& r = history[i];
-    records[i] =
-        torch::tensor({static_cast<double>(r.iteration), r.train_loss, r.test_loss, r.seconds}, torch::kFloat64);
+    records[i] = torch::tensor(
+        {static_cast<double>(r.iteration), r.train_loss, r.test_loss, r.seconds, r.validation_loss}, torch::kFloat64);
   }
   archive.write("history", records);
+  archive.write("best_iteration", torch::tensor({best.iteration}, torch::kInt64));
+  archive.write("best_validation_loss", torch::tensor({best.validation_loss}, torch::kFloat64));
+  for (std::size_t i = 0; i < best.parameters.size(); ++i)
+    archive.write("best_parameter_" + std::to_string(i), best.parameters[i]);
   archive.write("model_config", c10::IValue(fields_to_json(model->config()).dump()));
   // The trial structure, so the model can be rebuilt without the dataset.
   const TrialStructure& s = model->structure();
@@ -92,8 +99,22 @@ FitStart load_checkpoint(const std::filesystem::path& path, RnnModel& model) {
   archive->read("history", records);
   FitStart start;
   const auto r = records.accessor<double, 2>();
+  // Checkpoints written before the validation set have four columns.
+  const bool has_validation_column = records.size(1) >= 5;
   for (int64_t i = 0; i < records.size(0); ++i)
-    start.history.push_back({static_cast<int64_t>(r[i][0]), r[i][1], r[i][2], r[i][3]});
+    start.history.push_back(
+        {static_cast<int64_t>(r[i][0]), r[i][1], r[i][2], r[i][3], has_validation_column ? r[i][4] : NAN});
+  torch::Tensor best_iteration, best_loss;
+  if (archive->try_read("best_iteration", best_iteration) && best_iteration[0].item<int64_t>() > 0) {
+    start.best.iteration = best_iteration[0].item<int64_t>();
+    archive->read("best_validation_loss", best_loss);
+    start.best.validation_loss = best_loss[0].item<double>();
+    for (std::size_t i = 0; i < model->parameters().size(); ++i) {
+      torch::Tensor p;
+      archive->read("best_parameter_" + std::to_string(i), p);
+      start.best.parameters.push_back(p);
+    }
+  }
   start.restore_optimizer = [archive](torch::optim::Optimizer& optimizer) {
     torch::serialize::InputArchive optimizer_archive;
     if (archive->try_read("optimizer", optimizer_archive)) optimizer.load(optimizer_archive);

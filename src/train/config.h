@@ -30,8 +30,8 @@ struct TrainConfig {
   double l2_hidden = 1e-3;          // weight of mean(x^2) over hidden activity
   double l2_inputs = 1e-3;          // weight of mean((A u)^2) over inputs
   int64_t plateau_window = 100;     // S: iterations in the plateau test (0 disables it)
-  double plateau_threshold = 1e-5;  // stop when std(normalised test loss over last S) < this
-  int64_t patience = 0;             // stop after this many iterations without a new best test loss (0: off)
+  double plateau_threshold = 1e-5;  // stop when std(held-out loss over last S) < this (validation, else test)
+  int64_t patience = 0;             // stop after this many iterations without a new best held-out loss (0: off)
   int64_t checkpoint_every = 100;   // M: iterations between checkpoints
   LossKind loss = LossKind::Auto;
   bool float64 = false;  // compute in double precision

@@ -34,6 +34,28 @@ Evaluation evaluate(RnnModel& model, const FitTarget& target, const TrainConfig&
   return e;
 }
 
+// Keeps a copy of the parameters when the validation loss of `record` (computed before this
+// iteration's step) is the lowest so far.
+void remember_if_best(RnnModel& model, const IterationRecord& record, BestIterate& best) {
+  if (!(record.validation_loss < best.validation_loss)) return;
+  torch::NoGradGuard no_grad;
+  best.iteration = record.iteration;
+  best.validation_loss = record.validation_loss;
+  best.parameters.clear();
+  for (const auto& p : model->parameters()) best.parameters.push_back(p.detach().clone());
+}
+
+void restore(RnnModel& model, const BestIterate& best) {
+  torch::NoGradGuard no_grad;
+  const auto parameters = model->parameters();
+  for (std::size_t i = 0; i < parameters.size(); ++i) parameters[i].copy_(best.parameters.at(i));
+}
+
+double held_out_term(const FitTarget& target, const torch::Tensor& entries, const torch::Tensor& weight, double count,
+                     double variance) {
+  return (entries * weight).sum().item<double>() / (std::max(1.0, count) * loss_normaliser(target.loss, variance));
+}
+
 std::vector<torch::Tensor> trainable(RnnModel& model) {
   std::vector<torch::Tensor> params;
   for (auto& p : model->parameters())
@@ -74,15 +96,18 @@ FitResult fit(RnnModel& model, const FitTarget& target, const TrainConfig& confi
   std::mt19937_64 rng(static_cast<uint64_t>(config.seed) * 0x9E3779B97F4A7C15ull + 1);
   torch::optim::Adam optimizer(trainable(model), torch::optim::AdamOptions(config.learning_rate));
   FitResult result;
+  BestIterate best;
   if (start) {
-    // Resume: the saved history and Adam state; replay the dropout draws made so far.
+    // Resume: the saved history, best iterate and Adam state; replay the dropout draws made so far.
     result.history = start->history;
+    best = start->best;
     if (start->restore_optimizer) start->restore_optimizer(optimizer);
     for (std::size_t i = 0; i < result.history.size(); ++i) sample_kept_trials(K, config.fraction_masked, rng);
     if (!result.history.empty()) {
       if (auto reason = termination.should_stop(result.history)) {
         result.stop_reason = *reason;
         result.seconds = elapsed();
+        result.saved_iteration = best.iteration > 0 ? best.iteration : result.history.back().iteration;
         return result;
       }
     }
@@ -102,17 +127,20 @@ FitResult fit(RnnModel& model, const FitTarget& target, const TrainConfig& confi
       record.train_loss = evaluation.per_trial.sum().item<double>() /
                           (std::max(1.0, target.train_count) * loss_normaliser(target.loss, target.train_variance));
       const torch::Tensor entries = entry_losses(target.loss, evaluation.output.linear.detach(), target.data);
-      record.test_loss = (entries * target.test_weight).sum().item<double>() /
-                         (std::max(1.0, target.test_count) * loss_normaliser(target.loss, target.test_variance));
+      record.test_loss = held_out_term(target, entries, target.test_weight, target.test_count, target.test_variance);
+      if (target.has_validation())
+        record.validation_loss = held_out_term(target, entries, target.validation_weight, target.validation_count,
+                                               target.validation_variance);
     }
     const double loss_value = loss.item<double>();
-    if (!std::isfinite(loss_value) || !std::isfinite(record.test_loss)) {
+    if (!std::isfinite(loss_value) || !std::isfinite(monitored_loss(record))) {
       result.diverged = true;
       result.stop_reason = "diverged: non-finite loss at iteration " + std::to_string(iteration);
       break;
     }
 
-    // 3. One Adam step.
+    // 3. The parameters before the step are those the record describes; then one Adam step.
+    if (target.has_validation()) remember_if_best(model, record, best);
     optimizer.zero_grad();
     loss.backward();
     optimizer.step();
@@ -120,7 +148,8 @@ FitResult fit(RnnModel& model, const FitTarget& target, const TrainConfig& confi
     record.seconds = elapsed();
     result.history.push_back(record);
     if (hooks.on_iteration) hooks.on_iteration(record);
-    if (hooks.on_checkpoint && iteration % config.checkpoint_every == 0) hooks.on_checkpoint(result.history, optimizer);
+    if (hooks.on_checkpoint && iteration % config.checkpoint_every == 0)
+      hooks.on_checkpoint(FitProgress{result.history, optimizer, best});
     if (auto reason = termination.should_stop(result.history)) {
       result.stop_reason = *reason;
       break;
@@ -128,7 +157,12 @@ FitResult fit(RnnModel& model, const FitTarget& target, const TrainConfig& confi
   }
   result.seconds = elapsed();
   // A diverged fit keeps its last good checkpoint rather than saving non-finite parameters.
-  if (hooks.on_checkpoint && !result.diverged) hooks.on_checkpoint(result.history, optimizer);
+  if (result.diverged) return result;
+  // The saved model: the best iterate on the validation loss (early stopping's choice,
+  // docs/design.md section 4), else the last parameters.
+  if (best.iteration > 0) restore(model, best);
+  result.saved_iteration = best.iteration > 0 ? best.iteration : static_cast<int64_t>(result.history.size());
+  if (hooks.on_checkpoint) hooks.on_checkpoint(FitProgress{result.history, optimizer, best});
   return result;
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <cmath>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -16,10 +17,25 @@
 
 namespace ltrnn {
 
+// The parameters with the lowest validation loss so far (docs/design.md section 4): the
+// model a fit with a validation set saves. Empty without a validation set.
+struct BestIterate {
+  int64_t iteration = 0;  // 0: none yet
+  double validation_loss = INFINITY;
+  std::vector<torch::Tensor> parameters;  // clones, in model->parameters() order
+};
+
+// What a checkpoint holds besides the model's current parameters.
+struct FitProgress {
+  const std::vector<IterationRecord>& history;
+  torch::optim::Optimizer& optimizer;
+  const BestIterate& best;
+};
+
 struct FitHooks {
   std::function<void(const IterationRecord&)> on_iteration;  // e.g. a progress line
-  // Called every checkpoint_every iterations and at the end, with the history so far.
-  std::function<void(const std::vector<IterationRecord>&, torch::optim::Optimizer&)> on_checkpoint;
+  // Called every checkpoint_every iterations and at the end (then with the saved model in place).
+  std::function<void(const FitProgress&)> on_checkpoint;
 };
 
 struct FitResult {
@@ -27,11 +43,15 @@ struct FitResult {
   std::string stop_reason;  // "plateau", "patience", "iterations", "diverged: ..."
   bool diverged = false;
   double seconds = 0;
+  // The iteration whose parameters the model holds at the end: the best on the validation
+  // loss, or the last one without a validation set.
+  int64_t saved_iteration = 0;
 };
 
-// Where a resumed fit starts: the history so far and the saved Adam state.
+// Where a resumed fit starts: the history so far, the best iterate and the saved Adam state.
 struct FitStart {
   std::vector<IterationRecord> history;
+  BestIterate best;
   std::function<void(torch::optim::Optimizer&)> restore_optimizer;
 };
 
@@ -41,7 +61,8 @@ void use_compute_threads(int threads);
 
 // Fits `model` to `target` in place. Deterministic given the torch seed, config.seed and
 // the thread count. Each iteration: simulate all trials, drop a random fraction of trials
-// from the training term, add the L2 penalties, one Adam step. With `start`, continues a
+// from the training term, add the L2 penalties, one Adam step. With a validation set the
+// model ends with the parameters of the lowest validation loss. With `start`, continues a
 // checkpointed fit so that the numbers equal those of an uninterrupted one.
 FitResult fit(RnnModel& model, const FitTarget& target, const TrainConfig& config, Termination& termination,
               const FitHooks& hooks = {}, const FitStart* start = nullptr);

@@ -11,14 +11,15 @@ std::optional<std::string> PlateauTermination::should_stop(const std::vector<Ite
   const int64_t S = options_.window;
   if (S >= 2 && n >= S) {
     double mean = 0, sq = 0;
-    for (int64_t i = n - S; i < n; ++i) mean += history[i].test_loss;
+    for (int64_t i = n - S; i < n; ++i) mean += monitored_loss(history[i]);
     mean /= S;
-    for (int64_t i = n - S; i < n; ++i) sq += std::pow(history[i].test_loss - mean, 2);
+    for (int64_t i = n - S; i < n; ++i) sq += std::pow(monitored_loss(history[i]) - mean, 2);
     if (std::sqrt(sq / S) < options_.threshold) return "plateau";
   }
   if (options_.patience > 0 && n > options_.patience) {
-    const auto best = std::min_element(history.begin(), history.end(),
-                                       [](const auto& a, const auto& b) { return a.test_loss < b.test_loss; });
+    const auto best = std::min_element(history.begin(), history.end(), [](const auto& a, const auto& b) {
+      return monitored_loss(a) < monitored_loss(b);
+    });
     if (n - 1 - (best - history.begin()) >= options_.patience) return "patience";
   }
   if (n >= options_.iterations) return "iterations";

@@ -1,5 +1,6 @@
 // When a fit stops (docs/design.md section 4): a policy asked after every iteration.
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -11,11 +12,18 @@ namespace ltrnn {
 
 // One iteration of a fit, as logged (log.csv) and checkpointed.
 struct IterationRecord {
-  int64_t iteration = 0;  // 1-based
-  double train_loss = 0;  // data term on all training entries (normalised MSE, or Poisson NLL)
-  double test_loss = 0;   // data term on the test entries (normalised by the test variance)
-  double seconds = 0;     // wall time since the start of the fit
+  int64_t iteration = 0;         // 1-based
+  double train_loss = 0;         // data term on all training entries (normalised MSE, or Poisson NLL)
+  double test_loss = 0;          // data term on the test entries (normalised by the test variance)
+  double seconds = 0;            // wall time since the start of the fit
+  double validation_loss = NAN;  // data term on the validation entries (NaN: no validation set)
 };
+
+// The held-out loss that stopping and the saved model watch: the validation loss, or the
+// test loss when there is no validation set (docs/design.md section 4).
+inline double monitored_loss(const IterationRecord& r) {
+  return std::isnan(r.validation_loss) ? r.test_loss : r.validation_loss;
+}
 
 // Decides after each iteration whether to stop; returns the reason, or nothing to go on.
 class Termination {
@@ -24,7 +32,7 @@ class Termination {
   virtual std::optional<std::string> should_stop(const std::vector<IterationRecord>& history) = 0;
 };
 
-// The reference rule: stop when std(test loss over the last `window` iterations) <
+// The reference rule: stop when std(monitored loss over the last `window` iterations) <
 // threshold; optionally after `patience` iterations without a new best; and at the cap.
 class PlateauTermination : public Termination {
  public:

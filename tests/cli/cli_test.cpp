@@ -107,6 +107,11 @@ TEST_F(Cli, SimulateThenFitWritesTheOutputDirectory) {
   EXPECT_EQ(results["best"]["id"], run["id"]);
   // train_loss and test_loss describe the saved model: for MSE, test_loss is test_nmse.
   EXPECT_NEAR(run["test_loss"].get<double>(), run["test_nmse"].get<double>(), 1e-5 * run["test_nmse"].get<double>());
+  // A validation set by default; for MSE its loss is its nMSE; rates have no bits per spike.
+  EXPECT_GT(run["validation_entries"].get<int64_t>(), 0);
+  EXPECT_NEAR(run["validation_loss"].get<double>(), run["validation_nmse"].get<double>(),
+              1e-5 * run["validation_nmse"].get<double>());
+  EXPECT_TRUE(run["test_bits_per_spike"].is_null());
   const Outcome again =
       run_ltrnn("fit --data " + path("t.npz") + " --rank 2 --hidden 10 --iterations 5 --out " + path("r"));
   EXPECT_EQ(again.exit_code, 2);
@@ -127,7 +132,7 @@ TEST_F(Cli, SimulateThenFitWritesTheOutputDirectory) {
   std::ifstream log(run_dir / "log.csv");
   std::string header;
   std::getline(log, header);
-  EXPECT_EQ(header, "iteration,train_loss,test_loss,seconds");
+  EXPECT_EQ(header, "iteration,train_loss,test_loss,seconds,validation_loss");
   int lines = 0;
   for (std::string line; std::getline(log, line);) ++lines;
   EXPECT_EQ(lines, 20);

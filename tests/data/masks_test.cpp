@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <string>
+
 #include "util/errors.h"
 
 namespace ltrnn {
@@ -69,6 +72,56 @@ TEST(Masks, RefusesBadSettings) {
   config = MaskConfig{};
   config.test_fraction = 0.7;
   EXPECT_THROW(make_block_masks(10, 10, 5, config), InputError);
+  config = MaskConfig{};
+  config.validation_fraction = -0.1;
+  try {
+    make_block_masks(10, 10, 5, config);
+    ADD_FAILURE() << "a negative validation fraction was accepted";
+  } catch (const InputError& error) {
+    EXPECT_NE(std::string(error.what()).find("/mask/validation_fraction"), std::string::npos) << error.what();
+  }
+}
+
+TEST(Masks, ValidationSetIsApartFromTestAndTrainingAndReachesItsFraction) {
+  MaskConfig config;
+  config.test_fraction = 0.1;
+  config.validation_fraction = 0.12;
+  config.seed = 5;
+  const int64_t T = 30, K = 40, D = 12;
+  const Masks m = make_block_masks(T, K, D, config);
+  EXPECT_FALSE((m.validation & m.test).any().item<bool>());
+  EXPECT_FALSE((m.validation & m.train).any().item<bool>());
+  EXPECT_FALSE((m.train & m.test).any().item<bool>());
+  const double validation = m.validation.to(torch::kFloat64).mean().item<double>();
+  EXPECT_GE(validation, 0.12);
+  EXPECT_LT(validation, 0.14);
+  // No training entry within (train_half - test_half) of a validation entry.
+  const auto train = m.train.accessor<bool, 3>();
+  const auto held = m.validation.accessor<bool, 3>();
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t i = 0; i < D; ++i) {
+        if (!held[t][k][i]) continue;
+        for (int64_t u = std::max<int64_t>(0, t - 1); u <= std::min<int64_t>(T - 1, t + 1); ++u)
+          for (int64_t l = std::max<int64_t>(0, k - 1); l <= std::min<int64_t>(K - 1, k + 1); ++l)
+            ASSERT_FALSE(train[u][l][i]) << "train entry next to validation entry " << t << "," << k << "," << i;
+      }
+}
+
+TEST(Masks, TheTestSetDoesNotDependOnTheValidationFraction) {
+  // validation_fraction 0 reproduces the masks of a test set alone (the earlier behaviour).
+  MaskConfig with;
+  with.seed = 2;
+  MaskConfig without = with;
+  without.validation_fraction = 0;
+  const Masks a = make_block_masks(20, 30, 8, with);
+  const Masks b = make_block_masks(20, 30, 8, without);
+  EXPECT_TRUE(torch::equal(a.test, b.test));
+  EXPECT_FALSE(b.validation.any().item<bool>());
+  EXPECT_TRUE(a.validation.any().item<bool>());
+  // Training loses exactly the validation blocks' outer boxes.
+  EXPECT_TRUE(torch::equal(a.train & b.train, a.train));
+  EXPECT_TRUE((b.train & ~a.train).any().item<bool>());
 }
 
 }  // namespace

@@ -82,7 +82,13 @@ TEST_F(RunnerDirectory, WritesTheOutputDirectoryAndRefusesToOverwriteIt) {
   std::string header;
   std::getline(csv, header);
   EXPECT_EQ(header,
-            "id,model,rank,hidden,seed,n_params,train_loss,test_loss,test_nmse,test_r2,iterations,seconds,status");
+            "id,model,rank,hidden,seed,n_params,train_loss,test_loss,test_nmse,test_r2,iterations,seconds,status,"
+            "validation_entries,validation_loss,validation_nmse,test_bits_per_spike,validation_bits_per_spike,"
+            "test_deviance_explained");
+  // masks.npz holds the three disjoint sets the runs used.
+  const auto masks = read_npz(options.out_dir / "masks.npz");
+  for (const char* key : {"train", "validation", "test"}) EXPECT_TRUE(masks.count(key)) << key;
+  EXPECT_EQ(results["summary"][0]["basis"], "validation");
 
   EXPECT_THROW(run_experiment(e, options, log), InputError);  // results exist, no --resume
 

@@ -116,7 +116,7 @@ void expect_gradients_match_finite_differences(ModelConfig config, LossKind loss
   randomise_parameters(model);
   model->exp_link = loss == LossKind::Poisson;
   const torch::Tensor train = torch::rand(ds.data.sizes(), torch::kFloat64) < 0.7;
-  const FitTarget target = make_fit_target(ds.data, train, ~train, loss, false, torch::kFloat64);
+  const FitTarget target = make_fit_target(ds.data, Masks{train, {}, ~train}, loss, false, torch::kFloat64);
   TrainConfig tc;
   tc.l2_hidden = 0.1;
   tc.l2_inputs = 0.1;

@@ -142,8 +142,8 @@ Comparison comparison_results() {
     r.rank = rank;
     r.finished = finished;
     r.planned = std::max<int64_t>(finished, 1);
-    r.mean_nmse = mean;
-    r.sem_nmse = se;
+    r.mean_nmse = r.score = mean;
+    r.sem_nmse = r.score_se = se;
     return r;
   };
   c.table.rows = {row("tensor_rank", 1, 2, 0.31, 0.01), row("tensor_rank", 2, 2, 0.115, 0.01),
@@ -160,9 +160,9 @@ TEST(ReportCharts, RankChartMarksTheSelectedRankAndTheOneStandardErrorLine) {
   EXPECT_EQ(data["selected"][0]["rank"], 2);
   EXPECT_EQ(data["selected"][0]["label"], "selected: rank 2");
   ASSERT_EQ(data["threshold"].size(), 1u);
-  EXPECT_NEAR(data["threshold"][0]["test_nmse"].get<double>(), 0.10 + 0.02, 1e-12);  // best mean + its s.e.
-  EXPECT_EQ(data["seeds"].size(), 6u);                                               // the failed run has no point
-  EXPECT_EQ(data["means"].size(), 3u);                                               // ranks with a finished seed
+  EXPECT_NEAR(data["threshold"][0]["score"].get<double>(), 0.10 + 0.02, 1e-12);  // best mean + its s.e.
+  EXPECT_EQ(data["seeds"].size(), 6u);                                           // the failed run has no point
+  EXPECT_EQ(data["means"].size(), 3u);                                           // ranks with a finished seed
   ASSERT_EQ(data["reference"].size(), 1u);
   EXPECT_EQ(data["reference"][0]["model"], "full");
   EXPECT_NEAR(data["means"][1]["low"].get<double>(), 0.105, 1e-12);
@@ -541,7 +541,7 @@ TEST(ReportBrowser, ChromiumDrawsTheLessCommonChartVariants) {
   unranked.table.selected_rank.clear();
   section.charts.push_back(rank_selection_chart(unranked.runs, unranked.table, {"full"}));
   Comparison wide = comparison_results();
-  wide.table.rows[2].sem_nmse = 0.5;  // mean - s.e. < 0
+  wide.table.rows[2].sem_nmse = wide.table.rows[2].score_se = 0.5;  // mean - s.e. < 0
   section.charts.push_back(rank_selection_chart(wide.runs, wide.table, {"tensor_rank", "full"}));
   EXPECT_NE(section.charts.back().caption.find("cut at a tenth"), std::string::npos);
   section.charts.push_back(

@@ -56,6 +56,58 @@ TEST(Comparison, OneStandardErrorRuleSelectsTheSmallestAdequateRank) {
   EXPECT_EQ(with_test_error.selected_rank.at("tensor_rank"), 2);
 }
 
+RunRecord validated(int64_t rank, int64_t seed, double validation, double se, double test_nmse) {
+  RunRecord r = row("tensor_rank", rank, test_nmse);
+  r.id = "tensor_rank-r" + std::to_string(rank) + "-s" + std::to_string(seed);
+  r.seed = seed;
+  r.validation_entries = 1000;
+  r.validation_loss = validation;
+  r.validation_loss_se = se;
+  return r;
+}
+
+TEST(Comparison, WithAValidationSetEachRankIsItsBestSeedAndAStalledSeedDoesNotDecide) {
+  // Rank 2's second seed stalled far from the optimum: averaged over seeds, rank 2 would
+  // look worse than rank 3 and the rule would pick 3. Its best seed is within one standard
+  // error of rank 3's best seed, so rank 2 is selected.
+  const std::vector<RunRecord> runs{validated(1, 0, 0.50, 0.01, 0.52),  validated(1, 1, 0.51, 0.01, 0.50),
+                                    validated(2, 0, 0.205, 0.01, 0.21), validated(2, 1, 0.45, 0.01, 0.20),
+                                    validated(3, 0, 0.20, 0.01, 0.19),  validated(3, 1, 0.201, 0.01, 0.40)};
+  const ComparisonTable table = compare_runs(runs);
+  EXPECT_EQ(table.basis, SelectionBasis::Validation);
+  ASSERT_EQ(table.rows.size(), 3u);
+  EXPECT_EQ(table.rows[1].best_id, "tensor_rank-r2-s0");
+  EXPECT_EQ(table.rows[1].score, 0.205);
+  EXPECT_EQ(table.rows[1].score_se, 0.01);
+  EXPECT_EQ(table.rows[1].stalled, 1);
+  EXPECT_EQ(table.rows[2].stalled, 0);
+  // The test set is reported but never chooses: rank 1's best seed on validation (seed 0)
+  // has the worse test nMSE of its two seeds.
+  EXPECT_EQ(table.rows[0].best_id, "tensor_rank-r1-s0");
+  EXPECT_EQ(table.rows[0].best_test_nmse, 0.52);
+  EXPECT_EQ(table.selected_rank.at("tensor_rank"), 2);
+  // With the stalled seed averaged in (no validation set), the same numbers select rank 3.
+  std::vector<RunRecord> unvalidated = runs;
+  for (auto& r : unvalidated) {
+    r.validation_entries = 0;
+    r.test_nmse = r.validation_loss;
+  }
+  EXPECT_EQ(compare_runs(unvalidated).basis, SelectionBasis::Test);
+  EXPECT_EQ(compare_runs(unvalidated).selected_rank.at("tensor_rank"), 3);
+  // Outside one standard error, the better rank is kept.
+  std::vector<RunRecord> tight = runs;
+  for (auto& r : tight) r.validation_loss_se = 0.001;
+  EXPECT_EQ(compare_runs(tight).selected_rank.at("tensor_rank"), 3);
+  const std::string printed = format_comparison(table);
+  EXPECT_NE(printed.find("stalled"), std::string::npos) << printed;
+  EXPECT_NE(printed.find("selected rank for tensor_rank: 2"), std::string::npos) << printed;
+  const json rows = comparison_rows_json(table);
+  EXPECT_EQ(rows[1].at("basis"), "validation");
+  EXPECT_EQ(rows[1].at("stalled"), 1);
+  // The best run overall is chosen on validation too.
+  EXPECT_EQ(best_finished_run(runs)->id, "tensor_rank-r3-s0");
+}
+
 TEST(RunRecord, OutcomeKeepsItsTextAndKind) {
   EXPECT_EQ(RunOutcome::parse("finished").status, RunStatus::Finished);
   EXPECT_EQ(RunOutcome::parse("failed: diverged: non-finite loss at iteration 3").status, RunStatus::Diverged);
@@ -77,6 +129,13 @@ TEST(RunRecord, JsonRoundTripAndRefusals) {
   EXPECT_EQ(back.test_nmse, 0.25);
   EXPECT_EQ(back.test_nmse_se, 0.01);
   EXPECT_TRUE(back.finished());
+  // Fields added later may be absent (older results) and read as their defaults.
+  json old = j;
+  for (const char* key : {"test_nmse_se", "validation_entries", "validation_loss", "test_bits_per_spike"})
+    old.erase(key);
+  const RunRecord older = run_record_from_json(old, "x");
+  EXPECT_EQ(older.validation_entries, 0);
+  EXPECT_TRUE(std::isnan(older.test_bits_per_spike));
   // A non-finite score is written as null and read back as NaN; a missing field is refused.
   r.test_nmse = std::nan("");
   EXPECT_TRUE(std::isnan(run_record_from_json(json(r), "x").test_nmse));

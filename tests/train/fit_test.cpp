@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include "data/masks.h"
@@ -14,6 +16,7 @@
 
 namespace ltrnn {
 namespace {
+namespace fs = std::filesystem;
 using testing::tiny_config;
 using testing::tiny_dataset;
 
@@ -22,6 +25,30 @@ std::vector<IterationRecord> history_of(const std::vector<double>& test_losses) 
   for (std::size_t i = 0; i < test_losses.size(); ++i)
     h.push_back({static_cast<int64_t>(i + 1), 0.0, test_losses[i], 0.0});
   return h;
+}
+
+// A history whose validation losses are `validation` and whose test losses fall steadily.
+std::vector<IterationRecord> validated_history(const std::vector<double>& validation) {
+  std::vector<IterationRecord> h;
+  for (std::size_t i = 0; i < validation.size(); ++i)
+    h.push_back({static_cast<int64_t>(i + 1), 0.0, 1.0 - 0.1 * i, 0.0, validation[i]});
+  return h;
+}
+
+TEST(PlateauTermination, WatchesTheValidationLossWhenThereIsOne) {
+  TrainConfig config;
+  config.iterations = 100;
+  config.plateau_window = 0;
+  config.patience = 3;
+  PlateauTermination patient(config.plateau_options());
+  // The test loss keeps falling; the validation loss has not improved for 3 iterations.
+  EXPECT_EQ(patient.should_stop(validated_history({1.0, 0.5, 0.6, 0.7, 0.8})), "patience");
+  EXPECT_FALSE(patient.should_stop(history_of({1.0, 0.5, 0.4, 0.3, 0.2})));
+  config.patience = 0;
+  config.plateau_window = 4;
+  config.plateau_threshold = 1e-3;
+  PlateauTermination plateau(config.plateau_options());
+  EXPECT_EQ(plateau.should_stop(validated_history({1.0, 0.5, 0.5001, 0.5, 0.5})), "plateau");
 }
 
 TEST(PlateauTermination, StopsOnPlateauPatienceAndCap) {
@@ -61,7 +88,7 @@ struct SmallFit {
     torch::manual_seed(static_cast<uint64_t>(train_config.seed));
     RnnModel model(model_config, TrialStructure::from_dataset(dataset, model_config));
     model->to(torch::kFloat32);
-    const FitTarget target = make_fit_target(data, masks.train, masks.test, LossKind::MSE, false, torch::kFloat32);
+    const FitTarget target = make_fit_target(data, masks, LossKind::MSE, false, torch::kFloat32);
     PlateauTermination termination(train_config.plateau_options());
     auto result = fit(model, target, train_config, termination).history;
     if (out_model) *out_model = model;
@@ -93,6 +120,44 @@ TEST(Fit, HeldOutEntriesDoNotInfluenceTheFit) {
   EXPECT_NE(original.back().test_loss, changed.back().test_loss);
 }
 
+TEST(Fit, WithAValidationSetTheSavedModelIsTheBestIterateOnValidation) {
+  SmallFit f;
+  f.train_config.iterations = 40;
+  f.train_config.learning_rate = 0.2;  // large steps: the validation loss does not fall monotonically
+  ASSERT_TRUE(f.masks.validation.any().item<bool>());
+  RnnModel model{nullptr};
+  torch::manual_seed(0);
+  model = RnnModel(f.model_config, TrialStructure::from_dataset(f.dataset, f.model_config));
+  model->to(torch::kFloat32);
+  const FitTarget target = make_fit_target(f.dataset.data, f.masks, LossKind::MSE, false, torch::kFloat32);
+  PlateauTermination termination(f.train_config.plateau_options());
+  const FitResult result = fit(model, target, f.train_config, termination);
+  const auto best = std::min_element(result.history.begin(), result.history.end(), [](const auto& a, const auto& b) {
+    return a.validation_loss < b.validation_loss;
+  });
+  EXPECT_EQ(result.saved_iteration, best->iteration);
+  // The model's validation loss, recomputed independently, is the history's minimum.
+  {
+    torch::NoGradGuard no_grad;
+    const auto out = model->simulate(torch::arange(10, torch::kInt64));
+    const double validation =
+        data_term(LossKind::MSE, out.linear, target.data, target.validation, target.validation_variance).item<double>();
+    EXPECT_NEAR(validation, best->validation_loss, 1e-5 * best->validation_loss);
+  }
+  EXPECT_LT(result.saved_iteration, 40);  // not simply the last iterate
+  // Without a validation set the model keeps its last parameters.
+  Masks no_validation = f.masks;
+  no_validation.validation = torch::zeros_like(f.masks.train);
+  const FitTarget test_only = make_fit_target(f.dataset.data, no_validation, LossKind::MSE, false, torch::kFloat32);
+  torch::manual_seed(0);
+  RnnModel last(f.model_config, TrialStructure::from_dataset(f.dataset, f.model_config));
+  last->to(torch::kFloat32);
+  PlateauTermination again(f.train_config.plateau_options());
+  const FitResult plain = fit(last, test_only, f.train_config, again);
+  EXPECT_EQ(plain.saved_iteration, 40);
+  EXPECT_TRUE(std::isnan(plain.history.back().validation_loss));
+}
+
 TEST(Fit, TrainingLossDecreases) {
   SmallFit f;
   f.train_config.iterations = 60;
@@ -109,12 +174,11 @@ TEST(Fit, DivergedFitStopsAndKeepsTheLastGoodCheckpoint) {
     torch::NoGradGuard no_grad;
     model->readout.fill_(std::nan(""));  // non-finite from the first iteration on
   }
-  const FitTarget target =
-      make_fit_target(f.dataset.data, f.masks.train, f.masks.test, LossKind::MSE, false, torch::kFloat64);
+  const FitTarget target = make_fit_target(f.dataset.data, f.masks, LossKind::MSE, false, torch::kFloat64);
   PlateauTermination termination(f.train_config.plateau_options());
   int checkpoints = 0;
   FitHooks hooks;
-  hooks.on_checkpoint = [&](const std::vector<IterationRecord>&, torch::optim::Optimizer&) { ++checkpoints; };
+  hooks.on_checkpoint = [&](const FitProgress&) { ++checkpoints; };
   const FitResult result = fit(model, target, f.train_config, termination, hooks);
   EXPECT_TRUE(result.diverged);
   EXPECT_NE(result.stop_reason.find("diverged"), std::string::npos);
@@ -160,12 +224,12 @@ TEST(Recovery, Rank2TeacherIsFitByRank2AndNotByRank1) {
     torch::manual_seed(0);
     RnnModel model(mc, TrialStructure::from_dataset(data.dataset, mc));
     model->to(torch::kFloat32);
-    const FitTarget target =
-        make_fit_target(data.dataset.data, masks.train, masks.test, LossKind::MSE, false, torch::kFloat32);
+    const FitTarget target = make_fit_target(data.dataset.data, masks, LossKind::MSE, false, torch::kFloat32);
     PlateauTermination termination(tc.plateau_options());
     fit(model, target, tc, termination);
     torch::NoGradGuard no_grad;
-    nmse[rank] = score_predictions(model->forward(torch::arange(60, torch::kInt64)), target).test_nmse;
+    const torch::Tensor prediction = model->forward(torch::arange(60, torch::kInt64));
+    nmse[rank] = score_predictions(prediction, prediction, target).test_nmse;
   }
   EXPECT_LT(nmse[2], 0.1);
   EXPECT_GT(nmse[1], 2.0 * nmse[2]);
@@ -176,6 +240,7 @@ TEST(Recovery, Rank2TeacherIsFitByRank2AndNotByRank1) {
 
 namespace ltrnn {
 namespace {
+namespace fs = std::filesystem;
 
 // A fit stopped at a checkpoint and resumed into a fresh model gives the numbers of an
 // uninterrupted fit: parameters, Adam state, history and dropout draws all carry over.
@@ -187,8 +252,7 @@ TEST(Fit, ResumedFitEqualsUninterruptedFit) {
 
   const ScratchDirectory dir;
   const auto path = dir / "checkpoint.pt";
-  const FitTarget target =
-      make_fit_target(f.dataset.data, f.masks.train, f.masks.test, LossKind::MSE, false, torch::kFloat32);
+  const FitTarget target = make_fit_target(f.dataset.data, f.masks, LossKind::MSE, false, torch::kFloat32);
   {
     torch::manual_seed(0);
     RnnModel model(f.model_config, TrialStructure::from_dataset(f.dataset, f.model_config));
@@ -197,8 +261,10 @@ TEST(Fit, ResumedFitEqualsUninterruptedFit) {
     stop_early.iterations = 10;  // "killed" right after the checkpoint at iteration 10
     PlateauTermination termination(stop_early.plateau_options());
     FitHooks hooks;
-    hooks.on_checkpoint = [&](const std::vector<IterationRecord>& history, torch::optim::Optimizer& optimizer) {
-      save_checkpoint(path, model, &optimizer, history);
+    // Only the checkpoint at iteration 10: the one written when the fit ends holds the
+    // saved (best) parameters, not those a killed fit would leave behind.
+    hooks.on_checkpoint = [&](const FitProgress& progress) {
+      if (!fs::exists(path)) save_checkpoint(path, model, &progress.optimizer, progress.history, progress.best);
     };
     fit(model, target, stop_early, termination, hooks);
   }
@@ -208,12 +274,20 @@ TEST(Fit, ResumedFitEqualsUninterruptedFit) {
   const FitStart start = load_checkpoint(path, resumed);
   ASSERT_EQ(start.history.size(), 10u);
   PlateauTermination termination(f.train_config.plateau_options());
-  const auto history = fit(resumed, target, f.train_config, termination, {}, &start).history;
+  ASSERT_GT(start.best.iteration, 0);  // the best iterate is in the checkpoint
+  const FitResult result = fit(resumed, target, f.train_config, termination, {}, &start);
+  const auto& history = result.history;
   ASSERT_EQ(history.size(), uninterrupted.size());
   for (std::size_t i = 0; i < history.size(); ++i) {
     EXPECT_EQ(history[i].train_loss, uninterrupted[i].train_loss) << i;
     EXPECT_EQ(history[i].test_loss, uninterrupted[i].test_loss) << i;
+    EXPECT_EQ(history[i].validation_loss, uninterrupted[i].validation_loss) << i;
   }
+  // The same saved model as the uninterrupted fit.
+  RnnModel whole{nullptr};
+  f.run(f.dataset.data, &whole);
+  const auto a = resumed->parameters(), b = whole->parameters();
+  for (std::size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << i;
 }
 
 }  // namespace
@@ -227,8 +301,8 @@ TEST(Scores, AgreeWithAnExplicitComputation) {
   const torch::Tensor y = torch::randn({5, 4, 3}, torch::kFloat64) + torch::tensor({0.0, 2.0, -1.0}, torch::kFloat64);
   const torch::Tensor prediction = y + 0.3 * torch::randn_like(y);
   const torch::Tensor test = torch::rand({5, 4, 3}, torch::kFloat64) < 0.5;
-  const FitTarget target = make_fit_target(y, ~test, test, LossKind::MSE, false, torch::kFloat64);
-  const Scores s = score_predictions(prediction, target);
+  const FitTarget target = make_fit_target(y, Masks{~test, {}, test}, LossKind::MSE, false, torch::kFloat64);
+  const Scores s = score_predictions(prediction, prediction, target);
   // Independent computation with plain loops.
   double sse = 0, n = 0, sum = 0, sum_sq = 0;
   std::vector<double> residuals;
@@ -249,6 +323,100 @@ TEST(Scores, AgreeWithAnExplicitComputation) {
   EXPECT_NEAR(s.test_nmse_se, std::sqrt(var_r / residuals.size()) / variance, 1e-10);
   EXPECT_GT(s.test_r2, 0.5);
   EXPECT_LT(s.test_r2, 1.0);
+}
+
+}  // namespace
+}  // namespace ltrnn
+
+namespace ltrnn {
+namespace {
+
+// Poisson scores against plain loops: log-likelihoods, a per-neuron constant rate fitted on
+// the training entries, bits per spike, deviance explained, the validation loss and its s.e.
+TEST(Scores, PoissonBitsPerSpikeAndDevianceAgreeWithLoops) {
+  torch::manual_seed(6);
+  const int64_t T = 6, K = 5, D = 4;
+  const torch::Tensor rate = 0.5 + 3.0 * torch::rand({T, K, D}, torch::kFloat64);
+  const torch::Tensor y = torch::poisson(rate);
+  const torch::Tensor eta = (rate * (0.8 + 0.4 * torch::rand_like(rate))).log();  // a model near the truth
+  const torch::Tensor u = torch::rand({T, K, D}, torch::kFloat64);
+  const Masks masks{u < 0.6, u >= 0.8, (u >= 0.6) & (u < 0.8)};
+  const FitTarget target = make_fit_target(y, masks, LossKind::Auto, true, torch::kFloat64);
+  ASSERT_EQ(target.loss, LossKind::Poisson);
+  const Scores s = score_predictions(eta.exp(), eta, target);
+
+  const auto Y = y.accessor<double, 3>(), E = eta.accessor<double, 3>();
+  const auto train = masks.train.accessor<bool, 3>();
+  std::vector<double> null_rate(D, 0.0), train_n(D, 0.0);
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t i = 0; i < D; ++i)
+        if (train[t][k][i]) null_rate[i] += Y[t][k][i], train_n[i] += 1;
+  for (int64_t i = 0; i < D; ++i) null_rate[i] /= train_n[i];
+  const auto expected = [&](const torch::Tensor& mask, double& bits, double& explained, double& loss, double& se) {
+    const auto M = mask.accessor<bool, 3>();
+    double ll = 0, ll0 = 0, spikes = 0, dev = 0, dev0 = 0, n = 0;
+    std::vector<double> terms;
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t k = 0; k < K; ++k)
+        for (int64_t i = 0; i < D; ++i) {
+          if (!M[t][k][i]) continue;
+          const double yy = Y[t][k][i], lam = std::exp(E[t][k][i]), lam0 = null_rate[i];
+          const double log_factorial = std::lgamma(yy + 1);
+          ll += yy * std::log(lam) - lam - log_factorial;
+          ll0 += yy * std::log(lam0) - lam0 - log_factorial;
+          const double yly = yy > 0 ? yy * std::log(yy) : 0.0;
+          dev += 2 * (yly - yy * std::log(lam) - (yy - lam));
+          dev0 += 2 * (yly - yy * std::log(lam0) - (yy - lam0));
+          spikes += yy, n += 1;
+          terms.push_back(lam - yy * std::log(lam));
+        }
+    bits = (ll - ll0) / (spikes * std::log(2.0));
+    explained = 1 - dev / dev0;
+    double mean = 0, var = 0;
+    for (double v : terms) mean += v / n;
+    for (double v : terms) var += (v - mean) * (v - mean) / (n - 1);
+    loss = mean;
+    se = std::sqrt(var / n);
+  };
+  double bits, explained, loss, se;
+  expected(masks.test, bits, explained, loss, se);
+  EXPECT_NEAR(s.test_bits_per_spike, bits, 1e-10);
+  EXPECT_NEAR(s.test_deviance_explained, explained, 1e-10);
+  EXPECT_GT(s.test_bits_per_spike, 0);  // near the truth beats a constant rate
+  expected(masks.validation, bits, explained, loss, se);
+  EXPECT_NEAR(s.validation_bits_per_spike, bits, 1e-10);
+  EXPECT_NEAR(s.validation_loss, loss, 1e-10);
+  EXPECT_NEAR(s.validation_loss_se, se, 1e-10);
+  // The constant rate itself scores 0 bits per spike and explains no deviance.
+  const torch::Tensor constant = torch::tensor(null_rate, torch::kFloat64).log().expand({T, K, D}).contiguous();
+  const Scores null_scores = score_predictions(constant.exp(), constant, target);
+  EXPECT_NEAR(null_scores.test_bits_per_spike, 0.0, 1e-12);
+  EXPECT_NEAR(null_scores.test_deviance_explained, 0.0, 1e-12);
+  // MSE fits have no bits per spike.
+  const FitTarget mse = make_fit_target(y, masks, LossKind::MSE, true, torch::kFloat64);
+  EXPECT_TRUE(std::isnan(score_predictions(eta.exp(), eta.exp(), mse).test_bits_per_spike));
+}
+
+TEST(Checkpoint, KeepsTheBestIterate) {
+  SmallFit f;
+  RnnModel trained{nullptr};
+  f.run(f.dataset.data, &trained);
+  BestIterate best;
+  best.iteration = 7;
+  best.validation_loss = 0.125;
+  for (const auto& p : trained->parameters()) best.parameters.push_back(p.detach().clone() + 1.0);
+  const ScratchDirectory dir;
+  save_checkpoint(dir / "checkpoint.pt", trained, nullptr, validated_history({0.5, 0.125}), best);
+  RnnModel restored(f.model_config, TrialStructure::from_dataset(f.dataset, f.model_config));
+  restored->to(torch::kFloat32);
+  const FitStart start = load_checkpoint(dir / "checkpoint.pt", restored);
+  EXPECT_EQ(start.best.iteration, 7);
+  EXPECT_EQ(start.best.validation_loss, 0.125);
+  EXPECT_EQ(start.history[1].validation_loss, 0.125);
+  ASSERT_EQ(start.best.parameters.size(), best.parameters.size());
+  for (std::size_t i = 0; i < best.parameters.size(); ++i)
+    EXPECT_TRUE(torch::equal(start.best.parameters[i], best.parameters[i])) << i;
 }
 
 }  // namespace
