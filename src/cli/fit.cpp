@@ -1,5 +1,6 @@
 // `ltrnn fit`: one model on one dataset, into an output directory of the same shape as
 // `ltrnn run` writes (an experiment of one run).
+#include <cmath>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -77,6 +78,7 @@ int fit_command(int argc, const char* const* argv) {
       "mask-seed", "seed of the cross-validation mask", cxxopts::value<int64_t>()->default_value("0"))(
       "smooth", "Gaussian smoothing over time, std in bins (0: none)", cxxopts::value<double>()->default_value("0"))(
       "zscore", "z-score each neuron")(
+      "nan-as-missing", "NaN in float data marks entries that were not observed (never trained on or scored)")(
       "set", "override a model hyperparameter of models/<family>.json, e.g. --set trial_prior=free (repeatable)",
       cxxopts::value<std::vector<std::string>>())("quiet", "no progress output");
   declare_field_options(options, ModelConfig{}, /*with_defaults=*/false, {"kind", "rank", "hidden"});
@@ -108,6 +110,7 @@ int fit_command(int argc, const char* const* argv) {
   PreprocessConfig preprocess_config;
   preprocess_config.smooth_sigma = r["smooth"].as<double>();
   preprocess_config.zscore = r.count("zscore") > 0;
+  if (r.count("nan-as-missing")) preprocess_config.nan = NanPolicy::Missing;
   validate(model, "fit options");
   validate(train, "fit options");
   validate(mask_config, "fit options");
@@ -116,9 +119,9 @@ int fit_command(int argc, const char* const* argv) {
   // 3. Everything is checked before any output is written.
   if (fs::exists(out / "experiment.json"))
     throw InputError(out.string() + " already holds results; choose another --out or remove it");
-  const Dataset raw = load_dataset(data_path);
-  for (const auto& note : raw.notes) std::cerr << "note: " << note << "\n";
+  const Dataset raw = load_dataset(data_path, preprocess_config.nan);
   const Dataset dataset = preprocess(raw, preprocess_config);
+  for (const auto& note : dataset.notes) std::cerr << "note: " << note << "\n";
   const Masks masks = without_missing(
       make_block_masks(dataset.n_bins(), dataset.n_trials(), dataset.n_neurons(), mask_config), dataset.missing);
   const Experiment experiment = single_run_experiment(data_path, out, model, train, mask_config, preprocess_config);
@@ -131,7 +134,9 @@ int fit_command(int argc, const char* const* argv) {
       execute_run(dataset, masks, run.model, run.train, out / "runs" / run.id, RunOptions{!r.count("quiet")});
   write_results(out, resolved_json(experiment), {record});
   std::cout << record.id << ": " << record.outcome.text() << " after " << record.iterations << " iterations, "
-            << record.seconds << " s; test nMSE " << record.test_nmse << ", test R^2 " << record.test_r2 << "\n"
+            << record.seconds << " s; test nMSE " << record.test_nmse << ", test R^2 " << record.test_r2;
+  if (std::isfinite(record.test_bits_per_spike)) std::cout << ", test bits/spike " << record.test_bits_per_spike;
+  std::cout << "\n"
             << "results in " << (out / "results.json").string() << "\n";
   return record.finished() ? kExitOk : kExitInternalError;
 }

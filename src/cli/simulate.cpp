@@ -5,6 +5,8 @@
 #include "cli/options.h"
 #include "sim/reach.h"
 #include "sim/teacher.h"
+#include "sim/teacher_nwb.h"
+#include "util/errors.h"
 
 namespace ltrnn {
 namespace fs = std::filesystem;
@@ -13,17 +15,32 @@ int simulate_teacher_command(int argc, const char* const* argv) {
   TeacherConfig c;
   cxxopts::Options options("ltrnn simulate teacher",
                            "Simulates a known low-tensor-rank RNN over three epochs (baseline BL, adaptation AD,\n"
-                           "washout WO) and saves its noisy activity, labels and true factors as .npz.");
-  options.add_options()("out", "output .npz file", cxxopts::value<std::string>());
+                           "washout WO) and saves its noisy activity (or, with --spikes, Poisson spike counts),\n"
+                           "labels and true factors as .npz; --nwb also writes a spiking teacher's spike times and\n"
+                           "trials as an NWB 2.x file (with failed trials and a unit that drops out half-way).");
+  options.add_options()("out", "output .npz file", cxxopts::value<std::string>())(
+      "nwb", "also write the spike times as this NWB file (needs --spikes)", cxxopts::value<std::string>());
   declare_field_options(options, c);
   cxxopts::ParseResult r;
   if (!parse_options(options, argc, argv, r)) return kExitOk;
   const fs::path out = required_string(r, "out");
   read_field_options(r, c);
+  if (r.count("nwb") && !c.spikes) throw InputError("--nwb: NWB files hold spike times; add --spikes");
   const TeacherData teacher = simulate_teacher(c);
   write_npz(out, teacher_arrays(teacher));
-  std::cout << "wrote " << out.string() << ": data " << teacher.dataset.n_bins() << " x " << teacher.dataset.n_trials()
-            << " x " << teacher.dataset.n_neurons() << " (time x trial x neuron), true rank " << c.rank << "\n";
+  std::cout << "wrote " << out.string() << ": " << (c.spikes ? "spike counts " : "data ") << teacher.dataset.n_bins()
+            << " x " << teacher.dataset.n_trials() << " x " << teacher.dataset.n_neurons()
+            << " (time x trial x neuron), true rank " << c.rank << "\n";
+  if (r.count("nwb")) {
+    const fs::path nwb = r["nwb"].as<std::string>();
+    const TeacherNwbSummary s = write_teacher_nwb(nwb, teacher, c);
+    std::cout << "wrote " << nwb.string() << ": " << s.units << " units, " << s.spikes << " spikes, " << s.trials
+              << " trials (" << s.failed_trials << " failed, result F); unit " << s.units - 1 << " is observed until "
+              << s.dropout_time << " s\n"
+              << "import it with: ltrnn import nwb " << nwb.string()
+              << " --align go_cue_time --window=" << s.window_start << "," << s.window_stop << " --bin " << c.bin_width
+              << " --condition target --epoch epoch --where result=R --out DATA.npz\n";
+  }
   return kExitOk;
 }
 

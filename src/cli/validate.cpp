@@ -20,7 +20,8 @@ int validate_command(int argc, const char* const* argv) {
   const fs::path path = required_string(r, "experiment");
   const Experiment experiment = load_experiment(path);
   if (experiment.dataset.file) {
-    const Dataset ds = load_dataset(*experiment.dataset.file);  // refuses malformed data, naming file and key
+    const Dataset ds = load_dataset(*experiment.dataset.file,
+                                    experiment.preprocess.nan);  // refuses malformed data, naming file and key
     std::cout << "data: " << experiment.dataset.file->string() << ": " << ds.n_bins() << " x " << ds.n_trials() << " x "
               << ds.n_neurons() << "\n";
   }

@@ -113,7 +113,14 @@ torch::Tensor from_npy(const NpyArray& a) {
   return t;
 }
 
-Dataset dataset_from_arrays(const std::map<std::string, NpyArray>& arrays, const std::string& where) {
+template <>
+const std::vector<std::pair<NanPolicy, std::string>>& EnumNames<NanPolicy>::table() {
+  static const std::vector<std::pair<NanPolicy, std::string>> names{{NanPolicy::Error, "error"},
+                                                                    {NanPolicy::Missing, "missing"}};
+  return names;
+}
+
+Dataset dataset_from_arrays(const std::map<std::string, NpyArray>& arrays, const std::string& where, NanPolicy nan) {
   Dataset ds;
   // 1. data: T x K x D, numeric, finite, non-empty.
   auto data_it = arrays.find("data");
@@ -142,9 +149,25 @@ Dataset dataset_from_arrays(const std::map<std::string, NpyArray>& arrays, const
     ds.missing = from_npy(it->second);
     ds.data = ds.data.masked_fill(ds.missing, 0.0);
   }
+  // NaN as not observed, when asked: joins the missing mask (with the file's own).
+  if (nan == NanPolicy::Missing) {
+    const torch::Tensor is_nan = torch::isnan(ds.data);
+    if (is_nan.any().item<bool>()) {
+      ds.missing = ds.missing.defined() ? (ds.missing | is_nan) : is_nan;
+      ds.data = ds.data.masked_fill(is_nan, 0.0);
+      ds.notes.push_back(std::to_string(is_nan.sum().item<int64_t>()) + " NaN entries of 'data' are missing entries");
+    }
+  }
   if (!torch::isfinite(ds.data).all().item<bool>()) {
-    const int64_t bad = (~torch::isfinite(ds.data)).sum().item<int64_t>();
-    refuse(where, "data", "expected finite values, found " + std::to_string(bad) + " NaN or Inf entries");
+    const int64_t nans = torch::isnan(ds.data).sum().item<int64_t>();
+    const int64_t infs = (~torch::isfinite(ds.data)).sum().item<int64_t>() - nans;
+    std::string what =
+        "expected finite values, found " + std::to_string(nans) + " NaN and " + std::to_string(infs) + " Inf entries";
+    if (nans > 0)
+      what +=
+          "; if NaN marks entries that were not observed, pass --nan-as-missing (in an experiment: "
+          "\"preprocess\": {\"nan\": \"missing\"})";
+    refuse(where, "data", what);
   }
   if (ds.counts && (ds.data < 0).any().item<bool>())
     refuse(where, "data", "integer data are read as spike counts and must be >= 0");
@@ -220,12 +243,12 @@ Dataset dataset_from_arrays(const std::map<std::string, NpyArray>& arrays, const
   return ds;
 }
 
-Dataset load_dataset(const std::filesystem::path& path) {
+Dataset load_dataset(const std::filesystem::path& path, NanPolicy nan) {
   const std::string where = path.string();
   if (!std::filesystem::exists(path)) throw InputError(where + ": file not found");
   const std::string ext = path.extension().string();
-  if (ext == ".npy") return dataset_from_arrays({{"data", read_npy(path)}}, where);
-  if (ext == ".npz") return dataset_from_arrays(read_npz(path), where);
+  if (ext == ".npy") return dataset_from_arrays({{"data", read_npy(path)}}, where, nan);
+  if (ext == ".npz") return dataset_from_arrays(read_npz(path), where, nan);
   throw InputError(where + ": expected a .npz or .npy file");
 }
 

@@ -4,9 +4,11 @@
 
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "io/npy.h"
+#include "util/fields.h"
 
 namespace ltrnn {
 
@@ -31,11 +33,18 @@ struct Dataset {
   double bin_width() const;  // median spacing of `times`
 };
 
+// What NaN in a float `data` array means: an error (the default), or a missing entry
+// (preprocess.nan "missing", `--nan-as-missing`). Inf is always an error.
+enum class NanPolicy { Error, Missing };
+template <>
+const std::vector<std::pair<NanPolicy, std::string>>& EnumNames<NanPolicy>::table();
+
 // Loads a .npz (keys data, condition, epoch, trial_id, times) or a bare .npy (data only).
 // Malformed input throws InputError naming the file, the key and what was expected.
-Dataset load_dataset(const std::filesystem::path& path);
+Dataset load_dataset(const std::filesystem::path& path, NanPolicy nan = NanPolicy::Error);
 // Builds a dataset from decoded arrays; `where` names the source in errors.
-Dataset dataset_from_arrays(const std::map<std::string, NpyArray>& arrays, const std::string& where);
+Dataset dataset_from_arrays(const std::map<std::string, NpyArray>& arrays, const std::string& where,
+                            NanPolicy nan = NanPolicy::Error);
 // The dataset's own arrays (data as float64, or int64 when counts), in the data file's key names.
 NpzContents dataset_arrays(const Dataset& dataset);
 

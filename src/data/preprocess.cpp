@@ -20,6 +20,10 @@ Dataset preprocess(const Dataset& input, const PreprocessConfig& config) {
                      std::to_string(input.missing.sum().item<int64_t>()) +
                      " missing entries; fit the counts as they are (Poisson loss)");
   Dataset ds = input;
+  if (input.counts && (config.smooth_sigma > 0 || config.zscore))
+    ds.notes.push_back(std::string(config.smooth_sigma > 0 ? "smoothing" : "z-scoring") +
+                       " turns the spike counts into rates: the loss is mean squared error, not Poisson, and no "
+                       "bits per spike are reported");
   if (config.smooth_sigma > 0) {
     // Gaussian kernel truncated at 4 sigma, applied along time with reflected edges.
     const int64_t half = static_cast<int64_t>(std::ceil(4 * config.smooth_sigma));

@@ -7,13 +7,15 @@
 namespace ltrnn {
 
 struct PreprocessConfig {
-  double smooth_sigma = 0.0;  // Gaussian smoothing over time, std in bins (0: none)
-  bool zscore = false;        // z-score each neuron over time and trials
+  double smooth_sigma = 0.0;         // Gaussian smoothing over time, std in bins (0: none)
+  bool zscore = false;               // z-score each neuron over time and trials
+  NanPolicy nan = NanPolicy::Error;  // NaN in float data: an error, or missing entries
 
   template <class Self, class Visitor>
   static void fields(Self& c, Visitor& v) {
     v.field("smooth_sigma", c.smooth_sigma, "Gaussian smoothing over time, std in bins (0: none)");
     v.field("zscore", c.zscore, "z-score each neuron over time and trials");
+    v.field("nan", c.nan, "NaN in float data: error (default) or missing (not observed: never trained on or scored)");
   }
 };
 

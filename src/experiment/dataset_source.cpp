@@ -12,7 +12,7 @@ using nlohmann::json;
 // what a generator reports about itself goes to `out` and into `notes`.
 Dataset experiment_dataset(const Experiment& e, const fs::path& out_dir, std::ostream& out, json& notes) {
   if (e.dataset.file) {
-    Dataset ds = load_dataset(*e.dataset.file);
+    Dataset ds = load_dataset(*e.dataset.file, e.preprocess.nan);
     return ds;
   }
   if (e.dataset.nwb) {

@@ -74,8 +74,8 @@ std::vector<RunRecord> run_experiment(const Experiment& e, const RunnerOptions& 
   if (threads_per_run > 0) use_compute_threads(static_cast<int>(threads_per_run));
   json dataset_notes = json::object();
   const Dataset raw = experiment_dataset(e, options.out_dir, out, dataset_notes);
-  for (const auto& note : raw.notes) out << "note: " << note << "\n";
   const Dataset dataset = preprocess(raw, e.preprocess);
+  for (const auto& note : dataset.notes) out << "note: " << note << "\n";
   const Masks masks = without_missing(
       make_block_masks(dataset.n_bins(), dataset.n_trials(), dataset.n_neurons(), e.mask), dataset.missing);
   out << "data: " << dataset.n_bins() << " bins x " << dataset.n_trials() << " trials x " << dataset.n_neurons()

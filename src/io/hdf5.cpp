@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <stdexcept>
 
 #include "util/errors.h"
 
@@ -225,6 +226,111 @@ std::string Hdf5File::string_attribute(const std::string& object, const std::str
   std::vector<char> buffer(size + 1, '\0');
   if (H5Aread(attribute.get(), type.get(), buffer.data()) < 0) return "";
   return std::string(buffer.data(), strnlen(buffer.data(), size));
+}
+
+// ---------------------------------------------------------------------------------------
+// Writing.
+
+namespace {
+
+[[noreturn]] void write_failed(const std::filesystem::path& path, const std::string& object, const std::string& what) {
+  throw std::runtime_error(path.string() + ": " + object + ": could not " + what);
+}
+
+// A new variable-length UTF-8 string type (the caller closes it).
+hid_t new_string_type() {
+  const hid_t type = H5Tcopy(H5T_C_S1);
+  H5Tset_size(type, H5T_VARIABLE);
+  H5Tset_cset(type, H5T_CSET_UTF8);
+  return type;
+}
+
+}  // namespace
+
+Hdf5Writer::Hdf5Writer(const std::filesystem::path& path) : path_(path) {
+  silence_hdf5();
+  file_ = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  if (file_ < 0) write_failed(path, "/", "create the HDF5 file");
+}
+
+Hdf5Writer::~Hdf5Writer() {
+  if (file_ >= 0) H5Fclose(file_);
+}
+
+void Hdf5Writer::close() {
+  if (file_ < 0) return;
+  const herr_t flushed = H5Fflush(file_, H5F_SCOPE_GLOBAL);
+  const herr_t closed = H5Fclose(file_);
+  file_ = -1;
+  if (flushed < 0 || closed < 0) write_failed(path_, "/", "write the HDF5 file");
+}
+
+void Hdf5Writer::group(const std::string& group) {
+  const Handle properties(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
+  H5Pset_create_intermediate_group(properties.get(), 1);
+  const Handle created(H5Gcreate2(file_, group.c_str(), properties.get(), H5P_DEFAULT, H5P_DEFAULT), H5Gclose);
+  if (!created.ok()) write_failed(path_, group, "create the group");
+}
+
+void Hdf5Writer::write(const std::string& dataset, long long type, const void* data,
+                       const std::vector<int64_t>& shape) {
+  std::vector<hsize_t> dims(shape.begin(), shape.end());
+  const Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose);
+  const Handle properties(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
+  H5Pset_create_intermediate_group(properties.get(), 1);
+  const Handle created(H5Dcreate2(file_, dataset.c_str(), static_cast<hid_t>(type), space.get(), properties.get(),
+                                  H5P_DEFAULT, H5P_DEFAULT),
+                       H5Dclose);
+  if (!created.ok()) write_failed(path_, dataset, "create the dataset");
+  if (H5Dwrite(created.get(), static_cast<hid_t>(type), H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+    write_failed(path_, dataset, "write the dataset");
+}
+
+void Hdf5Writer::doubles(const std::string& dataset, const std::vector<double>& values, std::vector<int64_t> shape) {
+  if (shape.empty()) shape = {static_cast<int64_t>(values.size())};
+  write(dataset, H5T_NATIVE_DOUBLE, values.data(), shape);
+}
+
+void Hdf5Writer::int64s(const std::string& dataset, const std::vector<int64_t>& values) {
+  write(dataset, H5T_NATIVE_INT64, values.data(), {static_cast<int64_t>(values.size())});
+}
+
+void Hdf5Writer::uint64s(const std::string& dataset, const std::vector<uint64_t>& values) {
+  write(dataset, H5T_NATIVE_UINT64, values.data(), {static_cast<int64_t>(values.size())});
+}
+
+void Hdf5Writer::strings(const std::string& dataset, const std::vector<std::string>& values) {
+  std::vector<const char*> pointers;
+  for (const auto& v : values) pointers.push_back(v.c_str());
+  const Handle type(new_string_type(), H5Tclose);
+  write(dataset, type.get(), pointers.data(), {static_cast<int64_t>(values.size())});
+}
+
+void Hdf5Writer::string_attribute(const std::string& object, const std::string& name, const std::string& value) {
+  const Handle opened(H5Oopen(file_, object.c_str(), H5P_DEFAULT), H5Oclose);
+  if (!opened.ok()) write_failed(path_, object, "open the object for attribute '" + name + "'");
+  const Handle type(new_string_type(), H5Tclose);
+  const Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+  const Handle attribute(H5Acreate2(opened.get(), name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
+                         H5Aclose);
+  const char* text = value.c_str();
+  if (!attribute.ok() || H5Awrite(attribute.get(), type.get(), &text) < 0)
+    write_failed(path_, object, "write attribute '" + name + "'");
+}
+
+void Hdf5Writer::strings_attribute(const std::string& object, const std::string& name,
+                                   const std::vector<std::string>& values) {
+  const Handle opened(H5Oopen(file_, object.c_str(), H5P_DEFAULT), H5Oclose);
+  if (!opened.ok()) write_failed(path_, object, "open the object for attribute '" + name + "'");
+  const Handle type(new_string_type(), H5Tclose);
+  const hsize_t n = values.size();
+  const Handle space(H5Screate_simple(1, &n, nullptr), H5Sclose);
+  const Handle attribute(H5Acreate2(opened.get(), name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
+                         H5Aclose);
+  std::vector<const char*> pointers;
+  for (const auto& v : values) pointers.push_back(v.c_str());
+  if (!attribute.ok() || H5Awrite(attribute.get(), type.get(), pointers.data()) < 0)
+    write_failed(path_, object, "write attribute '" + name + "'");
 }
 
 }  // namespace ltrnn

@@ -1,7 +1,9 @@
-// Reading HDF5 files (NWB is HDF5) with the HDF5 C library (Debian's libhdf5-dev; no C++
-// wrapper is packaged for Debian 12). Only what the NWB import needs: objects by path,
-// 1-D numeric datasets (whole or a slice), string datasets and string attributes. Every
-// failure is an InputError naming the file and the HDF5 path.
+// Reading and writing HDF5 files (NWB is HDF5) with the HDF5 C library (Debian's
+// libhdf5-dev; no C++ wrapper is packaged for Debian 12). Reading: only what the NWB import
+// needs: objects by path, 1-D numeric datasets (whole or a slice), string datasets and
+// string attributes; every failure is an InputError naming the file and the HDF5 path.
+// Writing: groups, 1-D/2-D numeric datasets, string datasets and attributes (the
+// simulated NWB files).
 #pragma once
 #include <cstdint>
 #include <filesystem>
@@ -42,6 +44,35 @@ class Hdf5File {
   std::string where(const std::string& object) const;
 
  private:
+  std::filesystem::path path_;
+  long long file_ = -1;  // hid_t
+};
+
+// Writes a new HDF5 file (truncating one that exists). Errors are std::runtime_error
+// naming the file and the object (a full disk is not bad input).
+class Hdf5Writer {
+ public:
+  explicit Hdf5Writer(const std::filesystem::path& path);
+  ~Hdf5Writer();
+  Hdf5Writer(const Hdf5Writer&) = delete;
+  Hdf5Writer& operator=(const Hdf5Writer&) = delete;
+
+  // Creates `group` and any missing parents.
+  void group(const std::string& group);
+  // Row-major data of the given shape (1-D or 2-D).
+  void doubles(const std::string& dataset, const std::vector<double>& values, std::vector<int64_t> shape = {});
+  void int64s(const std::string& dataset, const std::vector<int64_t>& values);
+  void uint64s(const std::string& dataset, const std::vector<uint64_t>& values);
+  // Variable-length UTF-8 strings, as h5py writes them.
+  void strings(const std::string& dataset, const std::vector<std::string>& values);
+  void string_attribute(const std::string& object, const std::string& name, const std::string& value);
+  // A 1-D array attribute of variable-length strings (NWB's `colnames`).
+  void strings_attribute(const std::string& object, const std::string& name, const std::vector<std::string>& values);
+  // Flushes and closes the file; the destructor closes without checking.
+  void close();
+
+ private:
+  void write(const std::string& dataset, long long type, const void* data, const std::vector<int64_t>& shape);
   std::filesystem::path path_;
   long long file_ = -1;  // hid_t
 };

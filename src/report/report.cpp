@@ -199,7 +199,7 @@ std::string selection_html(const ResultsFile& results, const ComparisonTable& ta
       if (std::isfinite((*chosen)->best_test_bits_per_spike))
         out << ", test bits/spike: " << number((*chosen)->best_test_bits_per_spike, 4);
       out << "). " << stalled << " seed" << (stalled == 1 ? "" : "s")
-          << " stalled (validation loss more than one standard error above their rank's best seed).";
+          << " stalled (validation loss more than five standard errors above their rank's best seed).";
     }
     out << "</p>\n";
   }

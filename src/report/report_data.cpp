@@ -42,8 +42,9 @@ DatasetView load_dataset_view(const json& experiment, const fs::path& out_dir) {
   const json& dataset = experiment.at("dataset");
   view.path = dataset.contains("file") ? fs::path(dataset.at("file").get<std::string>()) : out_dir / "dataset.npz";
   try {
-    const Dataset raw = load_dataset(view.path);
     const json p = experiment.value("preprocess", json::object());
+    const Dataset raw =
+        load_dataset(view.path, p.value("nan", "error") == "missing" ? NanPolicy::Missing : NanPolicy::Error);
     PreprocessConfig config;
     config.smooth_sigma = p.value("smooth_sigma", 0.0);
     config.zscore = p.value("zscore", false);

@@ -15,6 +15,10 @@ std::string basis_description(SelectionBasis basis) {
 
 namespace {
 
+// A seed stalled when its validation loss is further above its rank's best seed than
+// sampling error explains (docs/design.md section 5).
+constexpr double kStalledStandardErrors = 5.0;
+
 // The row's best seed on the validation loss, and how many seeds stalled behind it.
 void score_on_validation(ComparisonRow& row, const std::vector<const RunRecord*>& runs) {
   const RunRecord* best = nullptr;
@@ -27,7 +31,7 @@ void score_on_validation(ComparisonRow& row, const std::vector<const RunRecord*>
   row.best_test_nmse = best->test_nmse;
   row.best_test_bits_per_spike = best->test_bits_per_spike;
   for (const RunRecord* run : runs)
-    if (run->finished() && run->validation_loss > row.score + row.score_se) ++row.stalled;
+    if (run->finished() && run->validation_loss > row.score + kStalledStandardErrors * row.score_se) ++row.stalled;
 }
 
 }  // namespace

@@ -28,7 +28,7 @@ struct ComparisonRow {
   double score = 0, score_se = 0;
   std::string best_id;  // the run behind `score` (validation basis), else empty
   double best_test_nmse = NAN, best_test_bits_per_spike = NAN;
-  // Finished seeds whose validation loss is more than one standard error (score_se) above
+  // Finished seeds whose validation loss is more than five standard errors (score_se) above
   // the best seed's: optimisations that stalled (0 without a validation set).
   int64_t stalled = 0;
 };

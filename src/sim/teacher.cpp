@@ -29,6 +29,7 @@ void check_teacher(const TeacherConfig& c) {
   require(c.bin_width > 0, "bin-width", "must be > 0");
   require(c.tau > 0, "tau", "must be > 0");
   require(c.noise >= 0, "noise", "must be >= 0");
+  require(c.min_rate > 0 && c.max_rate >= c.min_rate, "min-rate", "must be > 0 and <= --max-rate");
 }
 
 Dataset teacher_skeleton(const TeacherConfig& c) {
@@ -101,9 +102,22 @@ TeacherData simulate_teacher(const TeacherConfig& c) {
     model->readout.copy_(torch::randn({c.neurons, c.hidden}, torch::kFloat64) * (2.0 / std::sqrt(double(c.hidden))));
     model->set_readout_bias(0.1 * torch::randn({c.neurons}, torch::kFloat64));
     const int64_t K = teacher.dataset.n_trials();
+    if (c.spikes) {
+      // log expected count per bin = C tanh x + log(baseline rate x bin width).
+      const torch::Tensor log_rate = std::log(c.min_rate) + (std::log(c.max_rate) - std::log(c.min_rate)) *
+                                                                torch::rand({c.neurons}, torch::kFloat64);
+      teacher.baseline = (log_rate.exp() * c.bin_width);
+      model->set_readout_bias(teacher.baseline.log());
+      model->exp_link = true;
+    }
     teacher.rates = model->forward(torch::arange(K, torch::kInt64));
-    const double signal_std = teacher.rates.std().item<double>();
-    teacher.dataset.data = teacher.rates + c.noise * signal_std * torch::randn_like(teacher.rates);
+    if (c.spikes) {
+      teacher.dataset.data = torch::poisson(teacher.rates);
+      teacher.dataset.counts = true;
+    } else {
+      const double signal_std = teacher.rates.std().item<double>();
+      teacher.dataset.data = teacher.rates + c.noise * signal_std * torch::randn_like(teacher.rates);
+    }
     teacher.truth = weights.factors();
     teacher.readout = model->readout_matrix().clone();
   }

@@ -21,6 +21,11 @@ struct TeacherConfig {
   double tau = 0.1;               // time constant, seconds
   double noise = 0.05;            // additive Gaussian noise std, as a fraction of the signal std
   int64_t seed = 0;
+  // Spiking: Poisson counts per bin from rates exp(C tanh x + d), each neuron's baseline
+  // exp(d) drawn log-uniformly in [min_rate, max_rate] Hz (`noise` is then unused).
+  bool spikes = false;
+  double min_rate = 2.0;   // Hz
+  double max_rate = 30.0;  // Hz
 
   // The parameters of `ltrnn simulate teacher` and of an experiment's teacher generator.
   template <class Self, class Visitor>
@@ -36,19 +41,24 @@ struct TeacherConfig {
     v.field("tau", c.tau, "time constant (s)");
     v.field("noise", c.noise, "noise std as a fraction of the signal std");
     v.field("seed", c.seed, "random seed");
+    v.field("spikes", c.spikes, "Poisson spike counts from rates exp(C tanh x + d) instead of noisy rates");
+    v.field("min_rate", c.min_rate, "lowest baseline firing rate (Hz) of a spiking teacher");
+    v.field("max_rate", c.max_rate, "highest baseline firing rate (Hz) of a spiking teacher");
   }
 };
 
 struct TeacherData {
   Dataset dataset;          // noisy activity and labels
   TensorRankFactors truth;  // true A [N,R], B [N,R], c [K,R]
-  torch::Tensor rates;      // noiseless activity [T, K, D]
+  torch::Tensor rates;      // noiseless activity [T, K, D] (spiking: expected counts per bin)
+  torch::Tensor baseline;   // spiking: each neuron's baseline expected count per bin [D]
   torch::Tensor readout;    // true C [D, N]
 };
 
 // The true trial factors follow a learning curve: constant in baseline, an exponential
 // move to a new level during adaptation, an exponential return during washout; odd
-// components move up and even components down, so every component matters.
+// components move up and even components down, so every component matters. A spiking
+// teacher's data are integer counts (Poisson draws of `rates`).
 TeacherData simulate_teacher(const TeacherConfig& config);
 
 // The dataset's arrays plus true_* arrays (true_column_factors, true_row_factors,

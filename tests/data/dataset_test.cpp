@@ -61,6 +61,34 @@ TEST(Dataset, DefaultsForMissingOptionalArrays) {
   EXPECT_EQ(ds.epoch_labels, (std::vector<std::string>{"0"}));
 }
 
+TEST(Dataset, NanAsMissingJoinsTheMissingMaskAndInfStaysAnError) {
+  auto a = valid_arrays();
+  std::vector<double> values(24, 1.0);
+  values[5] = std::nan("");   // (0, 2, 1)
+  values[13] = std::nan("");  // (2, 0, 1)
+  a["data"] = NpyArray::from_doubles({4, 3, 2}, values);
+  torch::Tensor file_missing = torch::zeros({4, 3, 2}, torch::kBool);
+  file_missing[0][0][0] = true;  // the file's own missing mask is kept
+  a["missing"] = to_npy(file_missing);
+  const Dataset ds = dataset_from_arrays(a, "rec.npz", NanPolicy::Missing);
+  ASSERT_TRUE(ds.missing.defined());
+  EXPECT_EQ(ds.missing.sum().item<int64_t>(), 3);
+  EXPECT_TRUE(ds.missing[0][2][1].item<bool>());
+  EXPECT_TRUE(ds.missing[2][0][1].item<bool>());
+  EXPECT_TRUE(ds.missing[0][0][0].item<bool>());
+  EXPECT_TRUE(torch::isfinite(ds.data).all().item<bool>());
+  EXPECT_EQ(ds.data[0][2][1].item<double>(), 0.0);
+  EXPECT_NE(ds.notes.back().find("2 NaN entries"), std::string::npos);
+  values[7] = -INFINITY;
+  a["data"] = NpyArray::from_doubles({4, 3, 2}, values);
+  try {
+    dataset_from_arrays(a, "rec.npz", NanPolicy::Missing);
+    ADD_FAILURE() << "Inf was accepted";
+  } catch (const InputError& error) {
+    EXPECT_NE(std::string(error.what()).find("found 0 NaN and 1 Inf"), std::string::npos) << error.what();
+  }
+}
+
 TEST(Dataset, RelabelsConditionsToIndices) {
   const Dataset ds = dataset_from_arrays(valid_arrays(), "rec.npz");
   EXPECT_EQ(ds.condition_labels, (std::vector<int64_t>{3, 7}));
@@ -82,7 +110,10 @@ TEST(Dataset, RefusesMalformedInputNamingFileKeyAndExpectation) {
   values[5] = std::nan("");
   values[6] = INFINITY;
   a["data"] = NpyArray::from_doubles({4, 3, 2}, values);
-  EXPECT_NE(refusal(a).find("key 'data': expected finite values, found 2 NaN or Inf"), std::string::npos);
+  EXPECT_NE(refusal(a).find("key 'data': expected finite values, found 1 NaN and 1 Inf entries; if NaN marks "
+                            "entries that were not observed, pass --nan-as-missing"),
+            std::string::npos)
+      << refusal(a);
 
   a = valid_arrays();
   a["data"] = NpyArray::from_strings({1, 1, 1}, {"x"});
