@@ -110,6 +110,40 @@ Masks make_block_masks(int64_t T, int64_t K, int64_t D, const MaskConfig& config
   return Masks{~as_mask(s.held_out, s.size), as_mask(s.in_validation, s.size), as_mask(s.in_test, s.size)};
 }
 
+torch::Tensor connected_groups(const torch::Tensor& mask) {
+  const torch::Tensor m = mask.to(torch::kBool).contiguous();
+  const int64_t T = m.size(0), K = m.size(1), D = m.size(2);
+  const bool* in = m.data_ptr<bool>();
+  torch::Tensor labels = torch::full({T, K, D}, -1, torch::kInt64);
+  int64_t* label = labels.data_ptr<int64_t>();
+  const int64_t strides[3] = {K * D, D, 1}, sizes[3] = {T, K, D};
+  int64_t next = 0;
+  std::vector<int64_t> stack;
+  for (int64_t start = 0; start < T * K * D; ++start) {
+    if (!in[start] || label[start] >= 0) continue;
+    // Flood fill from `start` over the six neighbours of each entry.
+    label[start] = next;
+    stack.assign(1, start);
+    while (!stack.empty()) {
+      const int64_t f = stack.back();
+      stack.pop_back();
+      for (int a = 0; a < 3; ++a) {
+        const int64_t coordinate = (f / strides[a]) % sizes[a];
+        for (int64_t step : {-1, 1}) {
+          if (coordinate + step < 0 || coordinate + step >= sizes[a]) continue;
+          const int64_t g = f + step * strides[a];
+          if (in[g] && label[g] < 0) {
+            label[g] = next;
+            stack.push_back(g);
+          }
+        }
+      }
+    }
+    ++next;
+  }
+  return labels;
+}
+
 Masks without_missing(Masks masks, const torch::Tensor& missing) {
   if (!missing.defined()) return masks;
   masks.train = masks.train & ~missing;

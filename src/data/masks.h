@@ -47,6 +47,13 @@ struct Masks {
 // all-false validation mask).
 Masks make_block_masks(int64_t T, int64_t K, int64_t D, const MaskConfig& config);
 
+// The connected groups of a mask's entries (6-connectivity over time, trial and neuron):
+// [T, K, D] int64, -1 off the mask, else 0..n-1 numbered in flat order of each group's
+// first entry. Held-out entries of one block are correlated; these groups are the units
+// of a block-robust standard error (docs/design.md section 5). Touching blocks merge,
+// which only makes that error more conservative.
+torch::Tensor connected_groups(const torch::Tensor& mask);
+
 // The masks without the entries `missing` [T, K, D] marks (undefined: unchanged): a missing
 // entry is neither trained on nor scored.
 Masks without_missing(Masks masks, const torch::Tensor& missing);

@@ -163,7 +163,7 @@ std::vector<RunRecord> run_experiment(const Experiment& e, const RunnerOptions& 
   const std::vector<RunRecord> results = collect();
 
   // 3. The comparison table.
-  const ComparisonTable table = compare_runs(results);
+  const ComparisonTable table = compare_runs(results, entry_losses_in(options.out_dir));
   json extra = dataset_notes;
   out << "\n" << format_comparison(table);
 

@@ -134,7 +134,9 @@ Chart rank_selection_chart(const std::vector<RunRecord>& runs, const ComparisonT
   for (const ComparisonRow& row : table.rows) {
     if (row.finished == 0 || !std::isfinite(row.score)) continue;
     const std::string& model = row.model;
-    const double mean = row.score, se = row.score_se;
+    // Paired: the standard error of the difference from the best rank (the rule's margin).
+    const bool paired = !std::isnan(row.paired_se);
+    const double mean = row.score, se = paired ? row.paired_se : row.score_se;
     const int64_t rank = row.rank;
     if (rank == 0) {
       reference.push_back({{"model", model}, {"score", mean}, {"label", model + " (no rank)"}});
@@ -142,15 +144,17 @@ Chart rank_selection_chart(const std::vector<RunRecord>& runs, const ComparisonT
     }
     means.push_back(
         {{"model", model}, {"rank", rank}, {"score", mean}, {"low", mean - se}, {"high", mean + se}, {"se", se}});
-    if (!best.count(model) || mean < best[model].first) best[model] = {mean, se};
+    if (!best.count(model) || mean < best[model].first) best[model] = {mean, paired ? 0.0 : se};
     if (selected_rank.count(model) && selected_rank.at(model) == rank)
       selected.push_back(
           {{"model", model}, {"rank", rank}, {"score", mean}, {"label", "selected: rank " + std::to_string(rank)}});
   }
   for (const auto& [model, value] : best)
-    threshold.push_back({{"model", model},
-                         {"score", value.first + value.second},
-                         {"label", std::string(on_validation ? "best" : "best mean") + " + 1 s.e. (" + model + ")"}});
+    threshold.push_back(
+        {{"model", model},
+         {"score", value.first + value.second},
+         {"label", value.second > 0 ? std::string(on_validation ? "best" : "best mean") + " + 1 s.e. (" + model + ")"
+                                    : "best (" + model + ")"}});
 
   Chart chart;
   chart.title = "Cross-validated error against rank";
@@ -171,10 +175,11 @@ Chart rank_selection_chart(const std::vector<RunRecord>& runs, const ComparisonT
   }
   chart.caption =
       on_validation
-          ? "Lines: each rank's best seed on the validation loss, with that fit's standard error; dots: every seed "
-            "(those far above the line stalled); dashed lines: families without a rank; grey dotted line: the best "
-            "plus one standard error. The selected rank (diamond) is the smallest rank whose best seed lies below that "
-            "line — more components would not fit held-out data reliably better. Test scores are not used to choose."
+          ? "Lines: each rank's best seed on the validation loss; error bars: the standard error of its difference "
+            "from the best rank over the same validation entries; dots: every seed (those far above the line "
+            "stalled); dashed lines: families without a rank; grey dotted line: the best rank. The selected rank "
+            "(diamond) is the smallest rank whose error bar reaches that line — more components would not fit "
+            "held-out data reliably better. Test scores are not used to choose."
           : "Lines: mean test NMSE over seeds with one standard error; dots: single seeds; dashed lines: families "
             "without a rank; grey dotted line: the best mean plus one standard error. The selected rank (diamond) is "
             "the smallest rank whose mean lies below that line — more components would not fit held-out data reliably "

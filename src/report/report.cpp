@@ -189,8 +189,13 @@ std::string selection_html(const ResultsFile& results, const ComparisonTable& ta
                           [](const ComparisonRow* a, const ComparisonRow* b) { return a->score < b->score; });
     out << "<p class=\"selection\"><b>" << html_escape(family) << ": rank " << rank << " selected.</b> It is the "
         << "smallest rank whose " << basis_description(table.basis) << " (" << number((*chosen)->score)
-        << ") is within one standard error of the best (rank " << best->rank << ": " << number(best->score) << " ± "
-        << number(best->score_se) << "); larger ranks do not predict held-out activity reliably better.";
+        << ") is within one standard error of the best (rank " << best->rank << ": " << number(best->score);
+    if (std::isnan((*chosen)->paired_se))
+      out << " ± " << number(best->score_se) << ")";
+    else
+      out << "; the standard error of their difference over the same validation entries is "
+          << number((*chosen)->paired_se) << ")";
+    out << "; larger ranks do not predict held-out activity reliably better.";
     if (table.basis == SelectionBasis::Validation) {
       int64_t stalled = 0;
       for (const ComparisonRow* row : family_rows) stalled += row->stalled;
@@ -315,7 +320,7 @@ ReportPage report_page(const fs::path& out_dir) {
                        "); was it written by `ltrnn run`?");
     }
   }();
-  const ComparisonTable table = compare_runs(results.runs);
+  const ComparisonTable table = compare_runs(results.runs, entry_losses_in(out_dir));
   const DatasetView view = load_dataset_view(experiment, out_dir);
   const std::vector<SelectedFit> fits = selected_fits(results);
   const std::vector<std::string> families = families_of(results.runs);

@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "io/npy.h"
+
 namespace ltrnn {
 
 std::string basis_description(SelectionBasis basis) {
@@ -36,7 +38,67 @@ void score_on_validation(ComparisonRow& row, const std::vector<const RunRecord*>
 
 }  // namespace
 
-ComparisonTable compare_runs(const std::vector<RunRecord>& runs) {
+EntryLosses entry_losses_in(const std::filesystem::path& out_dir) {
+  return [out_dir](const RunRecord& run) -> std::vector<double> {
+    const std::filesystem::path file = out_dir / "runs" / run.id / kValidationLossesFile;
+    if (!std::filesystem::exists(file)) return {};
+    try {
+      return read_npy(file).to_doubles();
+    } catch (const std::exception&) {
+      return {};  // unreadable: the rule falls back to the unpaired standard error
+    }
+  };
+}
+
+namespace {
+
+// The standard error of the mean difference of two fits' validation losses, from their
+// per-block (sum, entries) pairs: the cluster-robust error of a ratio mean,
+// sqrt(G / (G - 1) sum_g (d_g - mean m_g)^2) / sum_g m_g, where d_g is the difference of
+// the block sums and m_g the block's entries (docs/design.md section 5).
+double paired_standard_error(const std::vector<double>& a, const std::vector<double>& b) {
+  if (a.size() != b.size() || a.size() < 4 || a.size() % 2 != 0) return NAN;
+  const std::size_t groups = a.size() / 2;
+  double total_difference = 0, entries = 0;
+  for (std::size_t g = 0; g < groups; ++g) {
+    if (a[2 * g + 1] != b[2 * g + 1]) return NAN;  // not the same validation entries
+    total_difference += a[2 * g] - b[2 * g];
+    entries += a[2 * g + 1];
+  }
+  const double mean = total_difference / entries;
+  double sq = 0;
+  for (std::size_t g = 0; g < groups; ++g) {
+    const double residual = a[2 * g] - b[2 * g] - mean * a[2 * g + 1];
+    sq += residual * residual;
+  }
+  return std::sqrt(sq * groups / (groups - 1.0)) / entries;
+}
+
+// Each ranked row's paired standard error against its family's best row.
+void add_paired_errors(ComparisonTable& table, const std::vector<RunRecord>& runs, const EntryLosses& losses) {
+  const auto run_of = [&](const std::string& id) -> const RunRecord* {
+    for (const RunRecord& r : runs)
+      if (r.id == id) return &r;
+    return nullptr;
+  };
+  std::map<std::string, const ComparisonRow*> best;
+  for (const ComparisonRow& row : table.rows)
+    if (row.rank > 0 && !row.best_id.empty() && (!best.count(row.model) || row.score < best[row.model]->score))
+      best[row.model] = &row;
+  std::map<std::string, std::vector<double>> best_losses;
+  for (const auto& [family, row] : best)
+    if (const RunRecord* run = run_of(row->best_id)) best_losses[family] = losses(*run);
+  for (ComparisonRow& row : table.rows) {
+    if (row.rank == 0 || row.best_id.empty() || !best_losses.count(row.model)) continue;
+    const RunRecord* run = run_of(row.best_id);
+    if (!run) continue;
+    row.paired_se = paired_standard_error(losses(*run), best_losses[row.model]);
+  }
+}
+
+}  // namespace
+
+ComparisonTable compare_runs(const std::vector<RunRecord>& runs, const EntryLosses& losses) {
   ComparisonTable table;
   bool all_validated = false;
   for (const auto& run : runs) {
@@ -83,6 +145,7 @@ ComparisonTable compare_runs(const std::vector<RunRecord>& runs) {
     if (table.basis == SelectionBasis::Validation) score_on_validation(row, groups[key]);
     table.rows.push_back(row);
   }
+  if (losses && table.basis == SelectionBasis::Validation) add_paired_errors(table, runs, losses);
   // 3. One-standard-error rule per ranked family, on the rows' scores.
   std::map<std::string, std::vector<const ComparisonRow*>> by_family;
   for (const auto& row : table.rows)
@@ -91,8 +154,10 @@ ComparisonTable compare_runs(const std::vector<RunRecord>& runs) {
     const ComparisonRow* best =
         *std::min_element(rows.begin(), rows.end(), [](auto* a, auto* b) { return a->score < b->score; });
     int64_t selected = best->rank;
-    for (const ComparisonRow* row : rows)
-      if (row->score <= best->score + best->score_se) selected = std::min(selected, row->rank);
+    for (const ComparisonRow* row : rows) {
+      const double margin = std::isnan(row->paired_se) ? best->score_se : row->paired_se;
+      if (row->score <= best->score + margin) selected = std::min(selected, row->rank);
+    }
     table.selected_rank[family] = selected;
   }
   return table;
@@ -111,22 +176,24 @@ std::string format_validation_comparison(const ComparisonTable& table) {
   for (const auto& row : table.rows) counts = counts || std::isfinite(row.best_test_bits_per_spike);
   std::ostringstream out;
   out << std::left << std::setw(14) << "model" << std::setw(6) << "rank" << std::setw(8) << "runs" << std::setw(9)
-      << "stalled" << std::right << std::setw(13) << "validation" << std::setw(12) << "s.e." << std::setw(13)
-      << "test nMSE" << (counts ? "  test bits/spike" : "") << "\n";
+      << "stalled" << std::right << std::setw(13) << "validation" << std::setw(12) << "s.e." << std::setw(12)
+      << "s.e. diff" << std::setw(13) << "test nMSE" << (counts ? "  test bits/spike" : "") << "\n";
   for (const auto& row : table.rows) {
     std::ostringstream runs;
     runs << row.finished << "/" << row.planned;
     out << std::left << std::setw(14) << row.model << std::setw(6) << (row.rank > 0 ? std::to_string(row.rank) : "-")
         << std::setw(8) << runs.str() << std::setw(9) << row.stalled << std::right << std::scientific
-        << std::setprecision(3) << std::setw(13) << row.score << std::setw(12) << row.score_se << std::setw(13)
-        << row.best_test_nmse << std::defaultfloat;
+        << std::setprecision(3) << std::setw(13) << row.score << std::setw(12) << row.score_se << std::setw(12)
+        << row.paired_se << std::setw(13) << row.best_test_nmse << std::defaultfloat;
     if (counts) out << std::fixed << std::setprecision(4) << std::setw(18) << row.best_test_bits_per_spike;
     out << std::defaultfloat << (is_selected(table, row) ? "   <- selected" : "") << "\n";
   }
   for (const auto& [family, rank] : table.selected_rank)
     out << "selected rank for " << family << ": " << rank
-        << " (smallest rank whose best seed's validation loss is within one standard error of the best; test "
-           "scores are reported, never used to choose)\n";
+        << " (smallest rank whose best seed's validation loss is within one standard error of the best's; "
+           "s.e. diff: of the difference from the best over the same validation blocks, which the rule uses when "
+           "known; test scores are "
+           "reported, never used to choose)\n";
   return out.str();
 }
 
@@ -167,6 +234,7 @@ nlohmann::json comparison_rows_json(const ComparisonTable& table) {
                     {"score", row.score},
                     {"score_se", row.score_se},
                     {"best_id", row.best_id},
+                    {"paired_se", row.paired_se},
                     {"best_test_nmse", row.best_test_nmse},
                     {"best_test_bits_per_spike", row.best_test_bits_per_spike},
                     {"stalled", row.stalled}});

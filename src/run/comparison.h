@@ -5,6 +5,8 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
+#include <functional>
 #include <map>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
@@ -27,6 +29,11 @@ struct ComparisonRow {
   // standard error (that fit's sampling error); else mean_nmse and sem_nmse.
   double score = 0, score_se = 0;
   std::string best_id;  // the run behind `score` (validation basis), else empty
+  // The standard error of the difference between this row's best seed and the family's
+  // best row's over the validation entries both were scored on, with the entries of a
+  // held-out block counted as one correlated unit (NaN when the runs' block losses are not
+  // at hand): what the rule uses when it is known.
+  double paired_se = NAN;
   double best_test_nmse = NAN, best_test_bits_per_spike = NAN;
   // Finished seeds whose validation loss is more than five standard errors (score_se) above
   // the best seed's: optimisations that stalled (0 without a validation set).
@@ -47,7 +54,19 @@ struct ComparisonTable {
 // What the table's score is, in words (for the printed table and the report).
 std::string basis_description(SelectionBasis basis);
 
-ComparisonTable compare_runs(const std::vector<RunRecord>& runs);
+// The validation losses of a run per held-out block, (sum, entries) pairs flattened
+// (train/loss.h validation_group_losses), or an empty vector when they are not at hand.
+using EntryLosses = std::function<std::vector<double>(const RunRecord&)>;
+// Each run directory's file of them (written by execute_run).
+inline constexpr const char* kValidationLossesFile = "validation_losses.npy";
+// Reads them from OUT_DIR/runs/<id>/validation_losses.npy.
+EntryLosses entry_losses_in(const std::filesystem::path& out_dir);
+
+// With `losses`, the rule compares each rank with the best on the same validation
+// entries: rank r is within one standard error when score(r) - score(best) <= the
+// block-robust standard error of their difference (paired_se). Without, it uses the best
+// row's score_se.
+ComparisonTable compare_runs(const std::vector<RunRecord>& runs, const EntryLosses& losses = {});
 // The table as printed by `ltrnn run`.
 std::string format_comparison(const ComparisonTable& table);
 // results.json's "summary" rows (model, rank, finished, planned, mean_/std_/se_test_nmse,

@@ -14,6 +14,7 @@
 #include "export/torchscript.h"
 #include "model/family.h"
 #include "model/ltrnn_model.h"
+#include "run/comparison.h"
 #include "train/checkpoint.h"
 #include "train/fit.h"
 #include "util/errors.h"
@@ -166,6 +167,12 @@ RunRecord execute_run(const Dataset& dataset, const Masks& masks, const ModelCon
         data_term(target.loss, out.linear, target.data, target.test, target.test_variance).item<double>();
   }
   if (options.predictions) write_npy(run_dir / "predictions.npy", to_npy(prediction));
+  // The validation losses per block, for the paired comparison of ranks (run/comparison.h).
+  if (target.has_validation()) {
+    const std::vector<double> losses = validation_group_losses(linear, target);
+    write_npy(run_dir / kValidationLossesFile,
+              NpyArray::from_doubles({static_cast<int64_t>(losses.size() / 2), 2}, losses));
+  }
   if (options.factors) write_npz(run_dir / "factors.npz", factor_arrays(model));
   if (options.export_model && !result.diverged) save_torchscript(run_dir / "model.pt", model);
   const Scores scores = score_predictions(prediction, linear, target);

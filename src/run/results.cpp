@@ -60,7 +60,7 @@ struct CsvHeader {
 
 void write_results(const fs::path& out_dir, const json& experiment, const std::vector<RunRecord>& runs,
                    const json& extra) {
-  const ComparisonTable table = compare_runs(runs);
+  const ComparisonTable table = compare_runs(runs, entry_losses_in(out_dir));
   json results{{"experiment", experiment},
                {"runs", runs},
                {"best", nullptr},

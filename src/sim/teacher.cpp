@@ -30,6 +30,7 @@ void check_teacher(const TeacherConfig& c) {
   require(c.tau > 0, "tau", "must be > 0");
   require(c.noise >= 0, "noise", "must be >= 0");
   require(c.min_rate > 0 && c.max_rate >= c.min_rate, "min-rate", "must be > 0 and <= --max-rate");
+  require(c.modulation >= 0, "modulation", "must be >= 0");
 }
 
 Dataset teacher_skeleton(const TeacherConfig& c) {
@@ -103,6 +104,12 @@ TeacherData simulate_teacher(const TeacherConfig& c) {
     model->set_readout_bias(0.1 * torch::randn({c.neurons}, torch::kFloat64));
     const int64_t K = teacher.dataset.n_trials();
     if (c.spikes) {
+      // Each neuron's readout row scaled so that its log rate varies with std `modulation`
+      // over time and trials (the rates' dynamic range does not depend on N or the dynamics).
+      model->set_readout_bias(torch::zeros({c.neurons}, torch::kFloat64));
+      const torch::Tensor linear = model->simulate(torch::arange(K, torch::kInt64)).linear;
+      const torch::Tensor spread = linear.std(torch::IntArrayRef{0, 1}, /*unbiased=*/false).clamp_min(1e-9);
+      model->readout.mul_((c.modulation / spread).unsqueeze(1));
       // log expected count per bin = C tanh x + log(baseline rate x bin width).
       const torch::Tensor log_rate = std::log(c.min_rate) + (std::log(c.max_rate) - std::log(c.min_rate)) *
                                                                 torch::rand({c.neurons}, torch::kFloat64);

@@ -24,8 +24,9 @@ struct TeacherConfig {
   // Spiking: Poisson counts per bin from rates exp(C tanh x + d), each neuron's baseline
   // exp(d) drawn log-uniformly in [min_rate, max_rate] Hz (`noise` is then unused).
   bool spikes = false;
-  double min_rate = 2.0;   // Hz
-  double max_rate = 30.0;  // Hz
+  double min_rate = 2.0;    // Hz
+  double max_rate = 30.0;   // Hz
+  double modulation = 1.0;  // std over time and trials of each neuron's log rate (spiking)
 
   // The parameters of `ltrnn simulate teacher` and of an experiment's teacher generator.
   template <class Self, class Visitor>
@@ -44,6 +45,7 @@ struct TeacherConfig {
     v.field("spikes", c.spikes, "Poisson spike counts from rates exp(C tanh x + d) instead of noisy rates");
     v.field("min_rate", c.min_rate, "lowest baseline firing rate (Hz) of a spiking teacher");
     v.field("max_rate", c.max_rate, "highest baseline firing rate (Hz) of a spiking teacher");
+    v.field("modulation", c.modulation, "std of each neuron's log firing rate over time and trials (spiking)");
   }
 };
 

@@ -41,6 +41,11 @@ FitTarget make_fit_target(const torch::Tensor& data, const Masks& masks, LossKin
   t.train_count_per_trial = train.sum(torch::IntArrayRef{0, 2}).to(torch::kFloat64);
   t.train_count = t.train_count_per_trial.sum().item<double>();
   t.validation_count = static_cast<double>(t.validation.sum().item<int64_t>());
+  if (t.has_validation()) {
+    const torch::Tensor groups = connected_groups(t.validation);
+    t.validation_groups = groups.masked_select(t.validation);
+    t.validation_group_count = groups.max().item<int64_t>() + 1;
+  }
   t.test_count = static_cast<double>(test.sum().item<int64_t>());
   return t;
 }
@@ -101,6 +106,20 @@ std::pair<double, double> poisson_scores(const FitTarget& target, const torch::T
 }
 
 }  // namespace
+
+std::vector<double> validation_group_losses(const torch::Tensor& linear, const FitTarget& target) {
+  if (!target.has_validation()) return {};
+  torch::NoGradGuard no_grad;
+  const torch::Tensor entries =
+      (entry_losses(target.loss, linear.to(torch::kFloat64), target.data.to(torch::kFloat64)) /
+       loss_normaliser(target.loss, target.validation_variance))
+          .masked_select(target.validation);
+  torch::Tensor rows = torch::zeros({target.validation_group_count, 2}, torch::kFloat64);
+  rows.select(1, 0).index_add_(0, target.validation_groups, entries);
+  rows.select(1, 1).index_add_(0, target.validation_groups, torch::ones_like(entries));
+  rows = rows.contiguous();
+  return {rows.data_ptr<double>(), rows.data_ptr<double>() + rows.numel()};
+}
 
 Scores score_predictions(const torch::Tensor& prediction, const torch::Tensor& linear, const FitTarget& target) {
   torch::NoGradGuard no_grad;

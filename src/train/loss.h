@@ -3,6 +3,7 @@
 #include <torch/types.h>
 
 #include <cmath>
+#include <vector>
 
 #include "data/masks.h"
 #include "train/config.h"
@@ -24,6 +25,10 @@ struct FitTarget {
   torch::Tensor train_weight, validation_weight, test_weight;
   torch::Tensor train_count_per_trial;  // [K] float64
   double train_count = 0, validation_count = 0, test_count = 0;
+  // Each validation entry's connected group (data/masks.h connected_groups), in the flat
+  // order of the validation mask, and the number of groups.
+  torch::Tensor validation_groups;
+  int64_t validation_group_count = 0;
 
   // Whether fits stop and ranks are selected on validation entries (else on test entries,
   // the reference's behaviour; docs/design.md section 5).
@@ -68,6 +73,12 @@ struct Scores {
   double test_bits_per_spike = NAN, validation_bits_per_spike = NAN;
   double test_deviance_explained = NAN;
 };
+// The validation entries' data terms, normalised as validation_loss, summed over each
+// connected group of validation entries: [groups, 2] as (sum, entries) rows, flattened.
+// Fits that share the mask can be compared group by group (the paired, block-robust
+// standard error of run/comparison.h). Empty without a validation set.
+std::vector<double> validation_group_losses(const torch::Tensor& linear, const FitTarget& target);
+
 // `prediction` after the link (rates for Poisson) and `linear` before it (identical for MSE).
 Scores score_predictions(const torch::Tensor& prediction, const torch::Tensor& linear, const FitTarget& target);
 

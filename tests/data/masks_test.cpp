@@ -108,6 +108,32 @@ TEST(Masks, ValidationSetIsApartFromTestAndTrainingAndReachesItsFraction) {
       }
 }
 
+TEST(Masks, ConnectedGroupsJoinNeighboursOnEveryAxis) {
+  torch::Tensor mask = torch::zeros({4, 4, 2}, torch::kBool);
+  mask[0][0][0] = true;
+  mask[0][1][0] = true;  // next to (0, 0, 0) on the trial axis
+  mask[3][3][0] = true;
+  mask[3][3][1] = true;  // next to (3, 3, 0) on the neuron axis
+  mask[2][0][1] = true;  // alone (diagonal neighbours do not count)
+  mask[1][1][1] = true;  // alone
+  const torch::Tensor groups = connected_groups(mask);
+  EXPECT_EQ(groups[0][0][0].item<int64_t>(), 0);
+  EXPECT_EQ(groups[0][1][0].item<int64_t>(), 0);
+  EXPECT_EQ(groups[1][1][1].item<int64_t>(), 1);  // numbered in flat order of first entries
+  EXPECT_EQ(groups[2][0][1].item<int64_t>(), 2);
+  EXPECT_EQ(groups[3][3][0].item<int64_t>(), 3);
+  EXPECT_EQ(groups[3][3][1].item<int64_t>(), 3);
+  EXPECT_EQ((groups >= 0).sum().item<int64_t>(), 6);
+  EXPECT_EQ(groups[1][0][0].item<int64_t>(), -1);
+  // The default blocks of a validation set: groups of at most a few blocks' entries.
+  MaskConfig config;
+  const Masks m = make_block_masks(20, 30, 8, config);
+  const torch::Tensor v = connected_groups(m.validation);
+  const int64_t count = v.max().item<int64_t>() + 1;
+  EXPECT_GT(count, 10);
+  EXPECT_EQ((v >= 0).sum().item<int64_t>(), m.validation.sum().item<int64_t>());
+}
+
 TEST(Masks, TheTestSetDoesNotDependOnTheValidationFraction) {
   // validation_fraction 0 reproduces the masks of a test set alone (the earlier behaviour).
   MaskConfig with;

@@ -181,6 +181,7 @@ TEST(NwbImport, ExperimentImportsFitsAndKeepsMissingEntriesOut) {
   const auto masks = read_npz(options.out_dir / "masks.npz");
   EXPECT_FALSE((array(masks, "train") & saved.missing).any().item<bool>());
   EXPECT_FALSE((array(masks, "test") & saved.missing).any().item<bool>());
+  EXPECT_FALSE((array(masks, "validation") & saved.missing).any().item<bool>());
   const nlohmann::json resolved = nlohmann::json::parse(read_file(options.out_dir / "experiment.json"));
   EXPECT_EQ(resolved["dataset"]["nwb"]["file"], (dir / "session.nwb").string());
   EXPECT_EQ(resolved["plan"][0]["train"]["loss"], "auto");

@@ -108,6 +108,33 @@ TEST(Comparison, WithAValidationSetEachRankIsItsBestSeedAndAStalledSeedDoesNotDe
   EXPECT_EQ(best_finished_run(runs)->id, "tensor_rank-r3-s0");
 }
 
+TEST(Comparison, PairedBlockStandardErrorDecidesWhenTheBlockLossesAreKnown) {
+  // Rank 3 is best (0.20); rank 2 is 0.025 behind. Unpaired, rank 3's standard error
+  // (0.001) separates them; paired over three blocks of two entries, the difference's
+  // standard error is sqrt(3/2 * 0.02) / 6 = 0.0289 (by hand: d = (0.1, 0, 0.2),
+  // mean 0.05 per entry, residuals (0, -0.1, 0.1)), so rank 2 is within it.
+  const std::vector<RunRecord> runs{validated(1, 0, 0.60, 0.001, 0.6), validated(2, 0, 0.225, 0.001, 0.2),
+                                    validated(3, 0, 0.20, 0.001, 0.2)};
+  EXPECT_EQ(compare_runs(runs).selected_rank.at("tensor_rank"), 3);
+  const EntryLosses losses = [](const RunRecord& run) -> std::vector<double> {
+    if (run.rank == 3) return {1.0, 2, 2.0, 2, 3.0, 2};
+    if (run.rank == 2) return {1.1, 2, 2.0, 2, 3.2, 2};
+    return {3.0, 2, 3.0, 2, 3.0, 2};
+  };
+  const ComparisonTable paired = compare_runs(runs, losses);
+  EXPECT_NEAR(paired.rows[1].paired_se, std::sqrt(0.03) / 6, 1e-12);
+  EXPECT_EQ(paired.rows[2].paired_se, 0.0);
+  EXPECT_EQ(paired.selected_rank.at("tensor_rank"), 2);
+  // Block losses over different entries are not paired: the rule falls back.
+  const EntryLosses mismatched = [&](const RunRecord& run) -> std::vector<double> {
+    std::vector<double> v = losses(run);
+    if (run.rank == 2) v[1] = 3;
+    return v;
+  };
+  EXPECT_TRUE(std::isnan(compare_runs(runs, mismatched).rows[1].paired_se));
+  EXPECT_EQ(compare_runs(runs, mismatched).selected_rank.at("tensor_rank"), 3);
+}
+
 TEST(RunRecord, OutcomeKeepsItsTextAndKind) {
   EXPECT_EQ(RunOutcome::parse("finished").status, RunStatus::Finished);
   EXPECT_EQ(RunOutcome::parse("failed: diverged: non-finite loss at iteration 3").status, RunStatus::Diverged);
