@@ -135,8 +135,8 @@ Chart rank_selection_chart(const std::vector<RunRecord>& runs, const ComparisonT
     if (row.finished == 0 || !std::isfinite(row.score)) continue;
     const std::string& model = row.model;
     // Paired: the standard error of the difference from the best rank (the rule's margin).
-    const bool paired = !std::isnan(row.paired_se);
-    const double mean = row.score, se = paired ? row.paired_se : row.score_se;
+    const bool paired = on_validation && !std::isnan(row.difference_se);
+    const double mean = row.score, se = paired ? row.difference_se : row.score_se;
     const int64_t rank = row.rank;
     if (rank == 0) {
       reference.push_back({{"model", model}, {"score", mean}, {"label", model + " (no rank)"}});
@@ -176,7 +176,8 @@ Chart rank_selection_chart(const std::vector<RunRecord>& runs, const ComparisonT
   chart.caption =
       on_validation
           ? "Lines: each rank's best seed on the validation loss; error bars: the standard error of its difference "
-            "from the best rank over the same validation entries; dots: every seed (those far above the line "
+            "from the best rank (over the same validation blocks, and over seeds); dots: every seed (those far above "
+            "the line "
             "stalled); dashed lines: families without a rank; grey dotted line: the best rank. The selected rank "
             "(diamond) is the smallest rank whose error bar reaches that line — more components would not fit "
             "held-out data reliably better. Test scores are not used to choose."

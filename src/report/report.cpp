@@ -190,11 +190,11 @@ std::string selection_html(const ResultsFile& results, const ComparisonTable& ta
     out << "<p class=\"selection\"><b>" << html_escape(family) << ": rank " << rank << " selected.</b> It is the "
         << "smallest rank whose " << basis_description(table.basis) << " (" << number((*chosen)->score)
         << ") is within one standard error of the best (rank " << best->rank << ": " << number(best->score);
-    if (std::isnan((*chosen)->paired_se))
+    if (table.basis != SelectionBasis::Validation)
       out << " ± " << number(best->score_se) << ")";
     else
-      out << "; the standard error of their difference over the same validation entries is "
-          << number((*chosen)->paired_se) << ")";
+      out << "; the standard error of their difference, over the same validation blocks and over seeds, is "
+          << number((*chosen)->difference_se) << ")";
     out << "; larger ranks do not predict held-out activity reliably better.";
     if (table.basis == SelectionBasis::Validation) {
       int64_t stalled = 0;

@@ -32,8 +32,20 @@ void score_on_validation(ComparisonRow& row, const std::vector<const RunRecord*>
   row.best_id = best->id;
   row.best_test_nmse = best->test_nmse;
   row.best_test_bits_per_spike = best->test_bits_per_spike;
-  for (const RunRecord* run : runs)
-    if (run->finished() && run->validation_loss > row.score + kStalledStandardErrors * row.score_se) ++row.stalled;
+  std::vector<double> kept;  // the seeds that did not stall
+  for (const RunRecord* run : runs) {
+    if (!run->finished()) continue;
+    if (run->validation_loss > row.score + kStalledStandardErrors * row.score_se)
+      ++row.stalled;
+    else
+      kept.push_back(run->validation_loss);
+  }
+  if (kept.size() > 1) {
+    double mean = 0, sq = 0;
+    for (double v : kept) mean += v / kept.size();
+    for (double v : kept) sq += (v - mean) * (v - mean);
+    row.seed_spread = std::sqrt(sq / (kept.size() - 1));
+  }
 }
 
 }  // namespace
@@ -96,6 +108,27 @@ void add_paired_errors(ComparisonTable& table, const std::vector<RunRecord>& run
   }
 }
 
+// Each ranked row's standard error of its difference from its family's best row: sampling
+// (paired, or the best's own) and optimisation (both rows' seed spreads).
+void add_difference_errors(ComparisonTable& table) {
+  std::map<std::string, const ComparisonRow*> best;
+  for (const ComparisonRow& row : table.rows)
+    if (row.rank > 0 && row.finished > 0 && (!best.count(row.model) || row.score < best[row.model]->score))
+      best[row.model] = &row;
+  std::map<std::string, std::pair<double, double>> of_best;  // family -> (score_se, seed_spread)
+  for (const auto& [family, row] : best) of_best[family] = {row->score_se, row->seed_spread};
+  for (ComparisonRow& row : table.rows) {
+    if (row.rank == 0 || !of_best.count(row.model)) continue;
+    const auto [best_se, best_spread] = of_best[row.model];
+    if (&row == best[row.model]) {
+      row.difference_se = 0;
+      continue;
+    }
+    const double sampling = std::isnan(row.paired_se) ? best_se : row.paired_se;
+    row.difference_se = std::sqrt(sampling * sampling + row.seed_spread * row.seed_spread + best_spread * best_spread);
+  }
+}
+
 }  // namespace
 
 ComparisonTable compare_runs(const std::vector<RunRecord>& runs, const EntryLosses& losses) {
@@ -146,6 +179,7 @@ ComparisonTable compare_runs(const std::vector<RunRecord>& runs, const EntryLoss
     table.rows.push_back(row);
   }
   if (losses && table.basis == SelectionBasis::Validation) add_paired_errors(table, runs, losses);
+  if (table.basis == SelectionBasis::Validation) add_difference_errors(table);
   // 3. One-standard-error rule per ranked family, on the rows' scores.
   std::map<std::string, std::vector<const ComparisonRow*>> by_family;
   for (const auto& row : table.rows)
@@ -155,7 +189,7 @@ ComparisonTable compare_runs(const std::vector<RunRecord>& runs, const EntryLoss
         *std::min_element(rows.begin(), rows.end(), [](auto* a, auto* b) { return a->score < b->score; });
     int64_t selected = best->rank;
     for (const ComparisonRow* row : rows) {
-      const double margin = std::isnan(row->paired_se) ? best->score_se : row->paired_se;
+      const double margin = table.basis == SelectionBasis::Validation ? row->difference_se : best->score_se;
       if (row->score <= best->score + margin) selected = std::min(selected, row->rank);
     }
     table.selected_rank[family] = selected;
@@ -184,15 +218,15 @@ std::string format_validation_comparison(const ComparisonTable& table) {
     out << std::left << std::setw(14) << row.model << std::setw(6) << (row.rank > 0 ? std::to_string(row.rank) : "-")
         << std::setw(8) << runs.str() << std::setw(9) << row.stalled << std::right << std::scientific
         << std::setprecision(3) << std::setw(13) << row.score << std::setw(12) << row.score_se << std::setw(12)
-        << row.paired_se << std::setw(13) << row.best_test_nmse << std::defaultfloat;
+        << row.difference_se << std::setw(13) << row.best_test_nmse << std::defaultfloat;
     if (counts) out << std::fixed << std::setprecision(4) << std::setw(18) << row.best_test_bits_per_spike;
     out << std::defaultfloat << (is_selected(table, row) ? "   <- selected" : "") << "\n";
   }
   for (const auto& [family, rank] : table.selected_rank)
     out << "selected rank for " << family << ": " << rank
         << " (smallest rank whose best seed's validation loss is within one standard error of the best's; "
-           "s.e. diff: of the difference from the best over the same validation blocks, which the rule uses when "
-           "known; test scores are "
+           "s.e. diff: of the difference from the best, over the same validation blocks and over seeds; test "
+           "scores are "
            "reported, never used to choose)\n";
   return out.str();
 }
@@ -235,6 +269,8 @@ nlohmann::json comparison_rows_json(const ComparisonTable& table) {
                     {"score_se", row.score_se},
                     {"best_id", row.best_id},
                     {"paired_se", row.paired_se},
+                    {"seed_spread", row.seed_spread},
+                    {"difference_se", row.difference_se},
                     {"best_test_nmse", row.best_test_nmse},
                     {"best_test_bits_per_spike", row.best_test_bits_per_spike},
                     {"stalled", row.stalled}});

@@ -34,6 +34,14 @@ struct ComparisonRow {
   // held-out block counted as one correlated unit (NaN when the runs' block losses are not
   // at hand): what the rule uses when it is known.
   double paired_se = NAN;
+  // The spread of the row's seeds that did not stall: the sample standard deviation of
+  // their validation losses (0 with fewer than two): how much the optimisation alone moves
+  // a fit (validation basis only).
+  double seed_spread = 0;
+  // The standard error the rule puts on this row's difference from the best row:
+  // sqrt(sampling^2 + seed_spread^2 + best.seed_spread^2), sampling = paired_se when known,
+  // else the best row's score_se (validation basis; the best row's own is 0).
+  double difference_se = NAN;
   double best_test_nmse = NAN, best_test_bits_per_spike = NAN;
   // Finished seeds whose validation loss is more than five standard errors (score_se) above
   // the best seed's: optimisations that stalled (0 without a validation set).
@@ -62,10 +70,10 @@ inline constexpr const char* kValidationLossesFile = "validation_losses.npy";
 // Reads them from OUT_DIR/runs/<id>/validation_losses.npy.
 EntryLosses entry_losses_in(const std::filesystem::path& out_dir);
 
-// With `losses`, the rule compares each rank with the best on the same validation
-// entries: rank r is within one standard error when score(r) - score(best) <= the
-// block-robust standard error of their difference (paired_se). Without, it uses the best
-// row's score_se.
+// With a validation set, rank r is within one standard error of the best rank when
+// score(r) - score(best) <= difference_se: its sampling part is the block-robust paired
+// error when `losses` gives the runs' block losses (else the best row's score_se), its
+// optimisation part the seeds' spread.
 ComparisonTable compare_runs(const std::vector<RunRecord>& runs, const EntryLosses& losses = {});
 // The table as printed by `ltrnn run`.
 std::string format_comparison(const ComparisonTable& table);

@@ -81,6 +81,12 @@ TEST(Comparison, WithAValidationSetEachRankIsItsBestSeedAndAStalledSeedDoesNotDe
   EXPECT_EQ(table.rows[1].score_se, 0.01);
   EXPECT_EQ(table.rows[1].stalled, 1);  // 0.45 is more than 5 s.e. above 0.205
   EXPECT_EQ(table.rows[2].stalled, 0);  // 0.24 is within 5 s.e. of 0.20
+  // The seeds that did not stall spread the optimisation's part of the difference's error:
+  // rank 3 (best): std(0.20, 0.24); rank 2: its stalled seed is left out, spread 0.
+  EXPECT_NEAR(table.rows[2].seed_spread, std::sqrt(0.0008), 1e-12);
+  EXPECT_EQ(table.rows[1].seed_spread, 0.0);
+  EXPECT_NEAR(table.rows[1].difference_se, std::sqrt(0.01 * 0.01 + 0.0008), 1e-12);
+  EXPECT_EQ(table.rows[2].difference_se, 0.0);
   // The test set is reported but never chooses: rank 1's best seed on validation (seed 0)
   // has the worse test nMSE of its two seeds.
   EXPECT_EQ(table.rows[0].best_id, "tensor_rank-r1-s0");
