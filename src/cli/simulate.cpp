@@ -35,8 +35,9 @@ int simulate_teacher_command(int argc, const char* const* argv) {
     const fs::path nwb = r["nwb"].as<std::string>();
     const TeacherNwbSummary s = write_teacher_nwb(nwb, teacher, c);
     std::cout << "wrote " << nwb.string() << ": " << s.units << " units, " << s.spikes << " spikes, " << s.trials
-              << " trials (" << s.failed_trials << " failed, result F); unit " << s.units - 1 << " is observed until "
-              << s.dropout_time << " s\n"
+              << " trials (" << s.failed_trials << " failed, result F)";
+    if (s.dropout_time > 0) std::cout << "; unit " << s.units - 1 << " is observed until " << s.dropout_time << " s";
+    std::cout << "\n"
               << "import it with: ltrnn import nwb " << nwb.string()
               << " --align go_cue_time --window=" << s.window_start << "," << s.window_stop << " --bin " << c.bin_width
               << " --condition target --epoch epoch --where result=R --out DATA.npz\n";

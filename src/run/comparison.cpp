@@ -213,12 +213,17 @@ std::string format_validation_comparison(const ComparisonTable& table) {
       << "stalled" << std::right << std::setw(13) << "validation" << std::setw(12) << "s.e." << std::setw(12)
       << "s.e. diff" << std::setw(13) << "test nMSE" << (counts ? "  test bits/spike" : "") << "\n";
   for (const auto& row : table.rows) {
-    std::ostringstream runs;
+    std::ostringstream runs, difference_text;
     runs << row.finished << "/" << row.planned;
+    // Families without a rank are not compared by the rule: no difference to show.
+    if (std::isnan(row.difference_se))
+      difference_text << "-";
+    else
+      difference_text << std::scientific << std::setprecision(3) << row.difference_se;
     out << std::left << std::setw(14) << row.model << std::setw(6) << (row.rank > 0 ? std::to_string(row.rank) : "-")
         << std::setw(8) << runs.str() << std::setw(9) << row.stalled << std::right << std::scientific
         << std::setprecision(3) << std::setw(13) << row.score << std::setw(12) << row.score_se << std::setw(12)
-        << row.difference_se << std::setw(13) << row.best_test_nmse << std::defaultfloat;
+        << difference_text.str() << std::setw(13) << row.best_test_nmse << std::defaultfloat;
     if (counts) out << std::fixed << std::setprecision(4) << std::setw(18) << row.best_test_bits_per_spike;
     out << std::defaultfloat << (is_selected(table, row) ? "   <- selected" : "") << "\n";
   }

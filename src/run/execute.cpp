@@ -189,9 +189,9 @@ RunRecord execute_run(const Dataset& dataset, const Masks& masks, const ModelCon
   record.validation_bits_per_spike = scores.validation_bits_per_spike;
   record.test_deviance_explained = scores.test_deviance_explained;
   record.outcome = result.diverged ? RunOutcome::failed(result.stop_reason) : RunOutcome::finished();
-  if (!std::isfinite(record.test_nmse)) record.outcome = RunOutcome::failed("non-finite predictions");
-  write_run_record(run_dir, record,
-                   json{{"stop_reason", result.stop_reason}, {"saved_iteration", result.saved_iteration}});
+  if (!std::isfinite(record.test_nmse) || (record.validated() && !std::isfinite(record.validation_loss)))
+    record.outcome = RunOutcome::failed("non-finite predictions");
+  write_run_record(run_dir, record, json{{"stop_reason", result.stop_reason}, {"saved_steps", result.saved_steps}});
   return record;
 }
 

@@ -105,16 +105,19 @@ TeacherData simulate_teacher(const TeacherConfig& c) {
     const int64_t K = teacher.dataset.n_trials();
     if (c.spikes) {
       // Each neuron's readout row scaled so that its log rate varies with std `modulation`
-      // over time and trials (the rates' dynamic range does not depend on N or the dynamics).
+      // over time and trials, and its bias set so that the log rate's mean is the log of a
+      // baseline drawn log-uniformly in [min_rate, max_rate] Hz (times the bin width: an
+      // expected count per bin). The baseline is then each neuron's geometric-mean rate.
       model->set_readout_bias(torch::zeros({c.neurons}, torch::kFloat64));
       const torch::Tensor linear = model->simulate(torch::arange(K, torch::kInt64)).linear;
-      const torch::Tensor spread = linear.std(torch::IntArrayRef{0, 1}, /*unbiased=*/false).clamp_min(1e-9);
-      model->readout.mul_((c.modulation / spread).unsqueeze(1));
-      // log expected count per bin = C tanh x + log(baseline rate x bin width).
+      const torch::Tensor centre = linear.mean(torch::IntArrayRef{0, 1});
+      const torch::Tensor scale =
+          c.modulation / linear.std(torch::IntArrayRef{0, 1}, /*unbiased=*/false).clamp_min(1e-9);
+      model->readout.mul_(scale.unsqueeze(1));
       const torch::Tensor log_rate = std::log(c.min_rate) + (std::log(c.max_rate) - std::log(c.min_rate)) *
                                                                 torch::rand({c.neurons}, torch::kFloat64);
-      teacher.baseline = (log_rate.exp() * c.bin_width);
-      model->set_readout_bias(teacher.baseline.log());
+      teacher.baseline = log_rate.exp() * c.bin_width;
+      model->set_readout_bias(teacher.baseline.log() - centre * scale);
       model->exp_link = true;
     }
     teacher.rates = model->forward(torch::arange(K, torch::kInt64));

@@ -97,6 +97,17 @@ FitResult fit(RnnModel& model, const FitTarget& target, const TrainConfig& confi
   torch::optim::Adam optimizer(trainable(model), torch::optim::AdamOptions(config.learning_rate));
   FitResult result;
   BestIterate best;
+  // The end of a fit that did not diverge: the saved model is the best iterate on the
+  // validation loss (early stopping's choice, docs/design.md section 4), else the last
+  // parameters; then the final checkpoint. Also on a resume that stops at once, whose
+  // checkpoint may predate the restore (killed between the two writes).
+  const auto finish = [&] {
+    result.seconds = elapsed();
+    if (best.iteration > 0) restore(model, best);
+    // The record of iteration i describes the parameters after i - 1 steps.
+    result.saved_steps = best.iteration > 0 ? best.iteration - 1 : static_cast<int64_t>(result.history.size());
+    if (hooks.on_checkpoint) hooks.on_checkpoint(FitProgress{result.history, optimizer, best});
+  };
   if (start) {
     // Resume: the saved history, best iterate and Adam state; replay the dropout draws made so far.
     result.history = start->history;
@@ -106,8 +117,7 @@ FitResult fit(RnnModel& model, const FitTarget& target, const TrainConfig& confi
     if (!result.history.empty()) {
       if (auto reason = termination.should_stop(result.history)) {
         result.stop_reason = *reason;
-        result.seconds = elapsed();
-        result.saved_iteration = best.iteration > 0 ? best.iteration : result.history.back().iteration;
+        finish();
         return result;
       }
     }
@@ -133,7 +143,9 @@ FitResult fit(RnnModel& model, const FitTarget& target, const TrainConfig& confi
                                                target.validation_variance);
     }
     const double loss_value = loss.item<double>();
-    if (!std::isfinite(loss_value) || !std::isfinite(monitored_loss(record))) {
+    // The monitored loss (validation when there is a validation set) must be finite.
+    const double monitored = target.has_validation() ? record.validation_loss : record.test_loss;
+    if (!std::isfinite(loss_value) || !std::isfinite(monitored)) {
       result.diverged = true;
       result.stop_reason = "diverged: non-finite loss at iteration " + std::to_string(iteration);
       break;
@@ -155,14 +167,12 @@ FitResult fit(RnnModel& model, const FitTarget& target, const TrainConfig& confi
       break;
     }
   }
-  result.seconds = elapsed();
   // A diverged fit keeps its last good checkpoint rather than saving non-finite parameters.
-  if (result.diverged) return result;
-  // The saved model: the best iterate on the validation loss (early stopping's choice,
-  // docs/design.md section 4), else the last parameters.
-  if (best.iteration > 0) restore(model, best);
-  result.saved_iteration = best.iteration > 0 ? best.iteration : static_cast<int64_t>(result.history.size());
-  if (hooks.on_checkpoint) hooks.on_checkpoint(FitProgress{result.history, optimizer, best});
+  if (result.diverged) {
+    result.seconds = elapsed();
+    return result;
+  }
+  finish();
   return result;
 }
 

@@ -43,9 +43,9 @@ struct FitResult {
   std::string stop_reason;  // "plateau", "patience", "iterations", "diverged: ..."
   bool diverged = false;
   double seconds = 0;
-  // The iteration whose parameters the model holds at the end: the best on the validation
-  // loss, or the last one without a validation set.
-  int64_t saved_iteration = 0;
+  // How many Adam steps the parameters the model holds at the end have had: those of the
+  // best validation loss, or all of them without a validation set.
+  int64_t saved_steps = 0;
 };
 
 // Where a resumed fit starts: the history so far, the best iterate and the saved Adam state.

@@ -21,6 +21,10 @@ TEST(SpikingRecording, PlantedRank2IsSelectedOnValidationAndScoresInBitsPerSpike
   const ScratchDirectory dir;
   TeacherConfig teacher_config;  // rank 2, 40 units, 120 trials of 40 bins of 20 ms
   teacher_config.spikes = true;
+  // Of teacher seeds 0-3 (all select rank 2, README), one where rank 2's best fit is the
+  // best on validation and rank 1 is 8 standard errors behind: the choice does not hang on
+  // the last digits of one machine's floating point.
+  teacher_config.seed = 2;
   const TeacherData teacher = simulate_teacher(teacher_config);
   const TeacherNwbSummary written = write_teacher_nwb(dir / "teacher.nwb", teacher, teacher_config);
 

@@ -40,6 +40,11 @@ TEST(SpikingTeacher, CountsArePoissonDrawsOfRatesWithinTheBaselineRange) {
   const torch::Tensor hz = teacher.baseline / c.bin_width;
   EXPECT_GE(hz.min().item<double>(), c.min_rate);
   EXPECT_LE(hz.max().item<double>(), c.max_rate);
+  // The baseline is each neuron's geometric-mean rate; its log rate varies with std 1.
+  const torch::Tensor log_rates = teacher.rates.log();
+  EXPECT_TRUE(torch::allclose(log_rates.mean(torch::IntArrayRef{0, 1}), teacher.baseline.log(), 0, 1e-9));
+  EXPECT_TRUE(torch::allclose(log_rates.std(torch::IntArrayRef{0, 1}, /*unbiased=*/false),
+                              torch::full({c.neurons}, c.modulation, torch::kFloat64), 0, 1e-9));
   // Poisson: the mean count over all entries matches the mean rate (many entries), and the
   // variance of (count - rate) matches the mean rate.
   const double mean_rate = teacher.rates.mean().item<double>();

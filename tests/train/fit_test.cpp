@@ -135,7 +135,7 @@ TEST(Fit, WithAValidationSetTheSavedModelIsTheBestIterateOnValidation) {
   const auto best = std::min_element(result.history.begin(), result.history.end(), [](const auto& a, const auto& b) {
     return a.validation_loss < b.validation_loss;
   });
-  EXPECT_EQ(result.saved_iteration, best->iteration);
+  EXPECT_EQ(result.saved_steps, best->iteration - 1);  // its record was taken before its step
   // The model's validation loss, recomputed independently, is the history's minimum.
   {
     torch::NoGradGuard no_grad;
@@ -144,7 +144,7 @@ TEST(Fit, WithAValidationSetTheSavedModelIsTheBestIterateOnValidation) {
         data_term(LossKind::MSE, out.linear, target.data, target.validation, target.validation_variance).item<double>();
     EXPECT_NEAR(validation, best->validation_loss, 1e-5 * best->validation_loss);
   }
-  EXPECT_LT(result.saved_iteration, 40);  // not simply the last iterate
+  EXPECT_LT(result.saved_steps, 40);  // not simply the last iterate
   // Without a validation set the model keeps its last parameters.
   Masks no_validation = f.masks;
   no_validation.validation = torch::zeros_like(f.masks.train);
@@ -154,7 +154,7 @@ TEST(Fit, WithAValidationSetTheSavedModelIsTheBestIterateOnValidation) {
   last->to(torch::kFloat32);
   PlateauTermination again(f.train_config.plateau_options());
   const FitResult plain = fit(last, test_only, f.train_config, again);
-  EXPECT_EQ(plain.saved_iteration, 40);
+  EXPECT_EQ(plain.saved_steps, 40);
   EXPECT_TRUE(std::isnan(plain.history.back().validation_loss));
 }
 
@@ -286,6 +286,45 @@ TEST(Fit, ResumedFitEqualsUninterruptedFit) {
   // The same saved model as the uninterrupted fit.
   RnnModel whole{nullptr};
   f.run(f.dataset.data, &whole);
+  const auto a = resumed->parameters(), b = whole->parameters();
+  for (std::size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << i;
+}
+
+// Killed between the periodic checkpoint at the last iteration and the final one: the
+// resumed fit stops at once and must still end with the best iterate, not the last
+// parameters the periodic checkpoint holds.
+TEST(Fit, ResumeThatStopsAtOnceStillSavesTheBestIterate) {
+  SmallFit f;
+  f.train_config.iterations = 20;
+  f.train_config.checkpoint_every = 20;
+  f.train_config.learning_rate = 0.2;  // large steps: the best iterate is not the last
+  RnnModel whole{nullptr};
+  f.run(f.dataset.data, &whole);
+
+  const ScratchDirectory dir;
+  const auto path = dir / "checkpoint.pt";
+  const FitTarget target = make_fit_target(f.dataset.data, f.masks, LossKind::MSE, false, torch::kFloat32);
+  {
+    torch::manual_seed(0);
+    RnnModel model(f.model_config, TrialStructure::from_dataset(f.dataset, f.model_config));
+    model->to(torch::kFloat32);
+    PlateauTermination termination(f.train_config.plateau_options());
+    FitHooks hooks;
+    hooks.on_checkpoint = [&](const FitProgress& progress) {
+      if (!fs::exists(path)) save_checkpoint(path, model, &progress.optimizer, progress.history, progress.best);
+    };
+    fit(model, target, f.train_config, termination, hooks);
+  }
+  torch::manual_seed(42);
+  RnnModel resumed(f.model_config, TrialStructure::from_dataset(f.dataset, f.model_config));
+  resumed->to(torch::kFloat32);
+  const FitStart start = load_checkpoint(path, resumed);
+  ASSERT_EQ(start.history.size(), 20u);
+  ASSERT_LT(start.best.iteration, 20);  // the checkpoint's parameters are not the best iterate's
+  PlateauTermination termination(f.train_config.plateau_options());
+  const FitResult result = fit(resumed, target, f.train_config, termination, {}, &start);
+  EXPECT_EQ(result.history.size(), 20u);
+  EXPECT_EQ(result.saved_steps, start.best.iteration - 1);
   const auto a = resumed->parameters(), b = whole->parameters();
   for (std::size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << i;
 }
