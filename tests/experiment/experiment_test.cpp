@@ -45,6 +45,23 @@ TEST(Experiment, ShippedExperimentsValidate) {
   EXPECT_EQ(plan_runs(quickstart).size(), 14u);  // tensor_rank 1-5, full, static; 2 seeds
 }
 
+// Repeated items of a uniqueItems array: one message at the first repeat, not one per pair
+// of equal items (which made a few kilobytes of seeds take minutes to validate), and the
+// duplicate run ids they would plan never come to be.
+TEST(Experiment, RepeatedSeedsAndRanksAreRefusedOnceAtTheFirstRepeat) {
+  json doc = minimal();
+  doc["seeds"] = json::array({1, 2});
+  for (int i = 0; i < 1500; ++i) doc["seeds"].push_back(1);
+  doc["runs"][0]["ranks"] = {2, 3, 2};
+  const std::string message = refusal(doc);
+  EXPECT_NE(message.find("/seeds/2: repeats /seeds/0 (1); each value may appear once"), std::string::npos) << message;
+  EXPECT_NE(message.find("/runs/0/ranks/2: repeats /runs/0/ranks/0 (2)"), std::string::npos) << message;
+  std::size_t lines_about_seeds = 0;
+  for (std::size_t at = message.find("/seeds"); at != std::string::npos; at = message.find("/seeds", at + 1))
+    ++lines_about_seeds;
+  EXPECT_EQ(lines_about_seeds, 2u);  // "/seeds/2: repeats /seeds/0": one message
+}
+
 TEST(Experiment, ReachGeneratorAndAnalysesAreChecked) {
   json doc = json::parse(R"({"name": "r", "dataset": {"generator": "reach", "parameters": {"rank": 2}},
                             "runs": [{"model": "tensor_rank"}]})");
