@@ -86,46 +86,49 @@ double paired_standard_error(const std::vector<double>& a, const std::vector<dou
   return std::sqrt(sq * groups / (groups - 1.0)) / entries;
 }
 
-// Each ranked row's paired standard error against its family's best row.
-void add_paired_errors(ComparisonTable& table, const std::vector<RunRecord>& runs, const EntryLosses& losses) {
-  const auto run_of = [&](const std::string& id) -> const RunRecord* {
-    for (const RunRecord& r : runs)
-      if (r.id == id) return &r;
-    return nullptr;
-  };
-  std::map<std::string, const ComparisonRow*> best;
-  for (const ComparisonRow& row : table.rows)
-    if (row.rank > 0 && !row.best_id.empty() && (!best.count(row.model) || row.score < best[row.model]->score))
-      best[row.model] = &row;
-  std::map<std::string, std::vector<double>> best_losses;
-  for (const auto& [family, row] : best)
-    if (const RunRecord* run = run_of(row->best_id)) best_losses[family] = losses(*run);
-  for (ComparisonRow& row : table.rows) {
-    if (row.rank == 0 || row.best_id.empty() || !best_losses.count(row.model)) continue;
-    const RunRecord* run = run_of(row.best_id);
-    if (!run) continue;
-    row.paired_se = paired_standard_error(losses(*run), best_losses[row.model]);
+// Per ranked family, the index of its row with the lowest score among rows with a finished
+// run (the first such row on ties): the rank the one-standard-error rule measures from.
+std::map<std::string, std::size_t> best_rows(const ComparisonTable& table) {
+  std::map<std::string, std::size_t> best;
+  for (std::size_t i = 0; i < table.rows.size(); ++i) {
+    const ComparisonRow& row = table.rows[i];
+    if (row.rank == 0 || row.finished == 0) continue;
+    const auto found = best.find(row.model);
+    if (found == best.end() || row.score < table.rows[found->second].score) best[row.model] = i;
   }
+  return best;
+}
+
+// Each ranked row's paired standard error against its family's best row.
+void add_paired_errors(ComparisonTable& table, const std::map<std::string, std::size_t>& best,
+                       const std::vector<RunRecord>& runs, const EntryLosses& losses) {
+  const auto losses_of = [&](const std::string& id) {
+    for (const RunRecord& r : runs)
+      if (r.id == id) return losses(r);
+    return std::vector<double>{};
+  };
+  std::map<std::string, std::vector<double>> best_losses;
+  for (const auto& [family, index] : best) best_losses[family] = losses_of(table.rows[index].best_id);
+  for (ComparisonRow& row : table.rows)
+    if (row.rank > 0 && !row.best_id.empty() && best_losses.count(row.model))
+      row.paired_se = paired_standard_error(losses_of(row.best_id), best_losses[row.model]);
 }
 
 // Each ranked row's standard error of its difference from its family's best row: sampling
 // (paired, or the best's own) and optimisation (both rows' seed spreads).
-void add_difference_errors(ComparisonTable& table) {
-  std::map<std::string, const ComparisonRow*> best;
-  for (const ComparisonRow& row : table.rows)
-    if (row.rank > 0 && row.finished > 0 && (!best.count(row.model) || row.score < best[row.model]->score))
-      best[row.model] = &row;
-  std::map<std::string, std::pair<double, double>> of_best;  // family -> (score_se, seed_spread)
-  for (const auto& [family, row] : best) of_best[family] = {row->score_se, row->seed_spread};
-  for (ComparisonRow& row : table.rows) {
-    if (row.rank == 0 || !of_best.count(row.model)) continue;
-    const auto [best_se, best_spread] = of_best[row.model];
-    if (&row == best[row.model]) {
+void add_difference_errors(ComparisonTable& table, const std::map<std::string, std::size_t>& best) {
+  for (std::size_t i = 0; i < table.rows.size(); ++i) {
+    ComparisonRow& row = table.rows[i];
+    const auto found = best.find(row.model);
+    if (row.rank == 0 || found == best.end()) continue;
+    const ComparisonRow& top = table.rows[found->second];
+    if (i == found->second) {
       row.difference_se = 0;
       continue;
     }
-    const double sampling = std::isnan(row.paired_se) ? best_se : row.paired_se;
-    row.difference_se = std::sqrt(sampling * sampling + row.seed_spread * row.seed_spread + best_spread * best_spread);
+    const double sampling = std::isnan(row.paired_se) ? top.score_se : row.paired_se;
+    row.difference_se =
+        std::sqrt(sampling * sampling + row.seed_spread * row.seed_spread + top.seed_spread * top.seed_spread);
   }
 }
 
@@ -133,16 +136,13 @@ void add_difference_errors(ComparisonTable& table) {
 
 ComparisonTable compare_runs(const std::vector<RunRecord>& runs, const EntryLosses& losses) {
   ComparisonTable table;
-  bool all_validated = false;
-  for (const auto& run : runs) {
-    if (!run.finished()) continue;
-    if (!run.validated()) {
-      all_validated = false;
-      break;
+  bool any_finished = false, all_validated = true;
+  for (const auto& run : runs)
+    if (run.finished()) {
+      any_finished = true;
+      all_validated = all_validated && run.validated();
     }
-    all_validated = true;
-  }
-  table.basis = all_validated ? SelectionBasis::Validation : SelectionBasis::Test;
+  table.basis = any_finished && all_validated ? SelectionBasis::Validation : SelectionBasis::Test;
   // 1. Group by (family, rank) in first-appearance order.
   std::vector<std::pair<std::string, int64_t>> keys;
   std::map<std::pair<std::string, int64_t>, std::vector<const RunRecord*>> groups;
@@ -178,19 +178,19 @@ ComparisonTable compare_runs(const std::vector<RunRecord>& runs, const EntryLoss
     if (table.basis == SelectionBasis::Validation) score_on_validation(row, groups[key]);
     table.rows.push_back(row);
   }
-  if (losses && table.basis == SelectionBasis::Validation) add_paired_errors(table, runs, losses);
-  if (table.basis == SelectionBasis::Validation) add_difference_errors(table);
-  // 3. One-standard-error rule per ranked family, on the rows' scores.
-  std::map<std::string, std::vector<const ComparisonRow*>> by_family;
-  for (const auto& row : table.rows)
-    if (row.rank > 0 && row.finished > 0) by_family[row.model].push_back(&row);
-  for (auto& [family, rows] : by_family) {
-    const ComparisonRow* best =
-        *std::min_element(rows.begin(), rows.end(), [](auto* a, auto* b) { return a->score < b->score; });
-    int64_t selected = best->rank;
-    for (const ComparisonRow* row : rows) {
-      const double margin = table.basis == SelectionBasis::Validation ? row->difference_se : best->score_se;
-      if (row->score <= best->score + margin) selected = std::min(selected, row->rank);
+  // 3. One-standard-error rule per ranked family, measured from its best row.
+  const std::map<std::string, std::size_t> best = best_rows(table);
+  if (table.basis == SelectionBasis::Validation) {
+    if (losses) add_paired_errors(table, best, runs, losses);
+    add_difference_errors(table, best);
+  }
+  for (const auto& [family, index] : best) {
+    const ComparisonRow& top = table.rows[index];
+    int64_t selected = top.rank;
+    for (const ComparisonRow& row : table.rows) {
+      if (row.model != family || row.rank == 0 || row.finished == 0) continue;
+      const double margin = table.basis == SelectionBasis::Validation ? row.difference_se : top.score_se;
+      if (row.score <= top.score + margin) selected = std::min(selected, row.rank);
     }
     table.selected_rank[family] = selected;
   }

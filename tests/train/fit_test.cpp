@@ -242,6 +242,28 @@ namespace ltrnn {
 namespace {
 namespace fs = std::filesystem;
 
+// A model of the small fit, initialised from `seed`.
+RnnModel fresh_model(const SmallFit& f, uint64_t seed) {
+  torch::manual_seed(seed);
+  RnnModel model(f.model_config, TrialStructure::from_dataset(f.dataset, f.model_config));
+  model->to(torch::kFloat32);
+  return model;
+}
+
+// A fit "killed" right after its first checkpoint: it runs `config` (from seed 0) but only
+// the first checkpoint reaches `path`; the one written when a fit ends holds the saved
+// (best) parameters, not those a killed fit would leave behind.
+void fit_killed_after_first_checkpoint(const SmallFit& f, const FitTarget& target, const TrainConfig& config,
+                                       const fs::path& path) {
+  RnnModel model = fresh_model(f, 0);
+  PlateauTermination termination(config.plateau_options());
+  FitHooks hooks;
+  hooks.on_checkpoint = [&](const FitProgress& progress) {
+    if (!fs::exists(path)) save_checkpoint(path, model, &progress.optimizer, progress.history, progress.best);
+  };
+  fit(model, target, config, termination, hooks);
+}
+
 // A fit stopped at a checkpoint and resumed into a fresh model gives the numbers of an
 // uninterrupted fit: parameters, Adam state, history and dropout draws all carry over.
 TEST(Fit, ResumedFitEqualsUninterruptedFit) {
@@ -253,24 +275,10 @@ TEST(Fit, ResumedFitEqualsUninterruptedFit) {
   const ScratchDirectory dir;
   const auto path = dir / "checkpoint.pt";
   const FitTarget target = make_fit_target(f.dataset.data, f.masks, LossKind::MSE, false, torch::kFloat32);
-  {
-    torch::manual_seed(0);
-    RnnModel model(f.model_config, TrialStructure::from_dataset(f.dataset, f.model_config));
-    model->to(torch::kFloat32);
-    TrainConfig stop_early = f.train_config;
-    stop_early.iterations = 10;  // "killed" right after the checkpoint at iteration 10
-    PlateauTermination termination(stop_early.plateau_options());
-    FitHooks hooks;
-    // Only the checkpoint at iteration 10: the one written when the fit ends holds the
-    // saved (best) parameters, not those a killed fit would leave behind.
-    hooks.on_checkpoint = [&](const FitProgress& progress) {
-      if (!fs::exists(path)) save_checkpoint(path, model, &progress.optimizer, progress.history, progress.best);
-    };
-    fit(model, target, stop_early, termination, hooks);
-  }
-  torch::manual_seed(42);  // a different initialisation, replaced by the checkpoint
-  RnnModel resumed(f.model_config, TrialStructure::from_dataset(f.dataset, f.model_config));
-  resumed->to(torch::kFloat32);
+  TrainConfig stop_early = f.train_config;
+  stop_early.iterations = 10;  // "killed" right after the checkpoint at iteration 10
+  fit_killed_after_first_checkpoint(f, target, stop_early, path);
+  RnnModel resumed = fresh_model(f, 42);  // a different initialisation, replaced by the checkpoint
   const FitStart start = load_checkpoint(path, resumed);
   ASSERT_EQ(start.history.size(), 10u);
   PlateauTermination termination(f.train_config.plateau_options());
@@ -304,20 +312,8 @@ TEST(Fit, ResumeThatStopsAtOnceStillSavesTheBestIterate) {
   const ScratchDirectory dir;
   const auto path = dir / "checkpoint.pt";
   const FitTarget target = make_fit_target(f.dataset.data, f.masks, LossKind::MSE, false, torch::kFloat32);
-  {
-    torch::manual_seed(0);
-    RnnModel model(f.model_config, TrialStructure::from_dataset(f.dataset, f.model_config));
-    model->to(torch::kFloat32);
-    PlateauTermination termination(f.train_config.plateau_options());
-    FitHooks hooks;
-    hooks.on_checkpoint = [&](const FitProgress& progress) {
-      if (!fs::exists(path)) save_checkpoint(path, model, &progress.optimizer, progress.history, progress.best);
-    };
-    fit(model, target, f.train_config, termination, hooks);
-  }
-  torch::manual_seed(42);
-  RnnModel resumed(f.model_config, TrialStructure::from_dataset(f.dataset, f.model_config));
-  resumed->to(torch::kFloat32);
+  fit_killed_after_first_checkpoint(f, target, f.train_config, path);  // the periodic checkpoint at 20
+  RnnModel resumed = fresh_model(f, 42);
   const FitStart start = load_checkpoint(path, resumed);
   ASSERT_EQ(start.history.size(), 20u);
   ASSERT_LT(start.best.iteration, 20);  // the checkpoint's parameters are not the best iterate's
