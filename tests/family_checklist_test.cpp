@@ -53,11 +53,16 @@ TEST(FamilyChecklist, EveryFamilyIsKnownEverywhere) {
     EXPECT_NE(traits.torchscript_methods.find("def weights("), std::string::npos);
     ASSERT_TRUE(traits.recurrent_flop);
     EXPECT_GT(traits.recurrent_flop(10, 8, 2), 0);
+    ASSERT_TRUE(traits.saved_per_evaluation && traits.weight_parameters);  // the plan's memory estimate
+    EXPECT_GE(traits.saved_per_evaluation(10, 8, 2), 0);
+    EXPECT_GT(traits.weight_parameters(10, 8, 2), 0);
     EXPECT_NO_THROW(json::parse(embedded_resource("models/" + name + ".json")));
     EXPECT_EQ(model_preset(kind).kind, kind);
     EXPECT_NE(std::find(schema_families.begin(), schema_families.end(), name), schema_families.end())
         << "experiments/schema.json /properties/runs/items/properties/model/enum lacks " << name;
-    EXPECT_TRUE(std::any_of(bench_cases.begin(), bench_cases.end(), [&](const BenchCase& c) { return c.kind == kind; }))
+    // [kind = kind]: C++17 lambdas cannot capture a structured binding (clang refuses; gcc allows).
+    EXPECT_TRUE(std::any_of(bench_cases.begin(), bench_cases.end(),
+                            [kind = kind](const BenchCase& c) { return c.kind == kind; }))
         << "ltrnn bench has no case for " << name;
   }
 }

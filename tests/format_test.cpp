@@ -1,4 +1,4 @@
-// The sources follow .clang-format: `clang-format --dry-run -Werror` over src/ and tests/
+// The sources follow .clang-format: `clang-format --dry-run -Werror` over src/, tests/, fuzz/
 // (scripts/setup installs clang-format; without it the test is skipped, saying so).
 #include <gtest/gtest.h>
 
@@ -32,7 +32,7 @@ TEST(Format, SourcesFollowClangFormat) {
   if (binary.empty()) GTEST_SKIP() << "clang-format is not installed (scripts/setup --with-test-tools installs it)";
   std::string files;
   int count = 0;
-  for (const char* folder : {"src", "tests"})
+  for (const char* folder : {"src", "tests", "fuzz"})
     for (const auto& entry : fs::recursive_directory_iterator(fs::path(LTRNN_SOURCE_DIR) / folder)) {
       const std::string ext = entry.path().extension().string();
       if (entry.is_regular_file() && (ext == ".h" || ext == ".cpp" || ext == ".inc")) {

@@ -20,6 +20,7 @@
 #include "model/family.h"
 #include "model/ltrnn_model.h"
 #include "train/fit.h"
+#include "train/memory.h"
 #include "util/blas.h"
 
 namespace ltrnn {
@@ -41,7 +42,7 @@ template <class Result, class Visit>
 void visit_result_fields(Result& r, Visit&& visit) {
   visit("case", r.config), visit("milliseconds", r.milliseconds), visit("median_ms", r.median_ms);
   visit("min_ms", r.min_ms), visit("max_ms", r.max_ms), visit("gflop", r.gflop), visit("gflops", r.gflops);
-  visit("peak_rss_mb", r.peak_rss_mb);
+  visit("peak_rss_mb", r.peak_rss_mb), visit("estimated_mb", r.estimated_mb);
 }
 
 struct Writer {
@@ -179,6 +180,7 @@ BenchResult run_bench_case(const BenchCase& c) {
   result.gflop = iteration_gflop(c);
   result.gflops = result.median_ms > 0 ? result.gflop / (result.median_ms * 1e-3) : 0;
   result.peak_rss_mb = peak_rss_mb();
+  result.estimated_mb = estimate_peak_bytes(model_config, train, {c.bins, c.trials, c.neurons}) / (1024.0 * 1024.0);
   return result;
 }
 
@@ -217,16 +219,17 @@ BenchResult run_bench_case_in_child(const BenchCase& c, const std::string& execu
 std::string format_bench_table(const std::vector<BenchResult>& results) {
   std::ostringstream out;
   char line[256];
-  std::snprintf(line, sizeof line, "%-22s %-12s %5s %4s %5s %3s %7s %10s %10s %10s %7s %8s %9s\n", "case", "model", "N",
-                "R", "K", "thr", "iters", "median ms", "min ms", "max ms", "GFLOP", "GFLOP/s", "peak MiB");
+  std::snprintf(line, sizeof line, "%-22s %-12s %5s %4s %5s %3s %7s %10s %10s %10s %7s %8s %9s %8s\n", "case", "model",
+                "N", "R", "K", "thr", "iters", "median ms", "min ms", "max ms", "GFLOP", "GFLOP/s", "peak MiB",
+                "est MiB");
   out << line;
   for (const auto& r : results) {
     const BenchCase& c = r.config;
-    std::snprintf(line, sizeof line,
-                  "%-22s %-12s %5lld %4lld %5lld %3lld %7zu %10.1f %10.1f %10.1f %7.2f %8.1f %9.0f\n", c.name.c_str(),
-                  to_string(c.kind).c_str(), static_cast<long long>(c.hidden), static_cast<long long>(c.rank),
-                  static_cast<long long>(c.trials), static_cast<long long>(c.threads), r.milliseconds.size(),
-                  r.median_ms, r.min_ms, r.max_ms, r.gflop, r.gflops, r.peak_rss_mb);
+    std::snprintf(
+        line, sizeof line, "%-22s %-12s %5lld %4lld %5lld %3lld %7zu %10.1f %10.1f %10.1f %7.2f %8.1f %9.0f %8.0f\n",
+        c.name.c_str(), to_string(c.kind).c_str(), static_cast<long long>(c.hidden), static_cast<long long>(c.rank),
+        static_cast<long long>(c.trials), static_cast<long long>(c.threads), r.milliseconds.size(), r.median_ms,
+        r.min_ms, r.max_ms, r.gflop, r.gflops, r.peak_rss_mb, r.estimated_mb);
     out << line;
   }
   // Growth per doubling along each scaling series: (t_b / t_a)^(1 / log2(b / a)).

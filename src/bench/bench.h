@@ -32,9 +32,10 @@ struct BenchResult {
   BenchCase config;
   std::vector<double> milliseconds;  // per timed iteration
   double median_ms = 0, min_ms = 0, max_ms = 0;
-  double gflop = 0;        // GEMM work of one iteration (forward + backward), see iteration_gflop
-  double gflops = 0;       // gflop / median time
-  double peak_rss_mb = 0;  // peak resident memory of the process that ran the case
+  double gflop = 0;         // GEMM work of one iteration (forward + backward), see iteration_gflop
+  double gflops = 0;        // gflop / median time
+  double peak_rss_mb = 0;   // peak resident memory of the process that ran the case
+  double estimated_mb = 0;  // what the plan's estimate (train/memory.h) expected of it
 };
 
 void to_json(nlohmann::json& j, const BenchCase& c);

@@ -1,5 +1,6 @@
 // The table of commands, dispatch, and the one place errors become exit codes.
 #include <cxxopts.hpp>
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -127,8 +128,17 @@ int run_cli(int argc, const char* const* argv) {
   } catch (const cxxopts::exceptions::exception& e) {
     std::cerr << "ltrnn: error: " << e.what() << "\n";
     return kExitBadInput;
+  } catch (const Interrupted& e) {
+    std::cerr << "\nltrnn: " << e.what() << "\n";
+    return 128 + e.signal_number;  // the shell's convention: 130 for SIGINT, 143 for SIGTERM
+  } catch (const WriteError& e) {
+    std::cerr << "ltrnn: error: " << e.what() << "\n";
+    return kExitInternalError;
+  } catch (const std::filesystem::filesystem_error& e) {
+    std::cerr << "ltrnn: error: " << e.what() << "\n";
+    return kExitInternalError;
   } catch (const std::exception& e) {
-    std::cerr << "ltrnn: internal error: " << e.what() << "\n";
+    std::cerr << "ltrnn: internal error: " << one_line_message(e) << "\n";
     return kExitInternalError;
   }
 }

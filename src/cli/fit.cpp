@@ -10,9 +10,12 @@
 #include "data/masks.h"
 #include "data/preprocess.h"
 #include "experiment/plan.h"
+#include "experiment/runner.h"
 #include "model/family.h"
 #include "run/execute.h"
 #include "run/results.h"
+#include "util/directory_lock.h"
+#include "util/interrupt.h"
 #include "util/json_fields.h"
 
 namespace ltrnn {
@@ -56,6 +59,13 @@ Experiment single_run_experiment(const fs::path& data_path, const fs::path& out,
   return e;
 }
 
+// The command as typed, to print how to continue it.
+std::string command_line(const std::string& program, int argc, const char* const* argv) {
+  std::string line = program;
+  for (int i = 0; i < argc; ++i) line += std::string(" ") + argv[i];
+  return line;
+}
+
 }  // namespace
 
 int fit_command(int argc, const char* const* argv) {
@@ -80,7 +90,9 @@ int fit_command(int argc, const char* const* argv) {
       "zscore", "z-score each neuron")(
       "nan-as-missing", "NaN in float data marks entries that were not observed (never trained on or scored)")(
       "set", "override a model hyperparameter of models/<family>.json, e.g. --set trial_prior=free (repeatable)",
-      cxxopts::value<std::vector<std::string>>())("quiet", "no progress output");
+      cxxopts::value<std::vector<std::string>>())(
+      "resume", "continue an interrupted fit into the same --out (same options) from its checkpoint")(
+      "quiet", "no progress output");
   declare_field_options(options, ModelConfig{}, /*with_defaults=*/false, {"kind", "rank", "hidden"});
   declare_field_options(options, train_defaults);
   cxxopts::ParseResult r;
@@ -117,8 +129,9 @@ int fit_command(int argc, const char* const* argv) {
   validate(preprocess_config, "fit options");
 
   // 3. Everything is checked before any output is written.
-  if (fs::exists(out / "experiment.json"))
-    throw InputError(out.string() + " already holds results; choose another --out or remove it");
+  const bool resume = r.count("resume") > 0;
+  if (fs::exists(out / "experiment.json") && !resume)
+    throw InputError(out.string() + " already holds results; choose another --out, remove it, or pass --resume");
   const Dataset raw = load_dataset(data_path, preprocess_config.nan);
   const Dataset dataset = preprocess(raw, preprocess_config);
   for (const auto& note : dataset.notes) std::cerr << "note: " << note << "\n";
@@ -127,11 +140,24 @@ int fit_command(int argc, const char* const* argv) {
   const Experiment experiment = single_run_experiment(data_path, out, model, train, mask_config, preprocess_config);
   const PlannedRun run = plan_runs(experiment).front();
 
-  // 4. The fit, and the results files of its one run.
+  // 4. The fit, and the results files of its one run; one process at a time in `out`.
   fs::create_directories(out);
+  const DirectoryLock lock(out);
+  if (!lock.takeover_note().empty()) std::cerr << lock.takeover_note() << "\n";
+  check_output_directory(experiment, resolved_json(experiment), out, resume);
   write_resolved_experiment(out, experiment);
-  const RunRecord record =
-      execute_run(dataset, masks, run.model, run.train, out / "runs" / run.id, RunOptions{!r.count("quiet")});
+  install_interrupt_handlers();  // Ctrl-C / SIGTERM: a checkpoint at the next iteration, then exit 130 / 143
+  RunOptions run_options;
+  run_options.progress = r.count("quiet") == 0;
+  run_options.resume = resume;
+  RunRecord record;
+  try {
+    record = execute_run(dataset, masks, run.model, run.train, out / "runs" / run.id, run_options);
+  } catch (const Interrupted& interrupted) {
+    throw Interrupted(std::string(interrupted.what()) + "; checkpoint saved, continue with: " +
+                          command_line("ltrnn", argc, argv) + (resume ? "" : " --resume"),
+                      interrupted.signal_number);
+  }
   write_results(out, resolved_json(experiment), {record});
   std::cout << record.id << ": " << record.outcome.text() << " after " << record.iterations << " iterations, "
             << record.seconds << " s; test nMSE " << record.test_nmse << ", test R^2 " << record.test_r2;

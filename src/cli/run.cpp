@@ -6,6 +6,7 @@
 #include "cli/options.h"
 #include "experiment/experiment.h"
 #include "experiment/runner.h"
+#include "util/interrupt.h"
 
 namespace ltrnn {
 namespace fs = std::filesystem;
@@ -18,7 +19,8 @@ int run_command(int argc, const char* const* argv) {
       "threads", "intra-op threads (0: LibTorch default)", cxxopts::value<int64_t>()->default_value("0"))(
       "jobs", "runs fitted at the same time, each single-threaded unless --threads is given",
       cxxopts::value<int64_t>()->default_value("1"))(
-      "resume", "skip finished runs and continue unfinished ones from their checkpoints")("quiet", "no progress lines");
+      "resume", "skip finished runs and continue unfinished ones from their checkpoints")(
+      "force", "run even runs whose estimated peak memory exceeds this machine's")("quiet", "no progress lines");
   options.parse_positional({"experiment"});
   cxxopts::ParseResult r;
   if (!parse_options(options, argc, argv, r)) return kExitOk;
@@ -31,6 +33,9 @@ int run_command(int argc, const char* const* argv) {
   if (runner.jobs < 1) throw InputError("--jobs: must be >= 1");
   runner.resume = r.count("resume") > 0;
   runner.progress = r.count("quiet") == 0;
+  runner.force = r.count("force") > 0;
+  // Ctrl-C / SIGTERM: the runs in progress save a checkpoint at their next iteration, then exit 130 / 143.
+  install_interrupt_handlers();
   const std::vector<RunRecord> results = run_experiment(experiment, runner, std::cout);
   const bool any_finished =
       std::any_of(results.begin(), results.end(), [](const RunRecord& s) { return s.finished(); });

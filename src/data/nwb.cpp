@@ -157,6 +157,8 @@ KeptTrials select_trials(const Hdf5File& file, const NwbImportOptions& o, NwbImp
   const Column epoch = o.epoch.empty() ? Column{} : read_column(file, kTrials, o.epoch, rows, "the epoch");
   const Column start =
       o.epochs.empty() ? Column{} : read_column(file, kTrials, "start_time", rows, "the epoch boundaries");
+  if (!o.epochs.empty() && !start.numeric)  // compared with the boundaries below
+    throw InputError(file.where(start.path) + ": expected start times in seconds (numbers)");
   KeptTrials kept;
   for (std::size_t i = 0; i < rows; ++i) {
     if (!filter.keeps(i)) {
@@ -207,7 +209,9 @@ KeptTrials select_trials(const Hdf5File& file, const NwbImportOptions& o, NwbImp
     bool integers = condition.numeric;
     for (std::size_t d : distinct) {
       kept.condition_values.push_back(condition.text[d]);
-      integers = integers && condition.numbers[d] == std::round(condition.numbers[d]);
+      // Labels are int64: whole numbers beyond 10^15 (or infinite) get positional labels too.
+      integers =
+          integers && condition.numbers[d] == std::round(condition.numbers[d]) && std::abs(condition.numbers[d]) < 1e15;
     }
     for (std::size_t c = 0; c < distinct.size(); ++c)
       kept.condition_labels.push_back(integers ? static_cast<int64_t>(condition.numbers[distinct[c]])
@@ -282,6 +286,9 @@ NwbImport import_nwb(const NwbImportOptions& o) {
     }
     const int64_t begin = u ? spike_ends[u - 1] : 0;
     std::vector<double> spikes = file.read_doubles(spikes_path, begin, spike_ends[u] - begin);
+    // A NaN has no place in the sorted order the binary searches below rely on, nor a bin.
+    if (std::any_of(spikes.begin(), spikes.end(), [](double t) { return std::isnan(t); }))
+      throw InputError(file.where(spikes_path) + ": a spike time of unit " + std::to_string(u) + " is NaN");
     std::sort(spikes.begin(), spikes.end());
     std::vector<int32_t> unit_counts(static_cast<std::size_t>(T * K), 0);
     std::vector<uint8_t> unit_missing(static_cast<std::size_t>(T * K), 0);
@@ -329,7 +336,11 @@ NwbImport import_nwb(const NwbImportOptions& o) {
 
   // 4. The dataset: [D, T, K] as collected, to [T, K, D].
   Dataset& ds = result.dataset;
-  result.counts = torch::from_blob(counts.data(), {D, T, K}, torch::kInt32).permute({1, 2, 0}).contiguous();
+  // A copy, not contiguous(): with one unit (D = 1) the permuted view is contiguous already,
+  // and contiguous() returned the view of `counts`, which is freed on the next line.
+  result.counts = torch::from_blob(counts.data(), {D, T, K}, torch::kInt32)
+                      .permute({1, 2, 0})
+                      .clone(torch::MemoryFormat::Contiguous);
   std::vector<int32_t>().swap(counts);
   ds.missing =
       torch::from_blob(missing.data(), {D, T, K}, torch::kUInt8).permute({1, 2, 0}).to(torch::kBool).contiguous();

@@ -74,8 +74,9 @@ Experiment load_experiment(const fs::path& path) {
   json document;
   try {
     document = json::parse(read_file(path));
-  } catch (const json::parse_error& e) {
-    // nlohmann's message carries the line and column: "parse error at line 3, column 5: ..."
+  } catch (const json::exception& e) {
+    // nlohmann's message carries the line and column: "parse error at line 3, column 5: ...";
+    // a number beyond double ("1e400") is an out_of_range error of the parser, not a parse_error.
     std::string what = e.what();
     const auto pos = what.find("parse error");
     throw InputError(path.string() + ": malformed JSON: " + (pos == std::string::npos ? what : what.substr(pos)));
@@ -221,19 +222,26 @@ json nwb_options_json(const NwbImportOptions& o) {
 }
 
 std::vector<int64_t> parse_rank_text(const std::string& text, const std::string& where) {
+  // Each rank of a range is a fit: the bound refuses "1-99999999999" before it is stored.
+  constexpr int64_t kMaxRanksInRange = 10000;
   std::vector<int64_t> ranks;
   try {
     const std::size_t dash = text.find('-');
     if (dash != std::string::npos && text.find(',') == std::string::npos) {
       const int64_t from = std::stoll(text.substr(0, dash)), to = std::stoll(text.substr(dash + 1));
-      for (int64_t r = from; r <= to; ++r) ranks.push_back(r);
+      require(to < from || to - from < kMaxRanksInRange, where,
+              "the range '" + text + "' holds more than " + std::to_string(kMaxRanksInRange) + " ranks");
+      for (int64_t i = 0; to >= from && i <= to - from; ++i) ranks.push_back(from + i);  // no overflow at INT64_MAX
     } else {
       std::stringstream list(text);
       for (std::string item; std::getline(list, item, ',');) ranks.push_back(std::stoll(item));
     }
+  } catch (const InputError&) {
+    throw;
   } catch (const std::exception&) {
     throw InputError(where + ": expected ranks as FROM-TO or a comma-separated list, got '" + text + "'");
   }
+  for (int64_t rank : ranks) require(rank >= 1, where, "ranks must be >= 1, got " + std::to_string(rank));
   return ranks;
 }
 

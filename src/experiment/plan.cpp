@@ -8,8 +8,10 @@
 
 #include "model/family.h"
 #include "run/execute.h"
+#include "util/errors.h"
 #include "util/files.h"
 #include "util/json_fields.h"
+#include "util/machine.h"
 
 namespace ltrnn {
 namespace fs = std::filesystem;
@@ -33,6 +35,7 @@ std::vector<PlannedRun> plan_runs(const Experiment& e) {
           run.train = e.train;
           overlay_fields(run.train, group.train, "/runs/" + std::to_string(g) + "/train");
           run.train.seed = seed;
+          run.group = g;
           run.id = run_id(run.model, run.train);
           // Two groups may plan the same family and size: keep ids unique and stable.
           if (ids.count(run.id)) run.id += "-g" + std::to_string(g);
@@ -43,13 +46,42 @@ std::vector<PlannedRun> plan_runs(const Experiment& e) {
   return plan;
 }
 
-std::string format_plan(const std::vector<PlannedRun>& plan) {
+std::string format_plan(const std::vector<PlannedRun>& plan, const std::optional<DataSizes>& sizes) {
   std::ostringstream out;
   out << "plan: " << plan.size() << " run" << (plan.size() == 1 ? "" : "s") << "\n";
-  for (std::size_t i = 0; i < plan.size(); ++i)
+  for (std::size_t i = 0; i < plan.size(); ++i) {
     out << "  " << std::setw(3) << i + 1 << ". " << plan[i].id << "  (" << plan[i].train.iterations
-        << " iterations max)\n";
+        << " iterations max";
+    if (sizes) out << ", ~" << format_bytes(estimate_peak_bytes(plan[i].model, plan[i].train, *sizes)) << " peak";
+    out << ")\n";
+  }
   return out.str();
+}
+
+std::optional<DataSizes> data_sizes_from_settings(const Experiment& e) {
+  if (e.dataset.teacher) {
+    const TeacherConfig& t = *e.dataset.teacher;
+    return DataSizes{t.bins, 3 * t.trials_per_epoch, t.neurons};
+  }
+  if (e.dataset.reach) {
+    const ReachConfig& r = *e.dataset.reach;
+    return DataSizes{r.bins, 3 * r.trials_per_epoch, r.recorded > 0 ? r.recorded : r.hidden};
+  }
+  return std::nullopt;
+}
+
+void check_memory(const std::vector<PlannedRun>& plan, const DataSizes& sizes, bool force) {
+  if (force) return;
+  const double available = static_cast<double>(usable_memory_bytes());
+  for (const PlannedRun& run : plan) {
+    const double estimate = estimate_peak_bytes(run.model, run.train, sizes);
+    if (estimate <= available) continue;
+    throw InputError("/runs/" + std::to_string(run.group) + ": run " + run.id + " needs about " +
+                     format_bytes(estimate) + " of memory (hidden " + std::to_string(run.model.hidden) + ", " +
+                     std::to_string(sizes.trials) + " trials, " + std::to_string(sizes.bins) +
+                     " bins), more than the " + format_bytes(available) +
+                     " this machine offers; reduce the sizes, or pass --force to try anyway");
+  }
 }
 
 json resolved_json(const Experiment& e) {

@@ -3,10 +3,12 @@
 #pragma once
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "experiment/experiment.h"
+#include "train/memory.h"
 
 namespace ltrnn {
 
@@ -15,12 +17,22 @@ struct PlannedRun {
   std::string id;
   ModelConfig model;
   TrainConfig train;
+  std::size_t group = 0;  // index in the experiment's "runs"
 };
 
 // Expands the runs: group order, then rank, hidden size, seed. Ids are stable.
 std::vector<PlannedRun> plan_runs(const Experiment& experiment);
-// "plan: N runs" and one line per run, as `validate` and `run` print it.
-std::string format_plan(const std::vector<PlannedRun>& plan);
+// "plan: N runs" and one line per run, as `validate` and `run` print it; with the data's
+// sizes, each run's estimated peak memory (train/memory.h).
+std::string format_plan(const std::vector<PlannedRun>& plan, const std::optional<DataSizes>& sizes = std::nullopt);
+
+// The data's sizes when the experiment's settings give them (a generator), else none (a
+// file or recording: known once loaded).
+std::optional<DataSizes> data_sizes_from_settings(const Experiment& experiment);
+
+// Refuses (InputError naming /runs/<group>) a run whose estimated peak memory exceeds what
+// this machine offers, unless `force`.
+void check_memory(const std::vector<PlannedRun>& plan, const DataSizes& sizes, bool force);
 
 // The fully resolved experiment (every default filled in), as saved to experiment.json.
 nlohmann::json resolved_json(const Experiment& experiment);

@@ -2,6 +2,7 @@
 // resume and the comparison table.
 #pragma once
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -18,11 +19,20 @@ struct RunnerOptions {
   int64_t jobs = 1;               // runs fitted at the same time (each deterministic on its own)
   bool resume = false;            // skip finished runs, continue unfinished ones from checkpoints
   bool progress = true;
+  bool force = false;  // run even what the memory estimate says this machine cannot hold
 };
 
 // Runs the experiment; returns every run's record (finished, failed or resumed).
 // Refuses (InputError) an output directory holding another experiment's results, or any
-// results without --resume.
+// results without --resume, or one another process is writing (util/directory_lock.h),
+// and a plan whose memory estimate exceeds the machine's unless options.force.
+// On SIGINT/SIGTERM (util/interrupt.h) the runs in progress save their checkpoints and
+// Interrupted is thrown with the command that resumes; on a full disk, WriteError.
 std::vector<RunRecord> run_experiment(const Experiment& experiment, const RunnerOptions& options, std::ostream& out);
+
+// Refuses (InputError) to write into `out_dir` when it holds results and !resume, or
+// results of an experiment other than `resolved` (resolved_json).
+void check_output_directory(const Experiment& experiment, const nlohmann::json& resolved,
+                            const std::filesystem::path& out_dir, bool resume);
 
 }  // namespace ltrnn

@@ -22,6 +22,8 @@ const json& experiment_schema_document() {
 namespace {
 
 // valijson reports a path as ["<root>", "[runs]", "[1]", "[rank]"]; make it "/runs/1/rank".
+// Keys are escaped as JSON pointers escape them ("~" as "~0", "/" as "~1"): a key of the
+// user's (in trials_where, say) may hold either, and the pointer is parsed again below.
 std::string pointer_of(const std::vector<std::string>& context) {
   std::string pointer;
   for (const auto& part : context) {
@@ -29,7 +31,8 @@ std::string pointer_of(const std::vector<std::string>& context) {
     std::string token = part;
     if (token.size() >= 2 && token.front() == '[' && token.back() == ']') token = token.substr(1, token.size() - 2);
     if (token.size() >= 2 && token.front() == '"' && token.back() == '"') token = token.substr(1, token.size() - 2);
-    pointer += "/" + token;
+    pointer += "/";
+    for (char c : token) pointer += c == '~' ? "~0" : c == '/' ? "~1" : std::string(1, c);
   }
   return pointer.empty() ? "/" : pointer;
 }
@@ -156,9 +159,29 @@ json without_repeated_items(const json& document, const json& schema, const std:
   return copy;
 }
 
+// Experiment files nest a few levels deep. The passes below (copying, validating, printing
+// a value) recurse once per level and overflowed the stack on a document nested some ten
+// thousand levels deep, so deeper documents are refused first, by a check that does not
+// recurse.
+constexpr std::size_t kMaxDepth = 100;
+
+bool nested_too_deep(const json& document) {
+  std::vector<std::pair<const json*, std::size_t>> pending{{&document, 1}};
+  while (!pending.empty()) {
+    const auto [value, depth] = pending.back();
+    pending.pop_back();
+    if (depth > kMaxDepth) return true;
+    if (value->is_structured())
+      for (const json& child : *value) pending.emplace_back(&child, depth + 1);
+  }
+  return false;
+}
+
 }  // namespace
 
 std::vector<std::string> schema_errors(const json& input) {
+  if (nested_too_deep(input))
+    return {"/: nested more than " + std::to_string(kMaxDepth) + " levels deep (an experiment file has a few)"};
   const json& schema = experiment_schema_document();
   std::vector<std::string> errors;
   const json document = without_repeated_items(input, schema, "", errors);

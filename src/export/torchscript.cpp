@@ -131,7 +131,10 @@ torch::jit::Module to_torchscript(const RnnModel& model) {
 
 void save_torchscript(const std::filesystem::path& path, const RnnModel& model) {
   torch::jit::Module module = to_torchscript(model);
-  write_via_temp(path, [&](const std::filesystem::path& tmp) { module.save(tmp.string()); });
+  // In memory first, as for checkpoints (train/checkpoint.cpp): a failed write is an error, not a crash.
+  std::ostringstream bytes;
+  module.save(bytes);
+  write_file_atomic(path, bytes.str());
 }
 
 }  // namespace ltrnn

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
-#include <regex>
 #include <sstream>
 
 #include "util/errors.h"
@@ -65,13 +64,32 @@ std::string descr_of(const NpyArray& a) {
   return "";
 }
 
-// Extracts the value text of `key` from the header dict literal.
+// Extracts the value text of `key` from the header dict literal: after the first quoted
+// key and its colon, a parenthesised tuple or the text up to the next ',', '}' or '('. A
+// scan, not std::regex: libstdc++'s regex recurses once per character matched, and a
+// header of some 100 kB overflowed the stack.
 std::string header_value(const std::string& header, const std::string& key, const std::string& where) {
-  const std::regex pattern("['\"]" + key + "['\"]\\s*:\\s*([^,}(]+|\\([^)]*\\))");
-  std::smatch match;
-  if (!std::regex_search(header, match, pattern))
-    throw InputError(where + ": corrupt .npy header, no '" + key + "' entry");
-  return match[1].str();
+  const auto is_quote = [](char c) { return c == '\'' || c == '"'; };
+  const auto skip_spaces = [&](std::size_t p) {
+    while (p < header.size() && std::isspace(static_cast<unsigned char>(header[p]))) ++p;
+    return p;
+  };
+  for (std::size_t at = 0; at + key.size() + 2 <= header.size(); ++at) {
+    if (!is_quote(header[at]) || header.compare(at + 1, key.size(), key) != 0 || !is_quote(header[at + key.size() + 1]))
+      continue;
+    std::size_t p = skip_spaces(at + key.size() + 2);
+    if (p == header.size() || header[p] != ':') continue;
+    p = skip_spaces(p + 1);
+    if (p == header.size()) continue;
+    if (header[p] == '(') {
+      const std::size_t close = header.find(')', p);
+      if (close != std::string::npos) return header.substr(p, close - p + 1);
+    } else {
+      const std::size_t end = header.find_first_of(",}(", p);
+      if (end != p) return header.substr(p, end == std::string::npos ? std::string::npos : end - p);
+    }
+  }
+  throw InputError(where + ": corrupt .npy header, no '" + key + "' entry");
 }
 
 std::string strip(std::string s) {
@@ -313,9 +331,13 @@ NpyArray parse_npy(const std::string& payload, const std::string& where) {
   array.shape = parse_shape(strip(header_value(header, "shape", where)), where);
 
   // 4. The data block, reordered to little-endian C order.
+  // The element count too: with an extent of 0 there are no bytes, but numel() still
+  // multiplies the extents in order, and (2^32, 2^32 - 1, 0) overflows int64 on the way.
   std::size_t expected = array.item_size;
+  int64_t elements = 1;
   for (int64_t extent : array.shape)
-    if (__builtin_mul_overflow(expected, static_cast<std::size_t>(extent), &expected))
+    if (__builtin_mul_overflow(expected, static_cast<std::size_t>(extent), &expected) ||
+        __builtin_mul_overflow(elements, extent, &elements))
       throw InputError(where + ": shape " + header_value(header, "shape", where) + " is too large");
   if (payload.size() - data_offset < expected)
     throw InputError(where + ": truncated data: expected " + std::to_string(expected) + " bytes for shape " +
@@ -382,10 +404,18 @@ std::map<std::string, NpyArray> read_npz(const std::filesystem::path& path) {
     const std::string member = where + ", key '" + name + "'";
     std::unique_ptr<zip_file_t, decltype(&zip_fclose)> file(zip_fopen_index(archive.get(), i, 0), &zip_fclose);
     if (!file) throw InputError(member + ": cannot open archive member: " + zip_strerror(archive.get()));
-    std::string payload(stat.size, '\0');
-    const zip_int64_t got = zip_fread(file.get(), payload.data(), stat.size);
-    if (got < 0 || static_cast<zip_uint64_t>(got) != stat.size)
-      throw InputError(member + ": truncated or corrupt archive member: " + zip_file_strerror(file.get()));
+    // Read to the end in chunks rather than allocating stat.size bytes up front: that is
+    // the size the archive claims (a 200-byte file can claim 2^62), and libzip checks the
+    // member's CRC only when a read reaches its end.
+    std::string payload;
+    std::vector<char> chunk(1 << 16);
+    zip_int64_t got = 0;
+    while (payload.size() <= stat.size && (got = zip_fread(file.get(), chunk.data(), chunk.size())) > 0)
+      payload.append(chunk.data(), static_cast<std::size_t>(got));
+    if (got < 0) throw InputError(member + ": truncated or corrupt archive member: " + zip_file_strerror(file.get()));
+    if (payload.size() != stat.size)
+      throw InputError(member + ": truncated or corrupt archive member: " + std::to_string(payload.size()) +
+                       " bytes, but the archive's directory says " + std::to_string(stat.size));
     arrays.emplace(name, parse_npy(payload, member));
   }
   return arrays;
@@ -414,8 +444,12 @@ void write_npz(const std::filesystem::path& path, const NpzContents& arrays, boo
                                static_cast<zip_uint32_t>(level));
     }
     if (zip_close(archive) != 0) {
+      // A failed write (a full disk) carries the system's errno: name the file the user asked for.
+      const int error_number = zip_error_code_system(zip_get_error(archive));
+      const bool system_error = zip_error_system_type(zip_get_error(archive)) == ZIP_ET_SYS;
       const std::string reason = zip_strerror(archive);
       zip_discard(archive);
+      if (system_error && error_number != 0) throw write_error(path, error_number);
       throw std::runtime_error("cannot write " + tmp.string() + ": " + reason);
     }
   });

@@ -39,6 +39,11 @@ struct FamilyTraits {
   std::map<std::string, std::string> torchscript_buffer_names;
   // Matrix-product FLOPs of one evaluation of the recurrent term for K trials.
   std::function<double(double K, double N, double R)> recurrent_flop;
+  // Peak memory beyond what every family needs (train/memory.h), in numbers of the fit's
+  // precision for K trials: what the family keeps per drift evaluation for the backward
+  // pass, and its weight parameters. Calibrated against `ltrnn bench`'s peak MiB of B1.
+  std::function<double(double K, double N, double R)> saved_per_evaluation;
+  std::function<double(double K, double N, double R)> weight_parameters;
   ConnectivityView connectivity_view = ConnectivityView::WeightChange;
 };
 

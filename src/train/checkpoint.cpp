@@ -2,6 +2,7 @@
 #include "train/checkpoint.h"
 
 #include <cmath>
+#include <sstream>
 #include <string>
 
 #include "util/errors.h"
@@ -43,7 +44,11 @@ void save_checkpoint(const std::filesystem::path& path, RnnModel& model, torch::
   archive.write("structure_sizes", torch::tensor({s.n_conditions, s.n_neurons}, torch::kInt64));
   archive.write("structure_dt", torch::tensor({s.dt}, torch::kFloat64));
   archive.write("exp_link", torch::tensor({model->exp_link ? 1 : 0}, torch::kInt64));
-  write_via_temp(path, [&](const std::filesystem::path& tmp) { archive.save_to(tmp.string()); });
+  // Serialised in memory, then written by write_file_atomic: LibTorch's file writer
+  // terminates the process when a write fails (its destructor throws), e.g. on a full disk.
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  write_file_atomic(path, bytes.str());
 }
 
 RnnModel model_from_checkpoint(const std::filesystem::path& path) {

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "util/blas.h"
+#include "util/interrupt.h"
 
 namespace ltrnn {
 
@@ -165,6 +166,13 @@ FitResult fit(RnnModel& model, const FitTarget& target, const TrainConfig& confi
     if (auto reason = termination.should_stop(result.history)) {
       result.stop_reason = *reason;
       break;
+    }
+    if (interrupt_signal() != 0) {
+      // SIGINT/SIGTERM: stop at this iteration boundary with a checkpoint of every step so
+      // far, so that a resumed fit continues exactly here (docs/design.md section 7).
+      if (hooks.on_checkpoint && iteration % config.checkpoint_every != 0)
+        hooks.on_checkpoint(FitProgress{result.history, optimizer, best});
+      throw_if_interrupted("interrupted at iteration " + std::to_string(iteration));
     }
   }
   // A diverged fit keeps its last good checkpoint rather than saving non-finite parameters.

@@ -4,15 +4,23 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <random>
+#include <regex>
 #include <sstream>
 #include <system_error>
+#include <vector>
 
 #include "util/errors.h"
 
 namespace ltrnn {
 namespace fs = std::filesystem;
+
+WriteError write_error(const fs::path& path, int error_number) {
+  return WriteError(path.string() + ": cannot write: " + std::strerror(error_number), error_number);
+}
 
 namespace {
 fs::path temp_sibling(const fs::path& path) {
@@ -29,15 +37,48 @@ void sync_to_disk(const fs::path& path) {
   ::close(fd);
 }
 
+// write(2) until every byte is written; fsync before close, as a full disk or a quota may
+// only show there (NFS reports delayed write errors at close).
+void write_all(const fs::path& tmp, const fs::path& target, const std::string& contents) {
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw write_error(target, errno);
+  std::size_t written = 0;
+  while (written < contents.size()) {
+    const ssize_t n = ::write(fd, contents.data() + written, contents.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int error_number = errno;
+      ::close(fd);
+      throw write_error(target, error_number);
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0 && errno != EINVAL) {  // EINVAL: a file (e.g. a pipe) that cannot be synced
+    const int error_number = errno;
+    ::close(fd);
+    throw write_error(target, error_number);
+  }
+  if (::close(fd) != 0) throw write_error(target, errno);
+}
+
+void create_parent_directories(const fs::path& path) {
+  if (!path.has_parent_path()) return;
+  std::error_code error;
+  fs::create_directories(path.parent_path(), error);
+  if (error) throw write_error(path.parent_path(), error.value());
+}
+
 }  // namespace
 
 void write_via_temp(const fs::path& path, const std::function<void(const fs::path&)>& write_to) {
-  if (path.has_parent_path()) fs::create_directories(path.parent_path());
+  create_parent_directories(path);
   const fs::path tmp = temp_sibling(path);
   try {
     write_to(tmp);
     sync_to_disk(tmp);  // the data reaches the disk before the rename does
-    fs::rename(tmp, path);
+    std::error_code error;
+    fs::rename(tmp, path, error);
+    if (error) throw write_error(path, error.value());
     sync_to_disk(path.has_parent_path() ? path.parent_path() : fs::path("."));
   } catch (...) {
     std::error_code ignored;
@@ -47,13 +88,18 @@ void write_via_temp(const fs::path& path, const std::function<void(const fs::pat
 }
 
 void write_file_atomic(const fs::path& path, const std::string& contents) {
-  write_via_temp(path, [&](const fs::path& tmp) {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error("cannot open " + tmp.string() + " for writing");
-    out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
-    out.flush();
-    if (!out) throw std::runtime_error("failed writing " + tmp.string());
-  });
+  write_via_temp(path, [&](const fs::path& tmp) { write_all(tmp, path, contents); });
+}
+
+int remove_temporary_files(const fs::path& dir) {
+  static const std::regex temporary(R"(\..+\.tmp[0-9a-f]+)");
+  std::vector<fs::path> found;
+  std::error_code error;
+  for (auto it = fs::recursive_directory_iterator(dir, error); !error && it != fs::recursive_directory_iterator();
+       it.increment(error))
+    if (it->is_regular_file() && std::regex_match(it->path().filename().string(), temporary)) found.push_back(*it);
+  for (const fs::path& path : found) fs::remove(path, error);
+  return static_cast<int>(found.size());
 }
 
 std::string read_file(const fs::path& path) {

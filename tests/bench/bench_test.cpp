@@ -113,5 +113,23 @@ TEST(BenchCli, RunsACaseInAChildProcessAndWritesJson) {
   EXPECT_GT(r.peak_rss_mb, 1.0);
 }
 
+// The plan's memory estimate (train/memory.h) against the measured peak of a real fit, for
+// a case the runtime dominates and one whose K x N x N weights dominate (0.6 GB).
+TEST(BenchCli, MemoryEstimateIsWithinAThirdOfTheMeasuredPeak) {
+  BenchCase small;
+  small.name = "small";
+  small.hidden = 20, small.rank = 2, small.trials = 20, small.neurons = 10, small.bins = 12;
+  small.preparatory_bins = 2, small.conditions = 2, small.threads = 1, small.iterations = 2, small.warmup = 0;
+  BenchCase full = small;
+  full.name = "full";
+  full.kind = ModelKind::Full;
+  full.hidden = 200, full.trials = 60, full.bins = 30, full.neurons = 50, full.preparatory_bins = 5;
+  for (const BenchCase& c : {small, full}) {
+    const BenchResult r = run_bench_case_in_child(c, LTRNN_BINARY);
+    EXPECT_GT(r.estimated_mb, 0.75 * r.peak_rss_mb) << c.name << ": measured " << r.peak_rss_mb << " MiB";
+    EXPECT_LT(r.estimated_mb, 1.33 * r.peak_rss_mb) << c.name << ": measured " << r.peak_rss_mb << " MiB";
+  }
+}
+
 }  // namespace
 }  // namespace ltrnn

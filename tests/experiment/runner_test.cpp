@@ -18,6 +18,7 @@
 #include "io/npy.h"
 #include "scratch_directory.h"
 #include "test_paths.h"
+#include "tiny_experiment.h"
 #include "util/errors.h"
 #include "util/files.h"
 
@@ -31,28 +32,10 @@ class RunnerDirectory : public ::testing::Test {
   ScratchDirectory scratch_;
   const fs::path dir_ = scratch_.path();
 
-  // A tiny experiment: a small teacher, tensor_rank at ranks 1-2 and static, one seed.
   fs::path write_experiment(int64_t iterations) const {
-    const json doc = {
-        {"name", "tiny"},
-        {"dataset",
-         {{"generator", "teacher"},
-          {"parameters",
-           {{"hidden", 8}, {"neurons", 6}, {"trials_per_epoch", 5}, {"bins", 10}, {"preparatory_bins", 3}}}}},
-        {"train", {{"iterations", iterations}, {"checkpoint_every", 5}, {"plateau_window", 0}}},
-        {"runs",
-         json::parse(R"([{"model": "tensor_rank", "ranks": "1-2", "hidden": 6}, {"model": "static", "hidden": 6}])")}};
-    const fs::path path = dir_ / "tiny.json";
-    write_file_atomic(path, doc.dump(2));
-    return path;
-  }
-  static json results_without_timing(const fs::path& out) {
-    json results = json::parse(read_file(out / "results.json"));
-    for (auto& run : results["runs"]) run.erase("seconds");
-    results["best"].erase("seconds");
-    results.erase("wall_seconds");
-    results["experiment"].erase("source");
-    return results;
+    TinyExperiment tiny;
+    tiny.iterations = iterations;
+    return write_tiny_experiment(dir_, tiny);
   }
 };
 

@@ -64,6 +64,9 @@ FamilyTraits full_family() {
   traits.torchscript_buffer_names = {{"weights", "weight_tensor"}};
   // One N x N matrix-vector product per trial.
   traits.recurrent_flop = [](double K, double N, double) { return 2 * K * N * N; };
+  // Autograd keeps every trial's W(k) product per evaluation: K N^2 numbers (5.2 GiB on B1).
+  traits.saved_per_evaluation = [](double K, double N, double) { return K * N * N + 5 * K * N; };
+  traits.weight_parameters = [](double K, double N, double) { return K * N * N; };
   traits.connectivity_view = ConnectivityView::WeightChange;
   return traits;
 }

@@ -81,6 +81,8 @@ FamilyTraits matrix_rank_family() {
 )";
   // Two K x N x R products per evaluation, as for tensor_rank.
   traits.recurrent_flop = [](double K, double N, double R) { return 4 * K * N * R; };
+  traits.saved_per_evaluation = [](double K, double N, double R) { return 7.5 * K * N + 2 * K * R; };
+  traits.weight_parameters = [](double K, double N, double R) { return 2 * K * N * R; };
   traits.connectivity_view = ConnectivityView::WeightChange;
   return traits;
 }

@@ -56,6 +56,9 @@ FamilyTraits static_family() {
   traits.torchscript_buffer_names = {{"weights", "weight"}};
   // One N x N product per trial.
   traits.recurrent_flop = [](double K, double N, double) { return 2 * K * N * N; };
+  // The generic autograd path keeps a few K x N states per evaluation.
+  traits.saved_per_evaluation = [](double K, double N, double) { return 4.5 * K * N; };
+  traits.weight_parameters = [](double, double N, double) { return N * N; };
   traits.connectivity_view = ConnectivityView::Fixed;
   return traits;
 }

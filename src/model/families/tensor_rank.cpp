@@ -61,6 +61,9 @@ FamilyTraits tensor_rank_family() {
 )";
   // Two skinny GEMMs per evaluation: (phi B) and (...) A^T, each 2 K N R.
   traits.recurrent_flop = [](double K, double N, double R) { return 4 * K * N * R; };
+  // The fused integrator keeps only the states every family keeps (train/memory.cpp).
+  traits.saved_per_evaluation = [](double, double, double) { return 0.0; };
+  traits.weight_parameters = [](double K, double N, double R) { return (2 * N + K) * R; };
   traits.connectivity_view = ConnectivityView::TrialFactors;
   return traits;
 }

@@ -1,0 +1,45 @@
+// The tiny experiment the runner's tests fit (a small teacher; tensor_rank at ranks 1-2 and
+// static, one seed), and results.json without the fields that depend on timing.
+#pragma once
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "util/files.h"
+
+namespace ltrnn {
+
+struct TinyExperiment {
+  int64_t iterations = 20;
+  int64_t checkpoint_every = 5;
+  bool report = true;
+  nlohmann::json runs = nlohmann::json::parse(
+      R"([{"model": "tensor_rank", "ranks": "1-2", "hidden": 6}, {"model": "static", "hidden": 6}])");
+};
+
+// Writes `dir`/tiny.json and returns its path.
+inline std::filesystem::path write_tiny_experiment(const std::filesystem::path& dir, const TinyExperiment& tiny) {
+  const nlohmann::json doc = {
+      {"name", "tiny"},
+      {"dataset",
+       {{"generator", "teacher"},
+        {"parameters",
+         {{"hidden", 8}, {"neurons", 6}, {"trials_per_epoch", 5}, {"bins", 10}, {"preparatory_bins", 3}}}}},
+      {"train", {{"iterations", tiny.iterations}, {"checkpoint_every", tiny.checkpoint_every}, {"plateau_window", 0}}},
+      {"outputs", {{"report", tiny.report}}},
+      {"runs", tiny.runs}};
+  const std::filesystem::path path = dir / "tiny.json";
+  write_file_atomic(path, doc.dump(2));
+  return path;
+}
+
+// results.json without what differs between two runs of the same experiment: seconds.
+inline nlohmann::json results_without_timing(const std::filesystem::path& out) {
+  nlohmann::json results = nlohmann::json::parse(read_file(out / "results.json"));
+  for (auto& run : results["runs"]) run.erase("seconds");
+  results["best"].erase("seconds");
+  results.erase("wall_seconds");
+  results["experiment"].erase("source");
+  return results;
+}
+
+}  // namespace ltrnn
