@@ -65,7 +65,7 @@ set_source_files_properties(${CMAKE_CURRENT_BINARY_DIR}/generated/sanitizer_opti
 # LibTorch under ASan's allocator): ctest reads this after gtest's list of the tests and
 # raises their timeout from 600 s.
 file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/sanitizer_test_timeouts.cmake
-     "foreach(test \${ltrnn_tests_TESTS})\n  set_tests_properties(\${test} PROPERTIES TIMEOUT 3000)\nendforeach()\n")
+     "foreach(test \${ltrnn_tests_TESTS})\n  set_tests_properties(\${test} PROPERTIES TIMEOUT 6000)\nendforeach()\n")
 set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${CMAKE_CURRENT_BINARY_DIR}/sanitizer_test_timeouts.cmake)
 
 get_property(LTRNN_ALL_TARGETS DIRECTORY PROPERTY BUILDSYSTEM_TARGETS)

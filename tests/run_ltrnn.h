@@ -14,8 +14,11 @@ struct Outcome {
   std::string output;  // stdout and stderr
 };
 
-inline Outcome run_ltrnn(const std::string& args) {
-  const std::string command = std::string(LTRNN_BINARY) + " " + args + " 2>&1";
+// `environment`: assignments (VAR=value ...) for this run, after the BLAS kernel choice's
+// variables (util/blas.h) are removed from the inherited environment.
+inline Outcome run_ltrnn(const std::string& args, const std::string& environment = "") {
+  const std::string clean = "env -u OPENBLAS_CORETYPE -u LTRNN_BLAS_CORE_CHOSEN -u LTRNN_TEST_BLAS_CORE ";
+  const std::string command = clean + environment + " " + std::string(LTRNN_BINARY) + " " + args + " 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
   std::string output;
   char buffer[512];

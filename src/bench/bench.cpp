@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
@@ -22,6 +24,7 @@
 #include "train/fit.h"
 #include "train/memory.h"
 #include "util/blas.h"
+#include "util/machine.h"
 
 namespace ltrnn {
 using nlohmann::json;
@@ -42,7 +45,7 @@ template <class Result, class Visit>
 void visit_result_fields(Result& r, Visit&& visit) {
   visit("case", r.config), visit("milliseconds", r.milliseconds), visit("median_ms", r.median_ms);
   visit("min_ms", r.min_ms), visit("max_ms", r.max_ms), visit("gflop", r.gflop), visit("gflops", r.gflops);
-  visit("peak_rss_mb", r.peak_rss_mb), visit("estimated_mb", r.estimated_mb);
+  visit("peak_rss_mb", r.peak_rss_mb), visit("estimated_mb", r.estimated_mb), visit("probe_fraction", r.probe_fraction);
 }
 
 struct Writer {
@@ -75,6 +78,13 @@ void to_json(json& j, const BenchCase& c) { visit_fields(c, Writer{j}); }
 void from_json(const json& j, BenchCase& c) { visit_fields(c, Reader{j}); }
 void to_json(json& j, const BenchResult& r) { visit_result_fields(r, Writer{j}); }
 void from_json(const json& j, BenchResult& r) { visit_result_fields(r, Reader{j}); }
+void to_json(json& j, const GemmProbe& p) {
+  j = json{{"size", p.size},
+           {"threads", p.threads},
+           {"gflops", p.gflops},
+           {"max_relative_error", p.max_relative_error},
+           {"error_bound", p.error_bound}};
+}
 
 BenchCase b1_case(ModelKind kind, int64_t threads) {
   BenchCase c;
@@ -184,6 +194,65 @@ BenchResult run_bench_case(const BenchCase& c) {
   return result;
 }
 
+namespace {
+
+// max over the first `rows` rows of |C - A B| / (|A| |B|), the products summed in float64
+// by a plain loop (no BLAS): the componentwise measure of a GEMM's rounding error, which a
+// correct float32 product keeps below size * 2^-24 (Higham, Accuracy and Stability of
+// Numerical Algorithms, 2002, section 3.5).
+double gemm_error(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& product, int64_t rows) {
+  const auto A = a.to(torch::kFloat64).contiguous(), B = b.to(torch::kFloat64).contiguous();
+  const auto C = product.to(torch::kFloat64).contiguous();
+  const int64_t n = A.size(1), m = B.size(1);
+  const double *pa = A.data_ptr<double>(), *pb = B.data_ptr<double>(), *pc = C.data_ptr<double>();
+  std::vector<double> exact(static_cast<std::size_t>(m)), magnitude(static_cast<std::size_t>(m));
+  double worst = 0;
+  for (int64_t i = 0; i < rows; ++i) {
+    std::fill(exact.begin(), exact.end(), 0.0);
+    std::fill(magnitude.begin(), magnitude.end(), 0.0);
+    for (int64_t l = 0; l < n; ++l)
+      for (int64_t j = 0; j < m; ++j) {
+        exact[j] += pa[i * n + l] * pb[l * m + j];
+        magnitude[j] += std::abs(pa[i * n + l] * pb[l * m + j]);
+      }
+    for (int64_t j = 0; j < m; ++j) worst = std::max(worst, std::abs(pc[i * m + j] - exact[j]) / magnitude[j]);
+  }
+  return worst;
+}
+
+}  // namespace
+
+GemmProbe run_gemm_probe(int64_t threads, int64_t size) {
+  use_compute_threads(static_cast<int>(threads));
+  torch::manual_seed(0);
+  const torch::Tensor a = torch::randn({size, size}), b = torch::randn({size, size});
+  GemmProbe probe;
+  probe.size = size;
+  probe.threads = threads;
+  std::vector<double> seconds;
+  torch::Tensor product;
+  for (int repeat = 0; repeat < 12; ++repeat) {
+    const auto start = std::chrono::steady_clock::now();
+    product = torch::mm(a, b);
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (repeat >= 2) seconds.push_back(elapsed);  // two warm-ups: threads started, pages touched
+  }
+  std::sort(seconds.begin(), seconds.end());
+  const double median = 0.5 * (seconds[seconds.size() / 2 - 1] + seconds[seconds.size() / 2]);
+  probe.gflops = 2.0 * static_cast<double>(size * size * size) * 1e-9 / median;
+  probe.max_relative_error = gemm_error(a, b, product, 16);
+  probe.error_bound = static_cast<double>(size) * std::ldexp(1.0, -24);
+  if (!(probe.max_relative_error <= probe.error_bound))
+    throw std::runtime_error("bench: the BLAS's float32 GEMM (" + blas_core() +
+                             " kernels) differs from a reference "
+                             "product by " +
+                             std::to_string(probe.max_relative_error) + " relative, beyond the " +
+                             std::to_string(probe.error_bound) +
+                             " rounding allows: its kernels are wrong on this "
+                             "CPU; choose others with OPENBLAS_CORETYPE");
+  return probe;
+}
+
 BenchResult run_bench_case_in_child(const BenchCase& c, const std::string& executable) {
   const std::string case_json = json(c).dump();
   std::vector<std::string> args{executable, "bench", "--case", case_json};
@@ -219,17 +288,20 @@ BenchResult run_bench_case_in_child(const BenchCase& c, const std::string& execu
 std::string format_bench_table(const std::vector<BenchResult>& results) {
   std::ostringstream out;
   char line[256];
-  std::snprintf(line, sizeof line, "%-22s %-12s %5s %4s %5s %3s %7s %10s %10s %10s %7s %8s %9s %8s\n", "case", "model",
-                "N", "R", "K", "thr", "iters", "median ms", "min ms", "max ms", "GFLOP", "GFLOP/s", "peak MiB",
-                "est MiB");
+  std::snprintf(line, sizeof line, "%-22s %-12s %5s %4s %5s %3s %7s %10s %10s %10s %7s %8s %8s %9s %8s\n", "case",
+                "model", "N", "R", "K", "thr", "iters", "median ms", "min ms", "max ms", "GFLOP", "GFLOP/s", "of probe",
+                "peak MiB", "est MiB");
   out << line;
   for (const auto& r : results) {
     const BenchCase& c = r.config;
-    std::snprintf(
-        line, sizeof line, "%-22s %-12s %5lld %4lld %5lld %3lld %7zu %10.1f %10.1f %10.1f %7.2f %8.1f %9.0f %8.0f\n",
-        c.name.c_str(), to_string(c.kind).c_str(), static_cast<long long>(c.hidden), static_cast<long long>(c.rank),
-        static_cast<long long>(c.trials), static_cast<long long>(c.threads), r.milliseconds.size(), r.median_ms,
-        r.min_ms, r.max_ms, r.gflop, r.gflops, r.peak_rss_mb, r.estimated_mb);
+    char fraction[16] = "-";
+    if (r.probe_fraction > 0) std::snprintf(fraction, sizeof fraction, "%.1f%%", 100 * r.probe_fraction);
+    std::snprintf(line, sizeof line,
+                  "%-22s %-12s %5lld %4lld %5lld %3lld %7zu %10.1f %10.1f %10.1f %7.2f %8.1f %8s %9.0f %8.0f\n",
+                  c.name.c_str(), to_string(c.kind).c_str(), static_cast<long long>(c.hidden),
+                  static_cast<long long>(c.rank), static_cast<long long>(c.trials), static_cast<long long>(c.threads),
+                  r.milliseconds.size(), r.median_ms, r.min_ms, r.max_ms, r.gflop, r.gflops, fraction, r.peak_rss_mb,
+                  r.estimated_mb);
     out << line;
   }
   // Growth per doubling along each scaling series: (t_b / t_a)^(1 / log2(b / a)).
@@ -264,6 +336,28 @@ std::string format_bench_table(const std::vector<BenchResult>& results) {
   if (one && many) {
     std::snprintf(line, sizeof line, "B1 speed-up of %lld threads over 1: x%.2f\n",
                   static_cast<long long>(many->config.threads), one->median_ms / many->median_ms);
+    out << line;
+  }
+  return out.str();
+}
+
+std::string format_bench_header(const std::vector<GemmProbe>& probes) {
+  std::ostringstream out;
+  out << "CPU: " << cpu_model() << " (" << describe(cpu_features()) << ")\n";
+  out << "BLAS: " << blas_description() << "\n";
+  const std::string core = blas_core();
+  if (!core.empty()) {
+    const char* set = std::getenv(kBlasCoreVariable);
+    out << "BLAS kernels: " << core
+        << (set && *set ? std::string(" (") + kBlasCoreVariable + "=" + set + ")" : std::string(" (OpenBLAS's choice)"))
+        << "\n";
+  }
+  char line[256];
+  for (const GemmProbe& p : probes) {
+    std::snprintf(line, sizeof line,
+                  "GEMM probe: %lld x %lld float32, %lld thread%s: %.1f GFLOP/s (error %.1e, bound %.1e)\n",
+                  static_cast<long long>(p.size), static_cast<long long>(p.size), static_cast<long long>(p.threads),
+                  p.threads == 1 ? "" : "s", p.gflops, p.max_relative_error, p.error_bound);
     out << line;
   }
   return out.str();

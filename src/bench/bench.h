@@ -32,16 +32,33 @@ struct BenchResult {
   BenchCase config;
   std::vector<double> milliseconds;  // per timed iteration
   double median_ms = 0, min_ms = 0, max_ms = 0;
-  double gflop = 0;         // GEMM work of one iteration (forward + backward), see iteration_gflop
-  double gflops = 0;        // gflop / median time
-  double peak_rss_mb = 0;   // peak resident memory of the process that ran the case
-  double estimated_mb = 0;  // what the plan's estimate (train/memory.h) expected of it
+  double gflop = 0;           // GEMM work of one iteration (forward + backward), see iteration_gflop
+  double gflops = 0;          // gflop / median time
+  double peak_rss_mb = 0;     // peak resident memory of the process that ran the case
+  double estimated_mb = 0;    // what the plan's estimate (train/memory.h) expected of it
+  double probe_fraction = 0;  // gflops / the GEMM probe's GFLOP/s at the same thread count (0: no probe)
+};
+
+// A plain square float32 GEMM through LibTorch and the BLAS, timed in the same run as the
+// cases: what this machine's BLAS attains, so that a case's GFLOP/s can be read as a
+// fraction of it, comparable across machines. Also checked against a float64 reference
+// product computed without the BLAS.
+struct GemmProbe {
+  int64_t size = 0, threads = 0;
+  double gflops = 0;              // median of the timed products
+  double max_relative_error = 0;  // max |C - C_ref| / (|A| |B|) over the checked entries
+  double error_bound = 0;         // size * float32 unit roundoff: a correct GEMM stays below it
 };
 
 void to_json(nlohmann::json& j, const BenchCase& c);
 void from_json(const nlohmann::json& j, BenchCase& c);
 void to_json(nlohmann::json& j, const BenchResult& r);
 void from_json(const nlohmann::json& j, BenchResult& r);
+void to_json(nlohmann::json& j, const GemmProbe& p);
+
+// Times `size` x `size` products with `threads` threads and checks the first rows against
+// the reference; throws std::runtime_error naming the BLAS kernels when they are wrong.
+GemmProbe run_gemm_probe(int64_t threads, int64_t size = 1024);
 
 // B1 of docs/design.md section 8 for a model family: N = 200, R = 5, K = 250, D = 100, T = 60
 // (10 preparatory + 50 execution bins), 8 conditions, Heun with one substep, float32.
@@ -63,5 +80,7 @@ BenchResult run_bench_case_in_child(const BenchCase& c, const std::string& execu
 
 // The table `ltrnn bench` prints, and, for scaling series, the growth per doubling.
 std::string format_bench_table(const std::vector<BenchResult>& results);
+// The header above it: the CPU, the BLAS and its kernels, and the probes.
+std::string format_bench_header(const std::vector<GemmProbe>& probes);
 
 }  // namespace ltrnn

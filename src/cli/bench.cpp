@@ -1,6 +1,7 @@
 // `ltrnn bench`: milliseconds per training iteration on the benchmark cases.
 #include "bench/bench.h"
 
+#include <algorithm>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -8,10 +9,25 @@
 #include "cli/options.h"
 #include "util/blas.h"
 #include "util/files.h"
+#include "util/machine.h"
 
 namespace ltrnn {
 namespace fs = std::filesystem;
 using nlohmann::json;
+
+namespace {
+
+// The distinct thread counts of the cases (or `threads` when there are none), ascending.
+std::vector<int64_t> probe_thread_counts(const std::vector<BenchCase>& cases, int64_t threads) {
+  std::vector<int64_t> counts;
+  for (const BenchCase& c : cases) counts.push_back(c.threads);
+  if (counts.empty()) counts.push_back(threads);
+  std::sort(counts.begin(), counts.end());
+  counts.erase(std::unique(counts.begin(), counts.end()), counts.end());
+  return counts;
+}
+
+}  // namespace
 
 int bench_command(int argc, const char* const* argv) {
   cxxopts::Options options(
@@ -25,6 +41,7 @@ int bench_command(int argc, const char* const* argv) {
       "iterations", "timed iterations per case (after the warm-up)", cxxopts::value<int64_t>()->default_value("20"))(
       "warmup", "untimed iterations before the timed ones", cxxopts::value<int64_t>()->default_value("3"))(
       "out", "JSON file for the results", cxxopts::value<std::string>()->default_value("bench.json"))(
+      "probe", "only the GEMM probe: time a plain float32 product and check it against a reference")(
       "case", "run one case given as JSON in this process and print its result (used internally)",
       cxxopts::value<std::string>());
   cxxopts::ParseResult r;
@@ -57,17 +74,29 @@ int bench_command(int argc, const char* const* argv) {
     }
     cases = chosen;
   }
+  // The GEMM probe at each thread count the cases use, in this process, before the cases.
+  std::vector<GemmProbe> probes;
+  if (r.count("probe")) cases.clear();
+  for (const int64_t t : probe_thread_counts(cases, threads)) probes.push_back(run_gemm_probe(t));
+  std::cout << format_bench_header(probes) << std::flush;
+  if (r.count("probe")) return kExitOk;
+
   const fs::path out = r["out"].as<std::string>();
-  std::cout << "BLAS: " << blas_description() << "\n";
   std::vector<BenchResult> results;
   for (auto c : cases) {
     c.iterations = iterations;
     c.warmup = warmup;
     std::cerr << "bench: " << c.name << " (" << warmup << " + " << iterations << " iterations)..." << std::endl;
-    results.push_back(run_bench_case_in_child(c, fs::canonical("/proc/self/exe").string()));
+    BenchResult result = run_bench_case_in_child(c, fs::canonical("/proc/self/exe").string());
+    for (const GemmProbe& p : probes)
+      if (p.threads == c.threads && p.gflops > 0) result.probe_fraction = result.gflops / p.gflops;
+    results.push_back(result);
   }
   std::cout << format_bench_table(results);
-  write_file_atomic(out, json{{"blas", blas_description()}, {"results", results}}.dump(2) + "\n");
+  const json document{{"cpu", cpu_model()},         {"cpu_features", describe(cpu_features())},
+                      {"blas", blas_description()}, {"blas_core", blas_core()},
+                      {"gemm_probes", probes},      {"results", results}};
+  write_file_atomic(out, document.dump(2) + "\n");
   std::cout << "wrote " << out.string() << "\n";
   return kExitOk;
 }

@@ -17,7 +17,9 @@ struct Command {
   std::string name;   // one word, or "group word" (simulate teacher)
   std::string usage;  // the line in `ltrnn --help`
   int (*run)(int argc, const char* const* argv);
-  bool fits_models;  // warn when the BLAS is slow
+  // Runs long matrix products: warned about a slow BLAS, restarted on better kernels
+  // (util/blas.h).
+  bool uses_blas;
 };
 
 const std::vector<Command>& commands() {
@@ -25,7 +27,7 @@ const std::vector<Command>& commands() {
       {"simulate teacher", "simulate teacher [options] --out FILE.npz   data from a known low-tensor-rank RNN",
        simulate_teacher_command, false},
       {"simulate reach", "simulate reach [options] --out FILE.npz     an RNN learning to reach in a curl field",
-       simulate_reach_command, false},
+       simulate_reach_command, true},
       {"fit", "fit --data FILE.npz --model tensor_rank --rank R [options] --out DIR", fit_command, true},
       {"import nwb", "import nwb FILE.nwb --align EVENT [options] --out FILE.npz   bin an NWB recording's spikes",
        import_nwb_command, false},
@@ -37,7 +39,7 @@ const std::vector<Command>& commands() {
       {"report", "report OUT_DIR [--out report.html]          the experiment's charts, one offline page",
        report_command, false},
       {"analyze cp", "analyze cp --tensor FILE --ranks 1-8        CP decomposition: error vs rank, factors",
-       analyze_cp_command, false},
+       analyze_cp_command, true},
       {"bench", "bench [--config B1] [--scaling]             ms per training iteration, GFLOP/s, memory", bench_command,
        true},
   };
@@ -96,7 +98,10 @@ int dispatch(int argc, const char* const* argv) {
   for (const Command& c : commands()) {
     const bool two_words = argc >= 3 && c.name == word + " " + argv[2];
     if (c.name != word && !two_words) continue;
-    if (c.fits_models) warn_without_openblas();
+    if (c.uses_blas) {
+      restart_with_better_blas_kernels(argv, std::cerr);
+      warn_without_openblas();
+    }
     const int skip = two_words ? 2 : 1;
     return c.run(argc - skip, argv + skip);
   }

@@ -1,9 +1,31 @@
-// OpenBLAS's thread count, found at run time (dlsym) so that ltrnn runs on any BLAS.
+// OpenBLAS found at run time (dlsym), so that ltrnn runs on any BLAS.
 #include "util/blas.h"
 
 #include <dlfcn.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <ostream>
 
 namespace ltrnn {
+namespace {
+
+std::string lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
+  return text;
+}
+
+const char* environment(const char* name) {
+  const char* value = std::getenv(name);
+  return value && *value ? value : nullptr;
+}
+
+}  // namespace
 
 void set_blas_threads(int threads) {
   using SetThreads = void (*)(int);
@@ -17,6 +39,65 @@ std::string blas_description() {
     return text.rfind("OpenBLAS", 0) == 0 ? text : "OpenBLAS " + text;
   }
   return "unknown (not OpenBLAS)";
+}
+
+std::string blas_core() {
+  using GetCoreName = char* (*)();
+  if (auto core = reinterpret_cast<GetCoreName>(dlsym(RTLD_DEFAULT, "openblas_get_corename"))) return core();
+  return "";
+}
+
+CpuFeatures cpu_features() {
+  CpuFeatures cpu;
+#if defined(__x86_64__)
+  cpu.avx2 = __builtin_cpu_supports("avx2");
+  cpu.fma = __builtin_cpu_supports("fma");
+  cpu.avx512f = __builtin_cpu_supports("avx512f");
+#endif
+  return cpu;
+}
+
+std::string describe(const CpuFeatures& cpu) {
+  std::string text;
+  for (const auto& [has, name] : {std::pair{cpu.avx2, "avx2"}, {cpu.fma, "fma"}, {cpu.avx512f, "avx512f"}})
+    if (has) text += (text.empty() ? "" : " ") + std::string(name);
+  return text.empty() ? "no avx2, fma or avx512f" : text;
+}
+
+std::optional<std::string> better_blas_core(const std::string& chosen, const CpuFeatures& cpu) {
+  if (chosen.empty() || !cpu.avx2 || !cpu.fma) return std::nullopt;
+  // OpenBLAS 0.3.21's x86-64 cores whose kernels use AVX2 and FMA (its kernel/x86_64/KERNEL.*).
+  static const std::array<const char*, 5> modern{"haswell", "zen", "skylakex", "cooperlake", "sapphirerapids"};
+  const std::string name = lower(chosen);
+  if (std::find(modern.begin(), modern.end(), name) != modern.end()) return std::nullopt;
+  return std::string("Haswell");
+}
+
+void restart_with_better_blas_kernels(const char* const* argv, std::ostream& note) {
+  const std::string core = blas_core();
+  if (environment(kBlasCoreVariable)) {
+    // Set by the user (kept as it is) or by this restart, in which case it should have acted.
+    if (const char* chosen = environment(kBlasRestartMarker); chosen && better_blas_core(core, cpu_features()))
+      note << "ltrnn: warning: restarted with " << kBlasCoreVariable << "=" << chosen << " but OpenBLAS still uses its "
+           << core << " kernels\n";
+    return;
+  }
+  if (environment(kBlasRestartMarker)) return;  // a restart whose variable was removed: never loop
+  const char* assumed = environment(kBlasAssumedCoreVariable);
+  const std::string chosen = assumed ? assumed : core;
+  const CpuFeatures cpu = cpu_features();
+  const std::optional<std::string> better = better_blas_core(chosen, cpu);
+  if (!better) return;
+  note << "ltrnn: OpenBLAS chose its " << chosen << " kernels on a CPU with " << describe(cpu) << "; restarting with "
+       << kBlasCoreVariable << "=" << *better << " (set " << kBlasCoreVariable << " to choose yourself)" << std::endl;
+  setenv(kBlasCoreVariable, better->c_str(), 1);
+  setenv(kBlasRestartMarker, better->c_str(), 1);
+  execv("/proc/self/exe", const_cast<char* const*>(argv));
+  // Still here: the restart failed; go on with the kernels OpenBLAS chose.
+  note << "ltrnn: warning: could not restart (" << std::strerror(errno) << "); continuing with the " << chosen
+       << " kernels\n";
+  unsetenv(kBlasCoreVariable);
+  unsetenv(kBlasRestartMarker);
 }
 
 }  // namespace ltrnn

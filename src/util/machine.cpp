@@ -1,4 +1,4 @@
-// Host name, usable memory.
+// Host name, CPU model, usable memory.
 #include "util/machine.h"
 
 #include <unistd.h>
@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <fstream>
 #include <limits>
+#include <string>
 
 namespace ltrnn {
 
@@ -34,6 +35,16 @@ std::string host_name() {
   char name[256] = {};
   if (::gethostname(name, sizeof name - 1) != 0) return "unknown host";
   return name;
+}
+
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("model name", 0) != 0) continue;
+    const auto colon = line.find(':');
+    if (colon != std::string::npos && colon + 2 <= line.size()) return line.substr(colon + 2);
+  }
+  return "unknown CPU";
 }
 
 int64_t usable_memory_bytes() {
