@@ -41,8 +41,8 @@ if(LTRNN_FUZZ)
   list(APPEND LTRNN_SANITIZE_COMPILE -fsanitize=fuzzer-no-link)
   # ...but not in the integrator's kernels, which no fuzz target reaches and which the fits
   # of the tests spend most of their time in.
-  set_property(SOURCE src/model/low_rank_kernels.cpp src/model/low_rank_kernels_avx2.cpp
-                      src/model/low_rank_integration.cpp APPEND PROPERTY COMPILE_OPTIONS -fno-sanitize=fuzzer-no-link)
+  set_property(SOURCE src/model/fused_kernels.cpp src/model/fused_kernels_avx2.cpp
+                      src/model/fused_integration.cpp APPEND PROPERTY COMPILE_OPTIONS -fno-sanitize=fuzzer-no-link)
   foreach(target ${LTRNN_FUZZ_TARGETS})
     add_executable(fuzz_${target} fuzz/${target}_main.cpp)
     target_link_libraries(fuzz_${target} PRIVATE ltrnn_fuzz_targets)

@@ -14,11 +14,12 @@ struct Outcome {
   std::string output;  // stdout and stderr
 };
 
-// `environment`: assignments (VAR=value ...) for this run, after the BLAS kernel choice's
-// variables (util/blas.h) are removed from the inherited environment.
+// `environment`: env(1) arguments for this run (-u VAR ... then VAR=value ...), after
+// ltrnn's own BLAS-restart variables (util/blas.h) are removed. (The test process pins
+// OPENBLAS_CORETYPE for every process it starts: tests/same_blas_kernels.cpp.)
 inline Outcome run_ltrnn(const std::string& args, const std::string& environment = "") {
-  const std::string clean = "env -u OPENBLAS_CORETYPE -u LTRNN_BLAS_CORE_CHOSEN -u LTRNN_TEST_BLAS_CORE ";
-  const std::string command = clean + environment + " " + std::string(LTRNN_BINARY) + " " + args + " 2>&1";
+  const std::string clean = "env -u LTRNN_BLAS_CORE_CHOSEN -u LTRNN_TEST_BLAS_CORE " + environment + " ";
+  const std::string command = clean + std::string(LTRNN_BINARY) + " " + args + " 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
   std::string output;
   char buffer[512];

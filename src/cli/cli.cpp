@@ -17,8 +17,7 @@ struct Command {
   std::string name;   // one word, or "group word" (simulate teacher)
   std::string usage;  // the line in `ltrnn --help`
   int (*run)(int argc, const char* const* argv);
-  // Runs long matrix products: warned about a slow BLAS, restarted on better kernels
-  // (util/blas.h).
+  // Runs long matrix products: warned about a slow BLAS.
   bool uses_blas;
 };
 
@@ -98,10 +97,10 @@ int dispatch(int argc, const char* const* argv) {
   for (const Command& c : commands()) {
     const bool two_words = argc >= 3 && c.name == word + " " + argv[2];
     if (c.name != word && !two_words) continue;
-    if (c.uses_blas) {
-      restart_with_better_blas_kernels(argv, std::cerr);
-      warn_without_openblas();
-    }
+    // Every command, so that a report or an export computes with the same kernels as the
+    // run whose results it reads.
+    restart_with_better_blas_kernels(argv, std::cerr);
+    if (c.uses_blas) warn_without_openblas();
     const int skip = two_words ? 2 : 1;
     return c.run(argc - skip, argv + skip);
   }

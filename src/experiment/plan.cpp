@@ -2,10 +2,12 @@
 // the one writer of experiment.json.
 #include "experiment/plan.h"
 
+#include <algorithm>
 #include <iomanip>
 #include <set>
 #include <sstream>
 
+#include "model/butcher_tableau.h"
 #include "model/family.h"
 #include "run/execute.h"
 #include "util/errors.h"
@@ -82,6 +84,23 @@ void check_memory(const std::vector<PlannedRun>& plan, const DataSizes& sizes, b
                      " bins), more than the " + format_bytes(available) +
                      " this machine offers; reduce the sizes, or pass --force to try anyway");
   }
+}
+
+std::vector<std::size_t> longest_runs_first(const std::vector<PlannedRun>& plan, const DataSizes& sizes) {
+  std::vector<double> cost(plan.size());
+  for (std::size_t i = 0; i < plan.size(); ++i) {
+    const ModelConfig& m = plan[i].model;
+    const double K = static_cast<double>(sizes.trials), N = static_cast<double>(m.hidden),
+                 R = static_cast<double>(m.rank), T = static_cast<double>(sizes.bins);
+    const double evaluations = static_cast<double>(butcher_tableau(m.solver).stages() * m.substeps) * (T - 1);
+    const double readout = 2 * T * K * static_cast<double>(sizes.neurons) * N;
+    cost[i] = static_cast<double>(plan[i].train.iterations) *
+              (evaluations * family_traits(m.kind).recurrent_flop(K, N, R) + readout);
+  }
+  std::vector<std::size_t> order(plan.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return cost[a] > cost[b]; });
+  return order;
 }
 
 json resolved_json(const Experiment& e) {

@@ -34,6 +34,13 @@ std::optional<DataSizes> data_sizes_from_settings(const Experiment& experiment);
 // this machine offers, unless `force`.
 void check_memory(const std::vector<PlannedRun>& plan, const DataSizes& sizes, bool force);
 
+// The order in which several jobs take the runs: the longest first, by each run's
+// matrix-product FLOPs (the family's recurrent_flop at every drift evaluation plus the
+// readout, times its iteration cap), ties in plan order. With --jobs > 1 the wall time is
+// that of the last run to finish: a `full` fit (about 40x a tensor_rank fit) started last
+// would run alone at the end. Results are still reported in plan order.
+std::vector<std::size_t> longest_runs_first(const std::vector<PlannedRun>& plan, const DataSizes& sizes);
+
 // The fully resolved experiment (every default filled in), as saved to experiment.json.
 nlohmann::json resolved_json(const Experiment& experiment);
 // Writes out_dir/experiment.json (atomically): the one writer of that file.

@@ -126,7 +126,11 @@ std::vector<RunRecord> run_experiment(const Experiment& e, const RunnerOptions& 
             {{"train", to_npy(masks.train)}, {"validation", to_npy(masks.validation)}, {"test", to_npy(masks.test)}});
 
   // 2. Each run: reuse a finished one on resume; a failing run is recorded and the rest go
-  //    on. Workers take runs in plan order; results are kept and written in plan order.
+  //    on. One job takes the runs in plan order, several the longest first (plan.h);
+  //    results are kept and written in plan order.
+  std::vector<std::size_t> order(plan.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  if (options.jobs > 1) order = longest_runs_first(plan, {dataset.n_bins(), dataset.n_trials(), dataset.n_neurons()});
   std::vector<std::optional<RunRecord>> slots(plan.size());
   std::mutex mutex;  // guards slots, `out` and the results files
   std::atomic<std::size_t> next_run{0};
@@ -195,12 +199,12 @@ std::vector<RunRecord> run_experiment(const Experiment& e, const RunnerOptions& 
   };
   const auto worker = [&] {
     if (threads_per_run > 0) use_compute_threads(static_cast<int>(threads_per_run));
-    for (std::size_t i = next_run++; i < plan.size(); i = next_run++) {
+    for (std::size_t n = next_run++; n < plan.size(); n = next_run++) {
       {
         const std::lock_guard<std::mutex> lock(mutex);
         if (ended) return;
       }
-      run_one(i);
+      run_one(order[n]);
     }
   };
   if (options.jobs <= 1) {

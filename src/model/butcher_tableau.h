@@ -1,6 +1,6 @@
 // The explicit Runge-Kutta methods as Butcher tableaux (docs/design.md section 3): the one
 // definition that the generic solver (solvers.cpp), the fused low-rank kernels
-// (low_rank_kernels.inc) and the exported TorchScript (export/torchscript.cpp) all read.
+// (fused_kernels.inc) and the exported TorchScript (export/torchscript.cpp) all read.
 #pragma once
 #include <cstdint>
 #include <stdexcept>

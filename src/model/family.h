@@ -44,6 +44,9 @@ struct FamilyTraits {
   // pass, and its weight parameters. Calibrated against `ltrnn bench`'s peak MiB of B1.
   std::function<double(double K, double N, double R)> saved_per_evaluation;
   std::function<double(double K, double N, double R)> weight_parameters;
+  // Numbers the family's weights take per iteration beyond those copies (per-trial values
+  // built from the parameters, and their gradients); 0 for most.
+  std::function<double(double K, double N, double R)> weight_intermediates = [](double, double, double) { return 0.0; };
   ConnectivityView connectivity_view = ConnectivityView::WeightChange;
 };
 

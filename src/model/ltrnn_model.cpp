@@ -5,7 +5,7 @@
 
 #include "data/dataset.h"
 #include "model/family.h"
-#include "model/low_rank_integration.h"
+#include "model/fused_integration.h"
 #include "model/solvers.h"
 
 namespace ltrnn {
@@ -93,12 +93,11 @@ RnnModelImpl::Output RnnModelImpl::simulate(const torch::Tensor& trials) {
   const double inv_tau = 1.0 / config_.tau;
   const torch::Tensor x0 = initial_state.index_select(0, cond).matmul(A.t());  // [k, N]
   torch::Tensor hidden, rates;
-  const auto low_rank = fused_integration ? weights_->low_rank_form(trials) : std::nullopt;
-  if (low_rank) {
-    const LowRankDynamics dynamics{low_rank->A,    low_rank->B,           low_rank->c, drive,
-                                   constant_drive, structure_.input_slot, inv_tau};
+  const auto fused = fused_integration ? weights_->fused_weights(trials) : std::nullopt;
+  if (fused) {
+    const FusedDynamics dynamics{*fused, drive, constant_drive, structure_.input_slot, inv_tau};
     auto trajectory =
-        integrate_low_rank(config_.solver, dynamics, x0, structure_.n_bins(), structure_.dt, config_.substeps);
+        integrate_fused(config_.solver, dynamics, x0, structure_.n_bins(), structure_.dt, config_.substeps);
     hidden = trajectory.hidden;
     rates = trajectory.rates;
   } else {

@@ -65,9 +65,9 @@ class RnnModelImpl : public torch::nn::Module {
   torch::Tensor readout;                           // C [D, N] (orthonormal: the raw matrix before orthonormalisation)
   torch::Tensor readout_scale;                     // [] (orthonormal readout only)
   torch::Tensor readout_bias;                      // d [D] (when readout_bias)
-  // tensor_rank is integrated by the fused low-rank integrator (one autograd node with a
-  // hand-written backward); false selects the generic per-operation autograd path, which
-  // the tests compare it with.
+  // Families with fused_weights (tensor_rank, full) are integrated by the fused integrator
+  // (one autograd node with a hand-written backward); false selects the generic
+  // per-operation autograd path, which the tests compare it with.
   bool fused_integration = true;
   bool exp_link = false;  // prediction = exp(linear): set for the Poisson loss
 

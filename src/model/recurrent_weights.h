@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "model/config.h"
+#include "model/fused_integration.h"
 
 namespace ltrnn {
 
@@ -23,12 +24,10 @@ class RecurrentWeightsImpl : public torch::nn::Module {
   // The recurrent term for these trials [k]; whatever does not depend on the state
   // (normalised factors, smoothed per-trial values) is computed once, here.
   virtual RecurrentTerm recurrent_for(const torch::Tensor& trials) const = 0;
-  // Families whose weights are W(k) = A diag(c_k) B^T return (A [N, R], B [N, R], c [k, R])
-  // for these trials; the simulation then uses the fused integrator (low_rank_integration.h).
-  struct LowRankForm {
-    torch::Tensor A, B, c;
-  };
-  virtual std::optional<LowRankForm> low_rank_form(const torch::Tensor& /*trials*/) const { return std::nullopt; }
+  // Families whose weights the fused integrator (fused_integration.h) can run return them
+  // for these trials, low rank (A, B, c) or dense (W [k, N, N]); the simulation then uses
+  // it instead of the generic solver with recurrent_for.
+  virtual std::optional<FusedWeights> fused_weights(const torch::Tensor& /*trials*/) const { return std::nullopt; }
   // W(k) [k, N, N], dense: for tests, export and analysis, never in the ODE loop.
   virtual torch::Tensor dense_weights(const torch::Tensor& trials) const = 0;
   // Unit-norm columns [N, R_in] spanning the inputs and initial states.

@@ -30,9 +30,9 @@ double estimate_peak_bytes(const ModelConfig& model, const TrainConfig& train, c
   const FamilyTraits& family = family_traits(model.kind);
   const double data = kBytesPerDataEntry * static_cast<double>(sizes.bins) * K * static_cast<double>(sizes.neurons);
   const double states = kNumbersPerState * evaluations * K * N * bytes_per_number;
-  const double own =
-      (family.saved_per_evaluation(K, N, R) * evaluations + kCopiesOfWeights * family.weight_parameters(K, N, R)) *
-      bytes_per_number;
+  const double own = (family.saved_per_evaluation(K, N, R) * evaluations +
+                      kCopiesOfWeights * family.weight_parameters(K, N, R) + family.weight_intermediates(K, N, R)) *
+                     bytes_per_number;
   return kRuntimeBytes + data + states + own;
 }
 

@@ -128,7 +128,7 @@ int count_of(const std::string& text, const std::string& part) {
 
 TEST(BlasKernels, OldKernelsOnAnAvx2CpuRestartOnceOnHaswells) {
   if (!cpu_features().avx2 || !cpu_features().fma) GTEST_SKIP() << "this CPU has no AVX2 and FMA";
-  const Outcome o = run_ltrnn("bench --probe", "LTRNN_TEST_BLAS_CORE=Prescott");
+  const Outcome o = run_ltrnn("bench --probe", "-u OPENBLAS_CORETYPE LTRNN_TEST_BLAS_CORE=Prescott");
   ASSERT_EQ(o.exit_code, 0) << o.output;
   EXPECT_EQ(count_of(o.output, "restarting with OPENBLAS_CORETYPE=Haswell"), 1) << o.output;
   EXPECT_EQ(count_of(o.output, "OpenBLAS chose its Prescott kernels"), 1) << o.output;

@@ -219,5 +219,23 @@ TEST(Planner, ExpandsFamilyRankHiddenSeedWithStableIds) {
   for (std::size_t i = 0; i < plan.size(); ++i) EXPECT_EQ(plan[i].id, again[i].id);
 }
 
+TEST(Planner, SeveralJobsTakeTheLongestRunsFirst) {
+  json doc = minimal();
+  doc["seeds"] = {0, 1};
+  doc["runs"] = json::parse(R"([{"model": "tensor_rank", "ranks": [1, 2], "hidden": 40, "train": {"iterations": 1000}},
+                                {"model": "full", "hidden": 40, "train": {"iterations": 1000}},
+                                {"model": "tensor_rank", "ranks": [1], "hidden": 40, "train": {"iterations": 3000}}])");
+  const auto plan = plan_runs(parse_experiment(doc, "x.json"));
+  ASSERT_EQ(plan.size(), 8u);
+  const std::vector<std::size_t> order = longest_runs_first(plan, DataSizes{30, 60, 20});
+  // Heun, 29 steps: full (2 K N^2 per evaluation: 14.0 GFLOP in all) before rank 1 with
+  // three times the iterations (10.3), rank 2 (4.0) and rank 1 (3.4); ties in plan order.
+  const std::vector<std::size_t> expected{4, 5, 6, 7, 2, 3, 0, 1};
+  EXPECT_EQ(order, expected);
+  std::vector<std::string> ids;
+  for (std::size_t i : order) ids.push_back(plan[i].id);
+  EXPECT_EQ(ids.front(), "full-n40-s0");
+}
+
 }  // namespace
 }  // namespace ltrnn

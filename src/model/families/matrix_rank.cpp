@@ -36,6 +36,13 @@ class MatrixRankWeightsImpl : public RecurrentWeightsImpl {
     };
   }
 
+  // The fused integrator's low-rank path with each trial's own factors (and c = 1).
+  std::optional<FusedWeights> fused_weights(const torch::Tensor& trials) const override {
+    const int64_t k = trials.size(0);
+    return FusedWeights::per_trial_low_rank(left->values(trials).view({k, hidden, rank}),
+                                            right->values(trials).view({k, hidden, rank}));
+  }
+
   torch::Tensor dense_weights(const torch::Tensor& trials) const override {
     const int64_t k = trials.size(0);
     const torch::Tensor U = left->values(trials).view({k, hidden, rank});
@@ -81,7 +88,8 @@ FamilyTraits matrix_rank_family() {
 )";
   // Two K x N x R products per evaluation, as for tensor_rank.
   traits.recurrent_flop = [](double K, double N, double R) { return 4 * K * N * R; };
-  traits.saved_per_evaluation = [](double K, double N, double R) { return 7.5 * K * N + 2 * K * R; };
+  // The fused integrator keeps each stage's projections V(k)^T r: K R numbers.
+  traits.saved_per_evaluation = [](double K, double, double R) { return K * R; };
   traits.weight_parameters = [](double K, double N, double R) { return 2 * K * N * R; };
   traits.connectivity_view = ConnectivityView::WeightChange;
   return traits;

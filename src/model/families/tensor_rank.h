@@ -14,8 +14,8 @@ class TensorRankWeightsImpl : public RecurrentWeightsImpl {
  public:
   TensorRankWeightsImpl(const ModelConfig& config, const TrialStructure& structure);
   RecurrentTerm recurrent_for(const torch::Tensor& trials) const override;
-  std::optional<LowRankForm> low_rank_form(const torch::Tensor& trials) const override {
-    return LowRankForm{column_factors(), row_factors(), trial_prior->values(trials)};
+  std::optional<FusedWeights> fused_weights(const torch::Tensor& trials) const override {
+    return FusedWeights::low_rank(column_factors(), row_factors(), trial_prior->values(trials));
   }
   torch::Tensor dense_weights(const torch::Tensor& trials) const override;
   torch::Tensor input_basis() const override { return column_factors(); }  // inputs live in span(A)

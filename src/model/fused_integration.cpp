@@ -1,0 +1,221 @@
+// Forward and discrete-adjoint backward of the explicit Runge-Kutta solvers for the drift
+// f(y) = (W(k) tanh(y) - y + e) / tau, with W(k) = A diag(c_k) B^T (A, B shared by all
+// trials, or each trial's own with c = 1) or dense.
+//
+// A step with Butcher tableau (a, b) reads y_j = x + h sum_{i<j} a_ji k_i, k_j = f(y_j),
+// x' = x + h sum_j b_j k_j. Given g' = dL/dx', the backward runs the stages in reverse:
+// dL/dk_j = h b_j g' + sum_{l>j} h a_lj dL/dy_l and dL/dy_j = J_f(y_j)^T dL/dk_j, with
+//   J_f(y)^T g = (1 - r^2) * (W(k)^T G) - G,   G = g / tau, r = tanh(y),
+// and dL/dx = g' + sum_j dL/dy_j. The parameter gradients of each evaluation are de += G and
+//   low rank: W^T G = ((G A) * c) B^T;  dA += G^T ((r B) * c),  dB += r^T ((G A) * c),  dc += (G A) * (r B)
+//   dense:    dW(k) += G r^T
+// The forward keeps each stage's rates r_j (and, low rank, projections r_j B) for the
+// backward; dense weights are read again, never copied per step. The per-trial work is in
+// fused_kernels.h; this file schedules it over threads and speaks autograd.
+#include "model/fused_integration.h"
+
+#include <ATen/Parallel.h>
+#include <torch/torch.h>
+
+#include <atomic>
+
+#include "model/fused_kernels.h"
+
+namespace ltrnn {
+namespace {
+
+using torch::Tensor;
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// Trials are handed out in groups of kGroupSize to whichever thread is free (the two
+// cores of a shared machine do not always run at the same speed). Group boundaries do
+// not depend on the thread count, and the groups' shared gradients are summed in group
+// order, so the numbers are the same for any thread count.
+constexpr int64_t kGroupSize = 8;
+
+int64_t n_groups(int64_t trials) { return (trials + kGroupSize - 1) / kGroupSize; }
+
+template <class Work>
+void for_each_group(int64_t trials, const Work& work) {
+  const int64_t groups = n_groups(trials);
+  std::atomic<int64_t> next{0};
+  const int64_t workers = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), groups));
+  at::parallel_for(0, workers, 1, [&](int64_t, int64_t) {
+    for (int64_t g = next++; g < groups; g = next++) work(g, g * kGroupSize, std::min(trials, (g + 1) * kGroupSize));
+  });
+}
+
+template <class Scalar>
+const Scalar* data(const Tensor& t) {
+  return t.defined() ? t.data_ptr<Scalar>() : nullptr;
+}
+template <class Scalar>
+Scalar* mutable_data(const Tensor& t) {
+  return t.defined() ? t.data_ptr<Scalar>() : nullptr;
+}
+
+struct Settings {
+  Solver solver;
+  int64_t n_bins, substeps;
+  double dt, inv_tau;
+  std::vector<int64_t> input_slot;
+  bool dense;  // W given; else A, B (and c when has_c); absent inputs are empty placeholders
+  bool has_c;
+};
+
+// The kernels' view of one integration. Tensors must be contiguous and outlive it; the
+// weights' form is the one whose tensors are defined.
+template <class Scalar>
+FusedProblem<Scalar> problem(const Settings& s, const Tensor& At, const Tensor& Bt, const Tensor& c, const Tensor& W,
+                             const Tensor& drive, const Tensor& constant_drive, const Tensor& hidden,
+                             const Tensor& rates, const Tensor& stage_rates, const Tensor& stage_projections) {
+  FusedProblem<Scalar> p;
+  p.trials = drive.size(0);
+  p.N = constant_drive.size(0);
+  p.R = At.defined() ? At.size(-2) : 0;
+  p.per_trial_factors = At.defined() && At.dim() == 3;
+  p.n_bins = s.n_bins;
+  p.substeps = s.substeps;
+  p.tableau = butcher_tableau(s.solver);
+  p.h = s.dt / static_cast<double>(s.substeps);
+  p.inv_tau = s.inv_tau;
+  p.input_slot = s.input_slot.data();
+  p.At = data<Scalar>(At);
+  p.Bt = data<Scalar>(Bt);
+  p.c = data<Scalar>(c);
+  p.W = data<Scalar>(W);
+  p.drive = data<Scalar>(drive);
+  p.drive_bins = drive.size(1);
+  p.constant_drive = data<Scalar>(constant_drive);
+  p.hidden = hidden.defined() ? hidden.data_ptr<Scalar>() : nullptr;
+  p.rates = rates.data_ptr<Scalar>();
+  p.stage_rates = stage_rates.data_ptr<Scalar>();
+  p.stage_projections = stage_projections.defined() ? stage_projections.data_ptr<Scalar>() : nullptr;
+  return p;
+}
+
+// A contiguous, detached copy of a defined tensor; undefined stays undefined.
+Tensor plain(const Tensor& t) { return t.defined() ? t.detach().contiguous() : Tensor(); }
+Tensor zeros_or_undefined(const Tensor& t) { return t.defined() ? torch::zeros_like(t) : Tensor(); }
+
+class FusedIntegration : public torch::autograd::Function<FusedIntegration> {
+ public:
+  // A and B arrive as [N, R]; the kernels read their transposes, rows of N.
+  static variable_list forward(AutogradContext* ctx, const Tensor& x0, const Tensor& A, const Tensor& B,
+                               const Tensor& c, const Tensor& W, const Tensor& drive, const Tensor& constant_drive,
+                               const Settings& settings) {
+    const auto dtype = x0.scalar_type();
+    TORCH_CHECK(dtype == torch::kFloat32 || dtype == torch::kFloat64, "integrate_fused: float32 or float64 expected");
+    const int64_t S = butcher_tableau(settings.solver).stages(), T = settings.n_bins;
+    const int64_t steps = (T - 1) * settings.substeps, k = x0.size(0), N = x0.size(1);
+    const bool dense = settings.dense;
+    const Tensor At = dense ? Tensor() : A.detach().transpose(-1, -2).contiguous(),
+                 Bt = dense ? Tensor() : B.detach().transpose(-1, -2).contiguous(),
+                 c_ = settings.has_c ? plain(c) : Tensor(), W_ = dense ? plain(W) : Tensor(), drive_ = plain(drive),
+                 constant_ = plain(constant_drive), x0_ = plain(x0);
+    Tensor hidden = torch::empty({T, k, N}, x0.options());
+    Tensor rates = torch::empty({T, k, N}, x0.options());
+    Tensor stage_rates = torch::empty({steps, S, k, N}, x0.options());
+    Tensor stage_projections = At.defined() ? torch::empty({steps, S, k, At.size(-2)}, x0.options()) : Tensor();
+    const auto run = [&](auto zero) {
+      using Scalar = decltype(zero);
+      const auto p =
+          problem<Scalar>(settings, At, Bt, c_, W_, drive_, constant_, hidden, rates, stage_rates, stage_projections);
+      for_each_group(k, [&](int64_t, int64_t begin, int64_t end) {
+        integrate_trials<Scalar>(p, x0_.data_ptr<Scalar>(), begin, end);
+      });
+    };
+    if (dtype == torch::kFloat32)
+      run(float{});
+    else
+      run(double{});
+    ctx->save_for_backward({At, Bt, c_, W_, drive_, constant_, rates, stage_rates, stage_projections});
+    ctx->saved_data["solver"] = static_cast<int64_t>(settings.solver);
+    ctx->saved_data["n_bins"] = settings.n_bins;
+    ctx->saved_data["substeps"] = settings.substeps;
+    ctx->saved_data["dt"] = settings.dt;
+    ctx->saved_data["inv_tau"] = settings.inv_tau;
+    ctx->saved_data["input_slot"] = settings.input_slot;
+    ctx->saved_data["dense"] = settings.dense;
+    ctx->saved_data["has_c"] = settings.has_c;
+    return {hidden, rates};
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto v = ctx->get_saved_variables();
+    const Tensor At = plain(v[0]), Bt = plain(v[1]), c = plain(v[2]), W = plain(v[3]), drive = plain(v[4]),
+                 constant_drive = plain(v[5]), rates = plain(v[6]), stage_rates = plain(v[7]),
+                 stage_projections = plain(v[8]);
+    const auto& saved = ctx->saved_data;
+    const Settings settings{static_cast<Solver>(saved.at("solver").toInt()),
+                            saved.at("n_bins").toInt(),
+                            saved.at("substeps").toInt(),
+                            saved.at("dt").toDouble(),
+                            saved.at("inv_tau").toDouble(),
+                            saved.at("input_slot").toIntVector(),
+                            saved.at("dense").toBool(),
+                            saved.at("has_c").toBool()};
+    const Tensor grad_hidden = plain(grads[0]), grad_rates = plain(grads[1]);
+    const int64_t k = rates.size(1), N = rates.size(2), R = At.defined() ? At.size(-2) : 0;
+    const bool per_trial = At.defined() && At.dim() == 3;  // the factors' gradients are per trial too
+    Tensor dx0 = torch::empty({k, N}, rates.options()), d_drive = torch::zeros_like(drive);
+    Tensor dc = zeros_or_undefined(c), dW = zeros_or_undefined(W), dAt = zeros_or_undefined(At),
+           dBt = zeros_or_undefined(Bt), d_constant = torch::zeros_like(constant_drive);
+    const auto run = [&](auto zero) {
+      using Scalar = decltype(zero);
+      const auto p = problem<Scalar>(settings, At, Bt, c, W, drive, constant_drive, Tensor(), rates, stage_rates,
+                                     stage_projections);
+      TrialGradients<Scalar> out;
+      out.dx0 = dx0.data_ptr<Scalar>();
+      out.dc = mutable_data<Scalar>(dc);
+      out.dAt = per_trial ? mutable_data<Scalar>(dAt) : nullptr;
+      out.dBt = per_trial ? mutable_data<Scalar>(dBt) : nullptr;
+      out.dW = mutable_data<Scalar>(dW);
+      out.d_drive = d_drive.data_ptr<Scalar>();
+      const int64_t shared_rank = per_trial ? 0 : R;
+      std::vector<SharedGradients<Scalar>> shared(static_cast<std::size_t>(n_groups(k)),
+                                                  SharedGradients<Scalar>(N, shared_rank));
+      for_each_group(k, [&](int64_t group, int64_t begin, int64_t end) {
+        adjoint_trials<Scalar>(p, data<Scalar>(grad_hidden), data<Scalar>(grad_rates), out,
+                               shared[static_cast<std::size_t>(group)], begin, end);
+      });
+      Scalar* e = d_constant.data_ptr<Scalar>();
+      Scalar* a = per_trial ? nullptr : mutable_data<Scalar>(dAt);
+      Scalar* b = per_trial ? nullptr : mutable_data<Scalar>(dBt);
+      for (const auto& part : shared) {  // in group order: deterministic
+        for (int64_t i = 0; i < shared_rank * N; ++i) a[i] += part.dAt[i], b[i] += part.dBt[i];
+        for (int64_t i = 0; i < N; ++i) e[i] += part.d_constant[i];
+      }
+    };
+    if (rates.scalar_type() == torch::kFloat32)
+      run(float{});
+    else
+      run(double{});
+    const Tensor dA = dAt.defined() ? dAt.transpose(-1, -2) : Tensor(),
+                 dB = dBt.defined() ? dBt.transpose(-1, -2) : Tensor();
+    return {dx0, dA, dB, dc, dW, d_drive, d_constant, Tensor()};
+  }
+};
+
+}  // namespace
+
+Trajectory integrate_fused(Solver solver, const FusedDynamics& d, const torch::Tensor& x0, int64_t n_bins, double dt,
+                           int64_t substeps) {
+  TORCH_CHECK(static_cast<int64_t>(d.input_slot.size()) == n_bins, "integrate_fused: one input slot per bin");
+  const FusedWeights& w = d.weights;
+  const bool dense = w.W.defined();
+  TORCH_CHECK(dense != (w.A.defined() && w.B.defined()),
+              "integrate_fused: the weights are either low rank (A, B and maybe c) or dense (W)");
+  TORCH_CHECK(dense || (w.A.dim() == w.B.dim() && (w.A.dim() == 2 || w.A.dim() == 3)),
+              "integrate_fused: A and B are both [N, R] or both [k, N, R]");
+  const Settings settings{solver, n_bins, substeps, dt, d.inv_tau, d.input_slot, dense, w.c.defined()};
+  // A custom autograd function takes defined tensors only: the other form's are empty.
+  const torch::Tensor none = torch::empty({0}, x0.options());
+  const auto given = [&](const torch::Tensor& t) { return t.defined() ? t : none; };
+  const auto out =
+      FusedIntegration::apply(x0, given(w.A), given(w.B), given(w.c), given(w.W), d.drive, d.constant_drive, settings);
+  return Trajectory{out[0], out[1]};
+}
+
+}  // namespace ltrnn
