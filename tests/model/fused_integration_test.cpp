@@ -135,23 +135,29 @@ TEST(LowRankIntegrationFloat, MatchesTheGenericPathToSinglePrecision) {
               1e-4 * std::max(1.0, g_reference[i].abs().max().item<double>()));
 }
 
+// Trajectory and every gradient bit for bit equal with 1 and 2 threads (5 bins, 2 substeps).
+void expect_same_numbers_for_any_thread_count(Solver solver, const FusedDynamics& dynamics, const torch::Tensor& x0,
+                                              const std::vector<torch::Tensor>& inputs) {
+  const int threads_before = torch::get_num_threads();
+  std::vector<std::vector<torch::Tensor>> results;
+  for (int threads : {1, 2}) {
+    torch::set_num_threads(threads);
+    const Trajectory t = integrate_fused(solver, dynamics, x0, 5, 0.02, 2);
+    auto grads = torch::autograd::grad({(t.rates * t.rates).sum()}, inputs);
+    grads.push_back(t.hidden.detach());
+    results.push_back(grads);
+  }
+  torch::set_num_threads(threads_before);
+  for (std::size_t i = 0; i < results[0].size(); ++i) EXPECT_TRUE(torch::equal(results[0][i], results[1][i])) << i;
+}
+
 TEST(LowRankIntegration, SameNumbersForAnyThreadCount) {
   torch::manual_seed(6);
   const int64_t k = 37, N = 16, R = 2;  // groups of trials, the last one partial
   const std::vector<int64_t> slots{0, -1, -1, -1, -1};
   const Inputs in = random_inputs(k, N, R, 1);
   const FusedDynamics dynamics{FusedWeights::low_rank(in.A, in.B, in.c), in.drive, in.constant_drive, slots, 10.0};
-  const int threads_before = torch::get_num_threads();
-  std::vector<std::vector<torch::Tensor>> results;
-  for (int threads : {1, 2}) {
-    torch::set_num_threads(threads);
-    const Trajectory t = integrate_fused(Solver::RK4, dynamics, in.x0, 5, 0.02, 2);
-    auto grads = torch::autograd::grad({(t.rates * t.rates).sum()}, in.all());
-    grads.push_back(t.hidden.detach());
-    results.push_back(grads);
-  }
-  torch::set_num_threads(threads_before);
-  for (std::size_t i = 0; i < results[0].size(); ++i) EXPECT_TRUE(torch::equal(results[0][i], results[1][i])) << i;
+  expect_same_numbers_for_any_thread_count(Solver::RK4, dynamics, in.x0, in.all());
 }
 
 }  // namespace
@@ -260,17 +266,7 @@ TEST(DenseIntegration, SameNumbersForAnyThreadCount) {
   const std::vector<int64_t> slots{0, -1, -1, -1, -1};
   const DenseInputs in = random_dense_inputs(37, 16, 1);
   const FusedDynamics dynamics{FusedWeights::dense(in.W), in.drive, in.constant_drive, slots, 10.0};
-  const int threads_before = torch::get_num_threads();
-  std::vector<std::vector<torch::Tensor>> results;
-  for (int threads : {1, 2}) {
-    torch::set_num_threads(threads);
-    const Trajectory t = integrate_fused(Solver::RK4, dynamics, in.x0, 5, 0.02, 2);
-    auto grads = torch::autograd::grad({(t.rates * t.rates).sum()}, in.all());
-    grads.push_back(t.hidden.detach());
-    results.push_back(grads);
-  }
-  torch::set_num_threads(threads_before);
-  for (std::size_t i = 0; i < results[0].size(); ++i) EXPECT_TRUE(torch::equal(results[0][i], results[1][i])) << i;
+  expect_same_numbers_for_any_thread_count(Solver::RK4, dynamics, in.x0, in.all());
 }
 
 }  // namespace
@@ -336,17 +332,7 @@ TEST(PerTrialLowRankIntegration, SameNumbersForAnyThreadCount) {
   const std::vector<int64_t> slots{0, -1, -1, -1, -1};
   const PerTrialInputs in = random_per_trial_inputs(37, 16, 2, 1);
   const FusedDynamics dynamics{FusedWeights::per_trial_low_rank(in.U, in.V), in.drive, in.constant_drive, slots, 10.0};
-  const int threads_before = torch::get_num_threads();
-  std::vector<std::vector<torch::Tensor>> results;
-  for (int threads : {1, 2}) {
-    torch::set_num_threads(threads);
-    const Trajectory t = integrate_fused(Solver::Heun, dynamics, in.x0, 5, 0.02, 2);
-    auto grads = torch::autograd::grad({(t.rates * t.rates).sum()}, in.all());
-    grads.push_back(t.hidden.detach());
-    results.push_back(grads);
-  }
-  torch::set_num_threads(threads_before);
-  for (std::size_t i = 0; i < results[0].size(); ++i) EXPECT_TRUE(torch::equal(results[0][i], results[1][i])) << i;
+  expect_same_numbers_for_any_thread_count(Solver::Heun, dynamics, in.x0, in.all());
 }
 
 // The two forms agree where they meet: shared factors with c are the per-trial form with
