@@ -231,15 +231,17 @@ GemmProbe run_gemm_probe(int64_t threads, int64_t size) {
   probe.threads = threads;
   std::vector<double> seconds;
   torch::Tensor product;
-  for (int repeat = 0; repeat < 12; ++repeat) {
+  for (int repeat = 0; repeat < 23; ++repeat) {
     const auto start = std::chrono::steady_clock::now();
     product = torch::mm(a, b);
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (repeat >= 2) seconds.push_back(elapsed);  // two warm-ups: threads started, pages touched
+    if (repeat >= 3) seconds.push_back(elapsed);  // three warm-ups: threads started, pages touched
   }
-  std::sort(seconds.begin(), seconds.end());
-  const double median = 0.5 * (seconds[seconds.size() / 2 - 1] + seconds[seconds.size() / 2]);
-  probe.gflops = 2.0 * static_cast<double>(size * size * size) * 1e-9 / median;
+  // The fastest of 20: what the BLAS attains here. On shared virtual machines single
+  // products alternate between two speeds (measured: 7 and 20 ms at n = 1024, whatever the
+  // thread count), and a median would pick either.
+  probe.gflops =
+      2.0 * static_cast<double>(size * size * size) * 1e-9 / *std::min_element(seconds.begin(), seconds.end());
   probe.max_relative_error = gemm_error(a, b, product, 16);
   probe.error_bound = static_cast<double>(size) * std::ldexp(1.0, -24);
   if (!(probe.max_relative_error <= probe.error_bound))

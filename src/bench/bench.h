@@ -45,7 +45,7 @@ struct BenchResult {
 // product computed without the BLAS.
 struct GemmProbe {
   int64_t size = 0, threads = 0;
-  double gflops = 0;              // median of the timed products
+  double gflops = 0;              // the fastest of 20 timed products
   double max_relative_error = 0;  // max |C - C_ref| / (|A| |B|) over the checked entries
   double error_bound = 0;         // size * float32 unit roundoff: a correct GEMM stays below it
 };

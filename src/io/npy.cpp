@@ -297,7 +297,9 @@ NpyArray NpyArray::from_strings(std::vector<int64_t> shape, const std::vector<st
   a.item_size = 4 * width;
   if (static_cast<int64_t>(values.size()) != a.numel()) throw std::logic_error("NpyArray: shape/value count mismatch");
   a.bytes.assign(values.size() * a.item_size, 0);
-  for (std::size_t i = 0; i < cps.size(); ++i) std::memcpy(&a.bytes[i * a.item_size], cps[i].data(), 4 * cps[i].size());
+  // An empty string stays all zeros (and memcpy must not be given its null data()).
+  for (std::size_t i = 0; i < cps.size(); ++i)
+    if (!cps[i].empty()) std::memcpy(&a.bytes[i * a.item_size], cps[i].data(), 4 * cps[i].size());
   return a;
 }
 

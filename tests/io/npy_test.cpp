@@ -98,6 +98,14 @@ TEST(Npz, RoundTripsEveryDtypeStoredAndCompressed) {
   }
 }
 
+// An empty string among the values (an NWB epoch named "", found by fuzzing: the writer
+// passed its null data() to memcpy, which the sanitizer build reports).
+TEST(Npy, EmptyStringsRoundTrip) {
+  const NpyArray array = NpyArray::from_strings({3}, {"", "AD", ""});
+  EXPECT_EQ(parse_npy(serialize_npy(array), "x.npy").to_strings(), (std::vector<std::string>{"", "AD", ""}));
+  EXPECT_EQ(NpyArray::from_strings({1}, {""}).to_strings(), std::vector<std::string>{""});
+}
+
 TEST(Npy, SerialisedHeaderIsAlignedAndParsable) {
   const NpyArray a = NpyArray::from_doubles({4}, {1, 2, 3, 4});
   const std::string bytes = serialize_npy(a);
