@@ -116,7 +116,7 @@ torch::jit::Module to_torchscript(const RnnModel& model) {
   module.register_attribute("n_trials", c10::IntType::get(), structure.n_trials());
   module.register_attribute("n_bins", c10::IntType::get(), structure.n_bins());
   module.register_attribute("dt", c10::FloatType::get(), structure.dt);
-  module.register_attribute("tau", c10::FloatType::get(), config.tau);
+  module.register_attribute("tau", c10::FloatType::get(), model->tau());  // the fitted value when learnt
   module.register_attribute("solver", c10::IntType::get(), solver_code(config.solver));
   module.register_attribute("solver_name", c10::StringType::get(), to_string(config.solver));
   module.register_attribute("substeps", c10::IntType::get(), config.substeps);

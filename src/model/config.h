@@ -57,7 +57,8 @@ struct ModelConfig {
   int64_t rank = 2;        // R: number of components (tensor_rank, matrix_rank)
   int64_t hidden = 100;    // N: hidden units
   int64_t input_rank = 0;  // directions of inputs and initial states (0: same as rank; tensor_rank: always rank)
-  double tau = 0.1;        // time constant, in the units of `times` (seconds)
+  double tau = 0.1;        // time constant, in the units of `times` (seconds): the start value when learn_tau
+  bool learn_tau = true;   // tau is a parameter, fitted through log(tau) (else fixed at tau)
   Solver solver = Solver::Heun;
   int64_t substeps = 1;  // ODE steps per time bin
   ReadoutKind readout = ReadoutKind::Linear;
@@ -83,7 +84,8 @@ struct ModelConfig {
     v.field("hidden", c.hidden, "N: hidden units of the RNN");
     v.field("input_rank", c.input_rank,
             "directions spanned by inputs and initial states; 0: the same as rank (tensor_rank always uses span(A))");
-    v.field("tau", c.tau, "time constant, in the units of the data's times (seconds)");
+    v.field("tau", c.tau, "time constant, in the units of the data's times (seconds); with learn_tau its start value");
+    v.field("learn_tau", c.learn_tau, "fit the time constant to the data (a positive scalar, through log tau)");
     v.field("solver", c.solver, "fixed-step ODE solver: euler, heun or rk4");
     v.field("substeps", c.substeps, "ODE steps per time bin");
     v.field("readout", c.readout, "readout C (D x N): linear, or orthonormal (times a learned scale)");

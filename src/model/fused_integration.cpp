@@ -8,9 +8,11 @@
 //   J_f(y)^T g = (1 - r^2) * (W(k)^T G) - G,   G = g / tau, r = tanh(y),
 // and dL/dx = g' + sum_j dL/dy_j. The parameter gradients of each evaluation are de += G and
 //   low rank: W^T G = ((G A) * c) B^T;  dA += G^T ((r B) * c),  dB += r^T ((G A) * c),  dc += (G A) * (r B)
-//   dense:    dW(k) += G r^T
-// The forward keeps each stage's rates r_j (and, low rank, projections r_j B) for the
-// backward; dense weights are read again, never copied per step. The per-trial work is in
+//   dense:    dW(k) += G r^T  (summed over trials when W is shared)
+// and, since k_j = (1/tau) (W r_j + e - y_j), the time constant's
+//   d(1/tau) += dL/dk_j . (W r_j + e - y_j) = tau (G . e - G . y_j + (W^T G) . r_j).
+// The forward keeps each stage's rates r_j (and, low rank, projections r_j B; with a learnt
+// tau, states y_j) for the backward; dense weights are read again, never copied per step. The per-trial work is in
 // fused_kernels.h; this file schedules it over threads and speaks autograd.
 #include "model/fused_integration.h"
 
@@ -62,6 +64,7 @@ struct Settings {
   std::vector<int64_t> input_slot;
   bool dense;  // W given; else A, B (and c when has_c); absent inputs are empty placeholders
   bool has_c;
+  bool learn_tau;  // dL/d(1/tau) wanted: the forward keeps each stage's state
 };
 
 // The kernels' view of one integration. Tensors must be contiguous and outlive it; the
@@ -69,12 +72,13 @@ struct Settings {
 template <class Scalar>
 FusedProblem<Scalar> problem(const Settings& s, const Tensor& At, const Tensor& Bt, const Tensor& c, const Tensor& W,
                              const Tensor& drive, const Tensor& constant_drive, const Tensor& hidden,
-                             const Tensor& rates, const Tensor& stage_rates, const Tensor& stage_projections) {
+                             const Tensor& rates, const Tensor& stage_rates, const Tensor& stage_projections,
+                             const Tensor& stage_states) {
   FusedProblem<Scalar> p;
   p.trials = drive.size(0);
   p.N = constant_drive.size(0);
   p.R = At.defined() ? At.size(-2) : 0;
-  p.per_trial_factors = At.defined() && At.dim() == 3;
+  p.per_trial_weights = (At.defined() && At.dim() == 3) || (W.defined() && W.dim() == 3);
   p.n_bins = s.n_bins;
   p.substeps = s.substeps;
   p.tableau = butcher_tableau(s.solver);
@@ -92,6 +96,7 @@ FusedProblem<Scalar> problem(const Settings& s, const Tensor& At, const Tensor& 
   p.rates = rates.data_ptr<Scalar>();
   p.stage_rates = stage_rates.data_ptr<Scalar>();
   p.stage_projections = stage_projections.defined() ? stage_projections.data_ptr<Scalar>() : nullptr;
+  p.stage_states = stage_states.defined() ? stage_states.data_ptr<Scalar>() : nullptr;
   return p;
 }
 
@@ -104,8 +109,9 @@ class FusedIntegration : public torch::autograd::Function<FusedIntegration> {
   // A and B arrive as [N, R]; the kernels read their transposes, rows of N.
   static variable_list forward(AutogradContext* ctx, const Tensor& x0, const Tensor& A, const Tensor& B,
                                const Tensor& c, const Tensor& W, const Tensor& drive, const Tensor& constant_drive,
-                               const Settings& settings) {
+                               const Tensor& inv_tau, Settings settings) {
     const auto dtype = x0.scalar_type();
+    settings.inv_tau = inv_tau.item<double>();
     TORCH_CHECK(dtype == torch::kFloat32 || dtype == torch::kFloat64, "integrate_fused: float32 or float64 expected");
     const int64_t S = butcher_tableau(settings.solver).stages(), T = settings.n_bins;
     const int64_t steps = (T - 1) * settings.substeps, k = x0.size(0), N = x0.size(1);
@@ -118,10 +124,11 @@ class FusedIntegration : public torch::autograd::Function<FusedIntegration> {
     Tensor rates = torch::empty({T, k, N}, x0.options());
     Tensor stage_rates = torch::empty({steps, S, k, N}, x0.options());
     Tensor stage_projections = At.defined() ? torch::empty({steps, S, k, At.size(-2)}, x0.options()) : Tensor();
+    Tensor stage_states = settings.learn_tau ? torch::empty({steps, S, k, N}, x0.options()) : Tensor();
     const auto run = [&](auto zero) {
       using Scalar = decltype(zero);
-      const auto p =
-          problem<Scalar>(settings, At, Bt, c_, W_, drive_, constant_, hidden, rates, stage_rates, stage_projections);
+      const auto p = problem<Scalar>(settings, At, Bt, c_, W_, drive_, constant_, hidden, rates, stage_rates,
+                                     stage_projections, stage_states);
       for_each_group(k, [&](int64_t, int64_t begin, int64_t end) {
         integrate_trials<Scalar>(p, x0_.data_ptr<Scalar>(), begin, end);
       });
@@ -130,7 +137,7 @@ class FusedIntegration : public torch::autograd::Function<FusedIntegration> {
       run(float{});
     else
       run(double{});
-    ctx->save_for_backward({At, Bt, c_, W_, drive_, constant_, rates, stage_rates, stage_projections});
+    ctx->save_for_backward({At, Bt, c_, W_, drive_, constant_, rates, stage_rates, stage_projections, stage_states});
     ctx->saved_data["solver"] = static_cast<int64_t>(settings.solver);
     ctx->saved_data["n_bins"] = settings.n_bins;
     ctx->saved_data["substeps"] = settings.substeps;
@@ -139,6 +146,7 @@ class FusedIntegration : public torch::autograd::Function<FusedIntegration> {
     ctx->saved_data["input_slot"] = settings.input_slot;
     ctx->saved_data["dense"] = settings.dense;
     ctx->saved_data["has_c"] = settings.has_c;
+    ctx->saved_data["learn_tau"] = settings.learn_tau;
     return {hidden, rates};
   }
 
@@ -146,7 +154,7 @@ class FusedIntegration : public torch::autograd::Function<FusedIntegration> {
     const auto v = ctx->get_saved_variables();
     const Tensor At = plain(v[0]), Bt = plain(v[1]), c = plain(v[2]), W = plain(v[3]), drive = plain(v[4]),
                  constant_drive = plain(v[5]), rates = plain(v[6]), stage_rates = plain(v[7]),
-                 stage_projections = plain(v[8]);
+                 stage_projections = plain(v[8]), stage_states = plain(v[9]);
     const auto& saved = ctx->saved_data;
     const Settings settings{static_cast<Solver>(saved.at("solver").toInt()),
                             saved.at("n_bins").toInt(),
@@ -155,27 +163,32 @@ class FusedIntegration : public torch::autograd::Function<FusedIntegration> {
                             saved.at("inv_tau").toDouble(),
                             saved.at("input_slot").toIntVector(),
                             saved.at("dense").toBool(),
-                            saved.at("has_c").toBool()};
+                            saved.at("has_c").toBool(),
+                            saved.at("learn_tau").toBool()};
     const Tensor grad_hidden = plain(grads[0]), grad_rates = plain(grads[1]);
     const int64_t k = rates.size(1), N = rates.size(2), R = At.defined() ? At.size(-2) : 0;
-    const bool per_trial = At.defined() && At.dim() == 3;  // the factors' gradients are per trial too
+    // Each trial's own weights have per-trial gradients; shared ones are summed over groups.
+    const bool per_trial = (At.defined() && At.dim() == 3) || (W.defined() && W.dim() == 3);
+    const bool shared_dense = W.defined() && W.dim() == 2;
     Tensor dx0 = torch::empty({k, N}, rates.options()), d_drive = torch::zeros_like(drive);
     Tensor dc = zeros_or_undefined(c), dW = zeros_or_undefined(W), dAt = zeros_or_undefined(At),
            dBt = zeros_or_undefined(Bt), d_constant = torch::zeros_like(constant_drive);
+    Tensor d_inv_tau_per_trial = settings.learn_tau ? torch::zeros({k}, rates.options()) : Tensor();
     const auto run = [&](auto zero) {
       using Scalar = decltype(zero);
       const auto p = problem<Scalar>(settings, At, Bt, c, W, drive, constant_drive, Tensor(), rates, stage_rates,
-                                     stage_projections);
+                                     stage_projections, stage_states);
       TrialGradients<Scalar> out;
       out.dx0 = dx0.data_ptr<Scalar>();
       out.dc = mutable_data<Scalar>(dc);
       out.dAt = per_trial ? mutable_data<Scalar>(dAt) : nullptr;
       out.dBt = per_trial ? mutable_data<Scalar>(dBt) : nullptr;
-      out.dW = mutable_data<Scalar>(dW);
+      out.dW = per_trial ? mutable_data<Scalar>(dW) : nullptr;
+      out.d_inv_tau = mutable_data<Scalar>(d_inv_tau_per_trial);
       out.d_drive = d_drive.data_ptr<Scalar>();
       const int64_t shared_rank = per_trial ? 0 : R;
       std::vector<SharedGradients<Scalar>> shared(static_cast<std::size_t>(n_groups(k)),
-                                                  SharedGradients<Scalar>(N, shared_rank));
+                                                  SharedGradients<Scalar>(N, shared_rank, shared_dense));
       for_each_group(k, [&](int64_t group, int64_t begin, int64_t end) {
         adjoint_trials<Scalar>(p, data<Scalar>(grad_hidden), data<Scalar>(grad_rates), out,
                                shared[static_cast<std::size_t>(group)], begin, end);
@@ -183,8 +196,10 @@ class FusedIntegration : public torch::autograd::Function<FusedIntegration> {
       Scalar* e = d_constant.data_ptr<Scalar>();
       Scalar* a = per_trial ? nullptr : mutable_data<Scalar>(dAt);
       Scalar* b = per_trial ? nullptr : mutable_data<Scalar>(dBt);
+      Scalar* w = shared_dense ? mutable_data<Scalar>(dW) : nullptr;
       for (const auto& part : shared) {  // in group order: deterministic
         for (int64_t i = 0; i < shared_rank * N; ++i) a[i] += part.dAt[i], b[i] += part.dBt[i];
+        for (std::size_t i = 0; i < part.dW.size(); ++i) w[i] += part.dW[i];
         for (int64_t i = 0; i < N; ++i) e[i] += part.d_constant[i];
       }
     };
@@ -194,7 +209,9 @@ class FusedIntegration : public torch::autograd::Function<FusedIntegration> {
       run(double{});
     const Tensor dA = dAt.defined() ? dAt.transpose(-1, -2) : Tensor(),
                  dB = dBt.defined() ? dBt.transpose(-1, -2) : Tensor();
-    return {dx0, dA, dB, dc, dW, d_drive, d_constant, Tensor()};
+    // Summed in trial order: the same for any thread count.
+    const Tensor d_inv_tau = settings.learn_tau ? d_inv_tau_per_trial.sum() : Tensor();
+    return {dx0, dA, dB, dc, dW, d_drive, d_constant, d_inv_tau, Tensor()};
   }
 };
 
@@ -209,12 +226,14 @@ Trajectory integrate_fused(Solver solver, const FusedDynamics& d, const torch::T
               "integrate_fused: the weights are either low rank (A, B and maybe c) or dense (W)");
   TORCH_CHECK(dense || (w.A.dim() == w.B.dim() && (w.A.dim() == 2 || w.A.dim() == 3)),
               "integrate_fused: A and B are both [N, R] or both [k, N, R]");
-  const Settings settings{solver, n_bins, substeps, dt, d.inv_tau, d.input_slot, dense, w.c.defined()};
+  TORCH_CHECK(d.inv_tau.defined() && d.inv_tau.dim() == 0, "integrate_fused: 1/tau is a scalar tensor");
+  const bool learn_tau = torch::GradMode::is_enabled() && d.inv_tau.requires_grad();
+  const Settings settings{solver, n_bins, substeps, dt, 0.0, d.input_slot, dense, w.c.defined(), learn_tau};
   // A custom autograd function takes defined tensors only: the other form's are empty.
   const torch::Tensor none = torch::empty({0}, x0.options());
   const auto given = [&](const torch::Tensor& t) { return t.defined() ? t : none; };
-  const auto out =
-      FusedIntegration::apply(x0, given(w.A), given(w.B), given(w.c), given(w.W), d.drive, d.constant_drive, settings);
+  const auto out = FusedIntegration::apply(x0, given(w.A), given(w.B), given(w.c), given(w.W), d.drive,
+                                           d.constant_drive, d.inv_tau.to(x0.scalar_type()), settings);
   return Trajectory{out[0], out[1]};
 }
 

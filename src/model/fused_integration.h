@@ -18,7 +18,7 @@ struct FusedWeights {
   torch::Tensor A;  // low rank: [N, R] column factors shared by all trials, or [k, N, R] each trial's own
   torch::Tensor B;  // low rank: row factors, as A
   torch::Tensor c;  // low rank: [k, R] trial factors, or undefined (all ones);  W(k) = A diag(c_k) B^T
-  torch::Tensor W;  // dense: [k, N, N]
+  torch::Tensor W;  // dense: [k, N, N] each trial's own, or [N, N] shared by all trials
   // tensor_rank: W(k) = A diag(c_k) B^T.
   static FusedWeights low_rank(torch::Tensor A, torch::Tensor B, torch::Tensor c) {
     return {std::move(A), std::move(B), std::move(c), {}};
@@ -27,7 +27,7 @@ struct FusedWeights {
   static FusedWeights per_trial_low_rank(torch::Tensor U, torch::Tensor V) {
     return {std::move(U), std::move(V), {}, {}};
   }
-  // full: W(k) [k, N, N].
+  // full: W(k) [k, N, N]; static: one W [N, N] for every trial.
   static FusedWeights dense(torch::Tensor W) { return {{}, {}, {}, std::move(W)}; }
 };
 
@@ -37,7 +37,7 @@ struct FusedDynamics {
   torch::Tensor drive;              // [k, T_in, N] external drive of the bins that have inputs
   torch::Tensor constant_drive;     // [N] drive of the other bins
   std::vector<int64_t> input_slot;  // [T] index into drive's second axis, or -1
-  double inv_tau = 1.0;
+  torch::Tensor inv_tau;            // 1/tau, a scalar; differentiable (learnt tau) or a constant
 };
 
 struct Trajectory {
@@ -46,7 +46,7 @@ struct Trajectory {
 };
 
 // Same numbers as integrate() of model/solvers.h with the drift above; differentiable in x0,
-// the weights' tensors, drive and constant_drive (first derivatives only).
+// the weights' tensors, drive, constant_drive and inv_tau (first derivatives only).
 Trajectory integrate_fused(Solver solver, const FusedDynamics& dynamics, const torch::Tensor& x0, int64_t n_bins,
                            double dt, int64_t substeps);
 

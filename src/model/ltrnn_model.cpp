@@ -48,7 +48,13 @@ RnnModelImpl::RnnModelImpl(ModelConfig config, TrialStructure structure)
   readout_scale = register_parameter("readout_scale", torch::ones({}, f64),
                                      /*requires_grad=*/config_.readout == ReadoutKind::Orthonormal);
   readout_bias = register_parameter("readout_bias", torch::zeros({D}, f64), /*requires_grad=*/config_.readout_bias);
+  // A positive time constant through its logarithm: the gradient step is relative, and no
+  // step can make tau negative (docs/design.md section 1).
+  log_tau = register_parameter("log_tau", torch::full({}, std::log(config_.tau), f64),
+                               /*requires_grad=*/config_.learn_tau);
 }
+
+double RnnModelImpl::tau() const { return std::exp(log_tau.item<double>()); }
 
 torch::Tensor RnnModelImpl::readout_matrix() const {
   if (config_.readout == ReadoutKind::Linear) return readout;
@@ -90,7 +96,7 @@ RnnModelImpl::Output RnnModelImpl::simulate(const torch::Tensor& trials) {
   const torch::Tensor constant_drive = bias_term.matmul(A.t());                  // [N]
 
   // 3. Integrate tau dx/dt = -x + W(k) phi(x) + drive from x(0) = A s_c.
-  const double inv_tau = 1.0 / config_.tau;
+  const torch::Tensor inv_tau = torch::exp(-log_tau);
   const torch::Tensor x0 = initial_state.index_select(0, cond).matmul(A.t());  // [k, N]
   torch::Tensor hidden, rates;
   const auto fused = fused_integration ? weights_->fused_weights(trials) : std::nullopt;

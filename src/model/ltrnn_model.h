@@ -54,6 +54,8 @@ class RnnModelImpl : public torch::nn::Module {
   // Sets the readout bias d [D] (e.g. to the training mean of each neuron).
   void set_readout_bias(const torch::Tensor& d);
   int64_t n_params() const;
+  // The time constant now: exp(log_tau), config().tau unless learnt.
+  double tau() const;
   const ModelConfig& config() const { return config_; }
   const TrialStructure& structure() const { return structure_; }
 
@@ -65,6 +67,7 @@ class RnnModelImpl : public torch::nn::Module {
   torch::Tensor readout;                           // C [D, N] (orthonormal: the raw matrix before orthonormalisation)
   torch::Tensor readout_scale;                     // [] (orthonormal readout only)
   torch::Tensor readout_bias;                      // d [D] (when readout_bias)
+  torch::Tensor log_tau;                           // [] log of the time constant (trained when learn_tau)
   // Families with fused_weights (tensor_rank, full) are integrated by the fused integrator
   // (one autograd node with a hand-written backward); false selects the generic
   // per-operation autograd path, which the tests compare it with.

@@ -95,6 +95,7 @@ NpzContents factor_arrays(RnnModel& model) {
   arrays.emplace_back("inputs", to_npy(model->inputs));
   if (model->config().readout_bias) arrays.emplace_back("readout_bias", to_npy(model->readout_bias));
   if (model->config().recurrent_bias) arrays.emplace_back("bias", to_npy(model->bias));
+  arrays.emplace_back("tau", to_npy(model->log_tau.exp()));  // the fitted time constant (or the fixed one)
   return arrays;
 }
 
@@ -191,7 +192,9 @@ RunRecord execute_run(const Dataset& dataset, const Masks& masks, const ModelCon
   record.outcome = result.diverged ? RunOutcome::failed(result.stop_reason) : RunOutcome::finished();
   if (!std::isfinite(record.test_nmse) || (record.validated() && !std::isfinite(record.validation_loss)))
     record.outcome = RunOutcome::failed("non-finite predictions");
-  write_run_record(run_dir, record, json{{"stop_reason", result.stop_reason}, {"saved_steps", result.saved_steps}});
+  write_run_record(
+      run_dir, record,
+      json{{"stop_reason", result.stop_reason}, {"saved_steps", result.saved_steps}, {"tau", model->tau()}});
   return record;
 }
 

@@ -13,6 +13,10 @@ const std::vector<std::pair<LossKind, std::string>>& EnumNames<LossKind>::table(
 void validate(const TrainConfig& c, const std::string& p) {
   require(c.iterations >= 1, p + "/iterations", "must be >= 1");
   require(c.learning_rate > 0, p + "/learning_rate", "must be > 0");
+  require(c.lr_patience >= 0, p + "/lr_patience", "must be >= 0");
+  require(c.lr_factor > 0 && c.lr_factor < 1, p + "/lr_factor", "must be in (0, 1)");
+  require(c.lr_reductions >= 0, p + "/lr_reductions", "must be >= 0");
+  require(c.min_improvement >= 0 && c.min_improvement < 1, p + "/min_improvement", "must be in [0, 1)");
   require(c.fraction_masked >= 0 && c.fraction_masked < 1, p + "/fraction_masked", "must be in [0, 1)");
   require(c.l2_hidden >= 0, p + "/l2_hidden", "must be >= 0");
   require(c.l2_inputs >= 0, p + "/l2_inputs", "must be >= 0");

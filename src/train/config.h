@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "train/schedule.h"
 #include "util/fields.h"
 
 namespace ltrnn {
@@ -17,19 +18,24 @@ const std::vector<std::pair<LossKind, std::string>>& EnumNames<LossKind>::table(
 // When the plateau rule stops a fit (train/termination.h).
 struct PlateauOptions {
   int64_t iterations = 2000;  // the cap
-  int64_t window = 100;       // S: iterations in the plateau test (0 disables it)
+  int64_t window = 0;         // S: iterations in the plateau test (0 disables it)
   double threshold = 1e-5;    // stop when std(normalised held-out loss over last S) < this
   int64_t patience = 0;       // stop after this many iterations without a new best (0: off)
 };
 
-// Training: Adam on the masked loss, stopped by the iteration cap or a plateau.
+// Training: Adam on the masked loss with the learning rate halved on plateaus, stopped when
+// it has converged (train/schedule.h), at the cap, or by the optional plateau and patience rules.
 struct TrainConfig {
   int64_t iterations = 2000;        // iteration cap
-  double learning_rate = 0.01;      // Adam step size
+  double learning_rate = 0.01;      // Adam step size (at the start)
+  int64_t lr_patience = 100;        // iterations without a relative improvement before the rate is reduced (0: off)
+  double lr_factor = 0.5;           // multiplier of the rate at each reduction
+  int64_t lr_reductions = 4;        // reductions before the next plateau means converged
+  double min_improvement = 1e-3;    // relative improvement of the best held-out loss that counts
   double fraction_masked = 0.1;     // trials dropped from the training loss each iteration
   double l2_hidden = 1e-3;          // weight of mean(x^2) over hidden activity
   double l2_inputs = 1e-3;          // weight of mean((A u)^2) over inputs
-  int64_t plateau_window = 100;     // S: iterations in the plateau test (0 disables it)
+  int64_t plateau_window = 0;       // S: iterations in the plateau test (0 disables it)
   double plateau_threshold = 1e-5;  // stop when std(held-out loss over last S) < this (validation, else test)
   int64_t patience = 0;             // stop after this many iterations without a new best held-out loss (0: off)
   int64_t checkpoint_every = 100;   // M: iterations between checkpoints
@@ -39,11 +45,18 @@ struct TrainConfig {
   int64_t threads = 0;  // intra-op threads (0: LibTorch's default)
 
   PlateauOptions plateau_options() const { return {iterations, plateau_window, plateau_threshold, patience}; }
+  ScheduleOptions schedule_options() const { return {lr_patience, lr_factor, lr_reductions, min_improvement}; }
 
   template <class Self, class Visitor>
   static void fields(Self& c, Visitor& v) {
     v.field("iterations", c.iterations, "iteration cap");
-    v.field("learning_rate", c.learning_rate, "Adam learning rate");
+    v.field("learning_rate", c.learning_rate, "Adam learning rate at the start");
+    v.field("lr_patience", c.lr_patience,
+            "iterations without a relative improvement of min_improvement in the best held-out loss before the "
+            "learning rate is multiplied by lr_factor (0: constant rate, no convergence rule)");
+    v.field("lr_factor", c.lr_factor, "learning-rate multiplier at each reduction");
+    v.field("lr_reductions", c.lr_reductions, "reductions after which the next plateau stops the fit as converged");
+    v.field("min_improvement", c.min_improvement, "relative improvement of the best held-out loss that counts");
     v.field("fraction_masked", c.fraction_masked, "fraction of trials dropped from the training loss each iteration");
     v.field("l2_hidden", c.l2_hidden, "weight of the L2 penalty on hidden activity");
     v.field("l2_inputs", c.l2_inputs, "weight of the L2 penalty on inputs");

@@ -6,6 +6,7 @@
 #include <numeric>
 #include <random>
 
+#include "train/schedule.h"
 #include "util/blas.h"
 #include "util/interrupt.h"
 
@@ -57,6 +58,10 @@ double held_out_term(const FitTarget& target, const torch::Tensor& entries, cons
   return (entries * weight).sum().item<double>() / (std::max(1.0, count) * loss_normaliser(target.loss, variance));
 }
 
+void set_learning_rate(torch::optim::Adam& optimizer, double rate) {
+  for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(rate);
+}
+
 std::vector<torch::Tensor> trainable(RnnModel& model) {
   std::vector<torch::Tensor> params;
   for (auto& p : model->parameters())
@@ -98,6 +103,7 @@ FitResult fit(RnnModel& model, const FitTarget& target, const TrainConfig& confi
   torch::optim::Adam optimizer(trainable(model), torch::optim::AdamOptions(config.learning_rate));
   FitResult result;
   BestIterate best;
+  LearningRateSchedule schedule(config.schedule_options());
   // The end of a fit that did not diverge: the saved model is the best iterate on the
   // validation loss (early stopping's choice, docs/design.md section 4), else the last
   // parameters; then the final checkpoint. Also on a resume that stops at once, whose
@@ -115,6 +121,14 @@ FitResult fit(RnnModel& model, const FitTarget& target, const TrainConfig& confi
     best = start->best;
     if (start->restore_optimizer) start->restore_optimizer(optimizer);
     for (std::size_t i = 0; i < result.history.size(); ++i) sample_kept_trials(K, config.fraction_masked, rng);
+    // The schedule's state is a function of the history: replay it, and the step size follows.
+    const bool converged = schedule.replay(result.history) == LearningRateSchedule::Action::Converged;
+    set_learning_rate(optimizer, config.learning_rate * schedule.scale());
+    if (converged) {
+      result.stop_reason = "converged";
+      finish();
+      return result;
+    }
     if (!result.history.empty()) {
       if (auto reason = termination.should_stop(result.history)) {
         result.stop_reason = *reason;
@@ -160,9 +174,20 @@ FitResult fit(RnnModel& model, const FitTarget& target, const TrainConfig& confi
 
     record.seconds = elapsed();
     result.history.push_back(record);
+    // 4. The schedule: on a plateau, a smaller step from the best iterate (the noise of the
+    // larger steps is left behind), or the end of the fit when the plateau persists.
+    const LearningRateSchedule::Action action = schedule.observe(monitored);
+    if (action == LearningRateSchedule::Action::Reduce) {
+      set_learning_rate(optimizer, config.learning_rate * schedule.scale());
+      if (best.iteration > 0) restore(model, best);
+    }
     if (hooks.on_iteration) hooks.on_iteration(record);
     if (hooks.on_checkpoint && iteration % config.checkpoint_every == 0)
       hooks.on_checkpoint(FitProgress{result.history, optimizer, best});
+    if (action == LearningRateSchedule::Action::Converged) {
+      result.stop_reason = "converged";
+      break;
+    }
     if (auto reason = termination.should_stop(result.history)) {
       result.stop_reason = *reason;
       break;

@@ -40,7 +40,7 @@ struct FitHooks {
 
 struct FitResult {
   std::vector<IterationRecord> history;
-  std::string stop_reason;  // "plateau", "patience", "iterations", "diverged: ..."
+  std::string stop_reason;  // "converged", "plateau", "patience", "iterations", "diverged: ..."
   bool diverged = false;
   double seconds = 0;
   // How many Adam steps the parameters the model holds at the end have had: those of the

@@ -29,7 +29,9 @@ double estimate_peak_bytes(const ModelConfig& model, const TrainConfig& train, c
                              static_cast<double>(std::max<int64_t>(sizes.bins - 1, 1));
   const FamilyTraits& family = family_traits(model.kind);
   const double data = kBytesPerDataEntry * static_cast<double>(sizes.bins) * K * static_cast<double>(sizes.neurons);
-  const double states = kNumbersPerState * evaluations * K * N * bytes_per_number;
+  // A learnt tau keeps each stage's state too (model/fused_integration.cpp).
+  const double numbers_per_state = kNumbersPerState + (model.learn_tau ? 1.0 : 0.0);
+  const double states = numbers_per_state * evaluations * K * N * bytes_per_number;
   const double own = (family.saved_per_evaluation(K, N, R) * evaluations +
                       kCopiesOfWeights * family.weight_parameters(K, N, R) + family.weight_intermediates(K, N, R)) *
                      bytes_per_number;

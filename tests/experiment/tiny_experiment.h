@@ -11,6 +11,7 @@ namespace ltrnn {
 struct TinyExperiment {
   int64_t iterations = 20;
   int64_t checkpoint_every = 5;
+  int64_t lr_patience = 0;  // 0: a constant rate and no convergence rule, so every fit runs to `iterations`
   bool report = true;
   nlohmann::json runs = nlohmann::json::parse(
       R"([{"model": "tensor_rank", "ranks": "1-2", "hidden": 6}, {"model": "static", "hidden": 6}])");
@@ -24,7 +25,11 @@ inline std::filesystem::path write_tiny_experiment(const std::filesystem::path& 
        {{"generator", "teacher"},
         {"parameters",
          {{"hidden", 8}, {"neurons", 6}, {"trials_per_epoch", 5}, {"bins", 10}, {"preparatory_bins", 3}}}}},
-      {"train", {{"iterations", tiny.iterations}, {"checkpoint_every", tiny.checkpoint_every}, {"plateau_window", 0}}},
+      {"train",
+       {{"iterations", tiny.iterations},
+        {"checkpoint_every", tiny.checkpoint_every},
+        {"lr_patience", tiny.lr_patience},
+        {"plateau_window", 0}}},
       {"outputs", {{"report", tiny.report}}},
       {"runs", tiny.runs}};
   const std::filesystem::path path = dir / "tiny.json";

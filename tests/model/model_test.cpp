@@ -61,7 +61,7 @@ TEST(TensorRankModel, SimulationMatchesAnExplicitDenseEulerLoop) {
   const auto out = model->simulate(torch::arange(4, torch::kInt64));
   const TensorRankFactors f = tensor_rank_weights(model).factors();
   const torch::Tensor W = f.weights();
-  const double dt = ds.bin_width(), tau = config.tau;
+  const double dt = ds.bin_width(), tau = model->tau();
   for (int64_t k = 0; k < 4; ++k) {
     const int64_t c = ds.condition[k].item<int64_t>();
     torch::Tensor x = f.column.matmul(model->initial_state[c]);
@@ -175,8 +175,8 @@ TEST(TensorRankModel, ParameterCountFollowsTheParameterisation) {
   ModelConfig config = tiny_config(2, 4);
   config.trial_prior = TrialPrior::Free;
   RnnModel model(config, TrialStructure::from_dataset(ds, config));
-  // R (2N + K) weights + C R initial states + C T_in R inputs + D N readout + D baseline
-  const int64_t expected = 2 * (2 * 4 + 5) + 2 * 2 + 2 * 3 * 2 + 3 * 4 + 3;
+  // R (2N + K) weights + C R initial states + C T_in R inputs + D N readout + D baseline + log tau
+  const int64_t expected = 2 * (2 * 4 + 5) + 2 * 2 + 2 * 3 * 2 + 3 * 4 + 3 + 1;
   EXPECT_EQ(model->n_params(), expected);
 }
 

@@ -42,7 +42,13 @@ inline ModelConfig tiny_config(int64_t rank = 2, int64_t hidden = 4) {
 // Gives every parameter (including the zero-initialised inputs) a random non-trivial value.
 inline void randomise_parameters(RnnModel& model) {
   torch::NoGradGuard no_grad;
-  for (auto& p : model->parameters()) p.copy_(0.5 * torch::randn_like(p) + (p.dim() == 0 ? 1.0 : 0.0));
+  for (auto& item : model->named_parameters()) {
+    torch::Tensor p = item.value();
+    if (item.key() == "log_tau")  // a time constant within about 30% of the configured one
+      p.add_(0.3 * torch::randn_like(p));
+    else
+      p.copy_(0.5 * torch::randn_like(p) + (p.dim() == 0 ? 1.0 : 0.0));
+  }
 }
 
 }  // namespace ltrnn::testing

@@ -13,6 +13,7 @@
 #include "scratch_directory.h"
 #include "sim/teacher.h"
 #include "train/checkpoint.h"
+#include "train/schedule.h"
 
 namespace ltrnn {
 namespace {
@@ -68,6 +69,46 @@ TEST(PlateauTermination, StopsOnPlateauPatienceAndCap) {
   config.iterations = 3;
   PlateauTermination capped(config.plateau_options());
   EXPECT_EQ(capped.should_stop(history_of({1.0, 0.9, 0.8})), "iterations");
+}
+
+TEST(LearningRateSchedule, HalvesOnAPlateauAndConvergesAfterTheLastReduction) {
+  ScheduleOptions options;
+  options.patience = 3;
+  options.factor = 0.5;
+  options.reductions = 2;
+  options.min_improvement = 0.01;  // a new best must be 1% below the reference
+  LearningRateSchedule schedule(options);
+  using Action = LearningRateSchedule::Action;
+  const auto feed = [&](std::initializer_list<double> losses) {
+    std::vector<Action> actions;
+    for (double loss : losses) actions.push_back(schedule.observe(loss));
+    return actions;
+  };
+  // 0.5 improves on 1.0; 0.499 and 0.498 are less than 1% better; the third such is the plateau.
+  EXPECT_EQ(feed({1.0, 0.5, 0.499, 0.498}),
+            (std::vector<Action>{Action::Continue, Action::Continue, Action::Continue, Action::Continue}));
+  EXPECT_EQ(feed({0.497}), std::vector<Action>{Action::Reduce});
+  EXPECT_DOUBLE_EQ(schedule.scale(), 0.5);
+  // A real improvement resets the count; then three more without one: the second reduction.
+  EXPECT_EQ(feed({0.4, 0.45, 0.41, 0.399}),
+            (std::vector<Action>{Action::Continue, Action::Continue, Action::Continue, Action::Reduce}));
+  EXPECT_DOUBLE_EQ(schedule.scale(), 0.25);
+  // After the last reduction the next plateau is convergence, reported once.
+  EXPECT_EQ(feed({0.4, 0.4, 0.4, 0.4}),
+            (std::vector<Action>{Action::Continue, Action::Continue, Action::Converged, Action::Continue}));
+  EXPECT_EQ(schedule.reductions(), 2);
+
+  // Replaying the same losses as a history reaches the same state.
+  std::vector<IterationRecord> history;
+  for (double loss : {1.0, 0.5, 0.499, 0.498, 0.497, 0.4, 0.45, 0.41, 0.399})
+    history.push_back({static_cast<int64_t>(history.size() + 1), 0.0, 0.0, 0.0, loss});
+  LearningRateSchedule replayed(options);
+  EXPECT_EQ(replayed.replay(history), Action::Reduce);
+  EXPECT_EQ(replayed.reductions(), 2);
+  options.patience = 0;  // off: never reduces, never converges
+  LearningRateSchedule off(options);
+  EXPECT_EQ(off.replay(history), Action::Continue);
+  EXPECT_DOUBLE_EQ(off.scale(), 1.0);
 }
 
 struct SmallFit {
@@ -264,12 +305,10 @@ void fit_killed_after_first_checkpoint(const SmallFit& f, const FitTarget& targe
   fit(model, target, config, termination, hooks);
 }
 
-// A fit stopped at a checkpoint and resumed into a fresh model gives the numbers of an
-// uninterrupted fit: parameters, Adam state, history and dropout draws all carry over.
-TEST(Fit, ResumedFitEqualsUninterruptedFit) {
-  SmallFit f;
-  f.train_config.iterations = 24;
-  f.train_config.checkpoint_every = 10;
+// Fits `f` whole, and again killed after its checkpoint at iteration 10 and resumed into a
+// fresh model: the numbers must be those of the uninterrupted fit (parameters, Adam state,
+// history, dropout draws and the learning-rate schedule all carry over).
+void expect_resumed_fit_equals_uninterrupted_fit(SmallFit& f) {
   const auto uninterrupted = f.run(f.dataset.data);
 
   const ScratchDirectory dir;
@@ -296,6 +335,32 @@ TEST(Fit, ResumedFitEqualsUninterruptedFit) {
   f.run(f.dataset.data, &whole);
   const auto a = resumed->parameters(), b = whole->parameters();
   for (std::size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << i;
+}
+
+TEST(Fit, ResumedFitEqualsUninterruptedFit) {
+  SmallFit f;
+  f.train_config.iterations = 24;
+  f.train_config.checkpoint_every = 10;
+  expect_resumed_fit_equals_uninterrupted_fit(f);
+}
+
+// The schedule halves the rate (and returns to the best iterate) both before and after the
+// checkpoint: its state, a function of the history, is rebuilt on resume.
+TEST(Fit, ResumedAcrossLearningRateReductionsEqualsUninterruptedFit) {
+  SmallFit f;
+  f.train_config.iterations = 30;
+  f.train_config.checkpoint_every = 10;
+  f.train_config.learning_rate = 0.2;
+  f.train_config.lr_patience = 2;
+  f.train_config.lr_reductions = 20;
+  f.train_config.min_improvement = 0.05;
+  const auto history = f.run(f.dataset.data);
+  LearningRateSchedule first_ten(f.train_config.schedule_options()), all(f.train_config.schedule_options());
+  first_ten.replay({history.begin(), history.begin() + 10});
+  all.replay(history);
+  ASSERT_GE(first_ten.reductions(), 1);
+  ASSERT_GT(all.reductions(), first_ten.reductions());
+  expect_resumed_fit_equals_uninterrupted_fit(f);
 }
 
 // Killed between the periodic checkpoint at the last iteration and the final one: the

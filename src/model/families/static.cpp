@@ -21,6 +21,9 @@ class StaticWeightsImpl : public RecurrentWeightsImpl {
     return [Wt](const torch::Tensor& rates) { return rates.matmul(Wt); };
   }
 
+  // One W for every trial: the fused integrator reads it in place and sums its gradient.
+  std::optional<FusedWeights> fused_weights(const torch::Tensor&) const override { return FusedWeights::dense(weight); }
+
   torch::Tensor dense_weights(const torch::Tensor& trials) const override {
     return weight.unsqueeze(0).expand({trials.size(0), weight.size(0), weight.size(1)});
   }
@@ -56,8 +59,8 @@ FamilyTraits static_family() {
   traits.torchscript_buffer_names = {{"weights", "weight"}};
   // One N x N product per trial.
   traits.recurrent_flop = [](double K, double N, double) { return 2 * K * N * N; };
-  // The generic autograd path keeps a few K x N states per evaluation.
-  traits.saved_per_evaluation = [](double K, double N, double) { return 4.5 * K * N; };
+  // The fused integrator keeps only the states every family keeps (train/memory.cpp).
+  traits.saved_per_evaluation = [](double, double, double) { return 0.0; };
   traits.weight_parameters = [](double, double N, double) { return N * N; };
   traits.connectivity_view = ConnectivityView::Fixed;
   return traits;
