@@ -30,7 +30,7 @@ struct TrainConfig {
   double learning_rate = 0.01;      // Adam step size (at the start)
   int64_t lr_patience = 100;        // iterations without a relative improvement before the rate is reduced (0: off)
   double lr_factor = 0.5;           // multiplier of the rate at each reduction
-  int64_t lr_reductions = 4;        // reductions before the next plateau means converged
+  int64_t lr_reductions = 2;        // reductions before the next plateau means converged
   double min_improvement = 1e-3;    // relative improvement of the best held-out loss that counts
   double fraction_masked = 0.1;     // trials dropped from the training loss each iteration
   double l2_hidden = 1e-3;          // weight of mean(x^2) over hidden activity

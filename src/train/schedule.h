@@ -15,7 +15,7 @@ struct IterationRecord;
 struct ScheduleOptions {
   int64_t patience = 100;         // iterations without a relative improvement (0: schedule off)
   double factor = 0.5;            // learning-rate multiplier at each reduction
-  int64_t reductions = 4;         // reductions before the next plateau means converged
+  int64_t reductions = 2;         // reductions before the next plateau means converged
   double min_improvement = 1e-3;  // relative: loss < best (1 - min_improvement) counts
 };
 

@@ -11,6 +11,9 @@ namespace ltrnn {
 struct TinyExperiment {
   int64_t iterations = 20;
   int64_t checkpoint_every = 5;
+  nlohmann::json teacher = {
+      {"hidden", 8}, {"neurons", 6}, {"trials_per_epoch", 5}, {"bins", 10}, {"preparatory_bins", 3}};
+  nlohmann::json seeds = {0};
   int64_t lr_patience = 0;  // 0: a constant rate and no convergence rule, so every fit runs to `iterations`
   bool report = true;
   nlohmann::json runs = nlohmann::json::parse(
@@ -19,19 +22,16 @@ struct TinyExperiment {
 
 // Writes `dir`/tiny.json and returns its path.
 inline std::filesystem::path write_tiny_experiment(const std::filesystem::path& dir, const TinyExperiment& tiny) {
-  const nlohmann::json doc = {
-      {"name", "tiny"},
-      {"dataset",
-       {{"generator", "teacher"},
-        {"parameters",
-         {{"hidden", 8}, {"neurons", 6}, {"trials_per_epoch", 5}, {"bins", 10}, {"preparatory_bins", 3}}}}},
-      {"train",
-       {{"iterations", tiny.iterations},
-        {"checkpoint_every", tiny.checkpoint_every},
-        {"lr_patience", tiny.lr_patience},
-        {"plateau_window", 0}}},
-      {"outputs", {{"report", tiny.report}}},
-      {"runs", tiny.runs}};
+  const nlohmann::json doc = {{"name", "tiny"},
+                              {"dataset", {{"generator", "teacher"}, {"parameters", tiny.teacher}}},
+                              {"seeds", tiny.seeds},
+                              {"train",
+                               {{"iterations", tiny.iterations},
+                                {"checkpoint_every", tiny.checkpoint_every},
+                                {"lr_patience", tiny.lr_patience},
+                                {"plateau_window", 0}}},
+                              {"outputs", {{"report", tiny.report}}},
+                              {"runs", tiny.runs}};
   const std::filesystem::path path = dir / "tiny.json";
   write_file_atomic(path, doc.dump(2));
   return path;
