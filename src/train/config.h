@@ -28,7 +28,7 @@ struct PlateauOptions {
 struct TrainConfig {
   int64_t iterations = 2000;        // iteration cap
   double learning_rate = 0.01;      // Adam step size (at the start)
-  int64_t lr_patience = 100;        // iterations without a relative improvement before the rate is reduced (0: off)
+  int64_t lr_patience = 80;         // iterations without a relative improvement before the rate is reduced (0: off)
   double lr_factor = 0.5;           // multiplier of the rate at each reduction
   int64_t lr_reductions = 2;        // reductions before the next plateau means converged
   double min_improvement = 1e-3;    // relative improvement of the best held-out loss that counts

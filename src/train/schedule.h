@@ -13,7 +13,7 @@ namespace ltrnn {
 struct IterationRecord;
 
 struct ScheduleOptions {
-  int64_t patience = 100;         // iterations without a relative improvement (0: schedule off)
+  int64_t patience = 80;          // iterations without a relative improvement (0: schedule off)
   double factor = 0.5;            // learning-rate multiplier at each reduction
   int64_t reductions = 2;         // reductions before the next plateau means converged
   double min_improvement = 1e-3;  // relative: loss < best (1 - min_improvement) counts
