@@ -48,13 +48,15 @@ void for_each_group(int64_t trials, const Work& work) {
   });
 }
 
+// A defined tensor's data, or null (the kernels' "absent").
 template <class Scalar>
-const Scalar* data(const Tensor& t) {
+Scalar* data_or_null(const Tensor& t) {
   return t.defined() ? t.data_ptr<Scalar>() : nullptr;
 }
-template <class Scalar>
-Scalar* mutable_data(const Tensor& t) {
-  return t.defined() ? t.data_ptr<Scalar>() : nullptr;
+
+// Low-rank factors [k, R, N] or dense weights [k, N, N]: each trial's own (a leading trial axis).
+bool per_trial_weights(const Tensor& At, const Tensor& W) {
+  return (At.defined() && At.dim() == 3) || (W.defined() && W.dim() == 3);
 }
 
 struct Settings {
@@ -78,25 +80,25 @@ FusedProblem<Scalar> problem(const Settings& s, const Tensor& At, const Tensor& 
   p.trials = drive.size(0);
   p.N = constant_drive.size(0);
   p.R = At.defined() ? At.size(-2) : 0;
-  p.per_trial_weights = (At.defined() && At.dim() == 3) || (W.defined() && W.dim() == 3);
+  p.per_trial_weights = per_trial_weights(At, W);
   p.n_bins = s.n_bins;
   p.substeps = s.substeps;
   p.tableau = butcher_tableau(s.solver);
   p.h = s.dt / static_cast<double>(s.substeps);
   p.inv_tau = s.inv_tau;
   p.input_slot = s.input_slot.data();
-  p.At = data<Scalar>(At);
-  p.Bt = data<Scalar>(Bt);
-  p.c = data<Scalar>(c);
-  p.W = data<Scalar>(W);
-  p.drive = data<Scalar>(drive);
+  p.At = data_or_null<Scalar>(At);
+  p.Bt = data_or_null<Scalar>(Bt);
+  p.c = data_or_null<Scalar>(c);
+  p.W = data_or_null<Scalar>(W);
+  p.drive = data_or_null<Scalar>(drive);
   p.drive_bins = drive.size(1);
-  p.constant_drive = data<Scalar>(constant_drive);
-  p.hidden = hidden.defined() ? hidden.data_ptr<Scalar>() : nullptr;
+  p.constant_drive = data_or_null<Scalar>(constant_drive);
+  p.hidden = data_or_null<Scalar>(hidden);
   p.rates = rates.data_ptr<Scalar>();
   p.stage_rates = stage_rates.data_ptr<Scalar>();
-  p.stage_projections = stage_projections.defined() ? stage_projections.data_ptr<Scalar>() : nullptr;
-  p.stage_states = stage_states.defined() ? stage_states.data_ptr<Scalar>() : nullptr;
+  p.stage_projections = data_or_null<Scalar>(stage_projections);
+  p.stage_states = data_or_null<Scalar>(stage_states);
   return p;
 }
 
@@ -168,7 +170,7 @@ class FusedIntegration : public torch::autograd::Function<FusedIntegration> {
     const Tensor grad_hidden = plain(grads[0]), grad_rates = plain(grads[1]);
     const int64_t k = rates.size(1), N = rates.size(2), R = At.defined() ? At.size(-2) : 0;
     // Each trial's own weights have per-trial gradients; shared ones are summed over groups.
-    const bool per_trial = (At.defined() && At.dim() == 3) || (W.defined() && W.dim() == 3);
+    const bool per_trial = per_trial_weights(At, W);
     const bool shared_dense = W.defined() && W.dim() == 2;
     Tensor dx0 = torch::empty({k, N}, rates.options()), d_drive = torch::zeros_like(drive);
     Tensor dc = zeros_or_undefined(c), dW = zeros_or_undefined(W), dAt = zeros_or_undefined(At),
@@ -180,23 +182,23 @@ class FusedIntegration : public torch::autograd::Function<FusedIntegration> {
                                      stage_projections, stage_states);
       TrialGradients<Scalar> out;
       out.dx0 = dx0.data_ptr<Scalar>();
-      out.dc = mutable_data<Scalar>(dc);
-      out.dAt = per_trial ? mutable_data<Scalar>(dAt) : nullptr;
-      out.dBt = per_trial ? mutable_data<Scalar>(dBt) : nullptr;
-      out.dW = per_trial ? mutable_data<Scalar>(dW) : nullptr;
-      out.d_inv_tau = mutable_data<Scalar>(d_inv_tau_per_trial);
+      out.dc = data_or_null<Scalar>(dc);
+      out.dAt = per_trial ? data_or_null<Scalar>(dAt) : nullptr;
+      out.dBt = per_trial ? data_or_null<Scalar>(dBt) : nullptr;
+      out.dW = per_trial ? data_or_null<Scalar>(dW) : nullptr;
+      out.d_inv_tau = data_or_null<Scalar>(d_inv_tau_per_trial);
       out.d_drive = d_drive.data_ptr<Scalar>();
       const int64_t shared_rank = per_trial ? 0 : R;
       std::vector<SharedGradients<Scalar>> shared(static_cast<std::size_t>(n_groups(k)),
                                                   SharedGradients<Scalar>(N, shared_rank, shared_dense));
       for_each_group(k, [&](int64_t group, int64_t begin, int64_t end) {
-        adjoint_trials<Scalar>(p, data<Scalar>(grad_hidden), data<Scalar>(grad_rates), out,
+        adjoint_trials<Scalar>(p, data_or_null<Scalar>(grad_hidden), data_or_null<Scalar>(grad_rates), out,
                                shared[static_cast<std::size_t>(group)], begin, end);
       });
       Scalar* e = d_constant.data_ptr<Scalar>();
-      Scalar* a = per_trial ? nullptr : mutable_data<Scalar>(dAt);
-      Scalar* b = per_trial ? nullptr : mutable_data<Scalar>(dBt);
-      Scalar* w = shared_dense ? mutable_data<Scalar>(dW) : nullptr;
+      Scalar* a = per_trial ? nullptr : data_or_null<Scalar>(dAt);
+      Scalar* b = per_trial ? nullptr : data_or_null<Scalar>(dBt);
+      Scalar* w = shared_dense ? data_or_null<Scalar>(dW) : nullptr;
       for (const auto& part : shared) {  // in group order: deterministic
         for (int64_t i = 0; i < shared_rank * N; ++i) a[i] += part.dAt[i], b[i] += part.dBt[i];
         for (std::size_t i = 0; i < part.dW.size(); ++i) w[i] += part.dW[i];
