@@ -11,6 +11,8 @@ int simulate_reach_command(int argc, const char* const* argv);
 int fit_command(int argc, const char* const* argv);
 int validate_command(int argc, const char* const* argv);
 int run_command(int argc, const char* const* argv);
+int collect_command(int argc, const char* const* argv);
+int slurm_command(int argc, const char* const* argv);
 int export_command(int argc, const char* const* argv);
 int report_command(int argc, const char* const* argv);
 int analyze_cp_command(int argc, const char* const* argv);

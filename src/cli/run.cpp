@@ -20,7 +20,11 @@ int run_command(int argc, const char* const* argv) {
       "jobs", "runs fitted at the same time, each single-threaded unless --threads is given",
       cxxopts::value<int64_t>()->default_value("1"))(
       "resume", "skip finished runs and continue unfinished ones from their checkpoints")(
-      "force", "run even runs whose estimated peak memory exceeds this machine's")("quiet", "no progress lines");
+      "force", "run even runs whose estimated peak memory exceeds this machine's")(
+      "shard",
+      "fit only shard I of N (I/N: the plan entries i with i mod N = I), beside the other shards in the same --out; "
+      "\"slurm\": the task of a SLURM job array. No results.json: `ltrnn collect OUT` assembles it",
+      cxxopts::value<std::string>())("quiet", "no progress lines");
   options.parse_positional({"experiment"});
   cxxopts::ParseResult r;
   if (!parse_options(options, argc, argv, r)) return kExitOk;
@@ -34,6 +38,7 @@ int run_command(int argc, const char* const* argv) {
   runner.resume = r.count("resume") > 0;
   runner.progress = r.count("quiet") == 0;
   runner.force = r.count("force") > 0;
+  if (r.count("shard")) runner.shard = parse_shard(r["shard"].as<std::string>());
   // Ctrl-C / SIGTERM: the runs in progress save a checkpoint at their next iteration, then exit 130 / 143.
   install_interrupt_handlers();
   const std::vector<RunRecord> results = run_experiment(experiment, runner, std::cout);

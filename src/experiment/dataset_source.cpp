@@ -10,7 +10,7 @@ using nlohmann::json;
 
 // The dataset of the experiment: loaded, or generated (and saved, so it can be opened);
 // what a generator reports about itself goes to `out` and into `notes`.
-Dataset experiment_dataset(const Experiment& e, const fs::path& out_dir, std::ostream& out, json& notes) {
+Dataset experiment_dataset(const Experiment& e, const fs::path& out_dir, std::ostream& out, json& notes, bool save) {
   if (e.dataset.file) {
     Dataset ds = load_dataset(*e.dataset.file, e.preprocess.nan);
     return ds;
@@ -18,7 +18,7 @@ Dataset experiment_dataset(const Experiment& e, const fs::path& out_dir, std::os
   if (e.dataset.nwb) {
     out << "importing " << e.dataset.nwb->file.string() << "...\n" << std::flush;
     const NwbImport imported = import_nwb(*e.dataset.nwb);
-    write_npz(out_dir / "dataset.npz", nwb_arrays(imported));
+    if (save) write_npz(out_dir / "dataset.npz", nwb_arrays(imported));
     out << format_import_summary(imported);
     notes["import"] = {{"units_total", imported.units_total},     {"units_kept", imported.counts.size(2)},
                        {"trials_total", imported.trials_total},   {"trials_kept", imported.counts.size(1)},
@@ -30,7 +30,7 @@ Dataset experiment_dataset(const Experiment& e, const fs::path& out_dir, std::os
     const ReachData reach =
         simulate_reach(*e.dataset.reach, [&](const std::string& line) { out << "  " << line << "\n"
                                                                             << std::flush; });
-    write_npz(out_dir / "dataset.npz", reach_arrays(reach));
+    if (save) write_npz(out_dir / "dataset.npz", reach_arrays(reach));
     out << "pre-training: RMS position error " << reach.pretrain_error << ", endpoint error "
         << reach.pretrain_endpoint_error << "\n"
         << format_learning_curve(reach.curve) << "\n";
@@ -47,7 +47,7 @@ Dataset experiment_dataset(const Experiment& e, const fs::path& out_dir, std::os
     return reach.dataset;
   }
   const TeacherData teacher = simulate_teacher(*e.dataset.teacher);
-  write_npz(out_dir / "dataset.npz", teacher_arrays(teacher));
+  if (save) write_npz(out_dir / "dataset.npz", teacher_arrays(teacher));
   return teacher.dataset;
 }
 

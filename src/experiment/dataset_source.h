@@ -11,8 +11,9 @@
 namespace ltrnn {
 
 // What a generator reports about itself goes to `out` and into `notes` (kept in
-// results.json).
+// results.json). `save` false: out_dir/dataset.npz is not written (a shard whose sibling
+// wrote it; the generators are deterministic given their seed).
 Dataset experiment_dataset(const Experiment& experiment, const std::filesystem::path& out_dir, std::ostream& out,
-                           nlohmann::json& notes);
+                           nlohmann::json& notes, bool save = true);
 
 }  // namespace ltrnn

@@ -3,12 +3,14 @@
 #pragma once
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
 
 #include "experiment/experiment.h"
 #include "experiment/plan.h"
+#include "experiment/shards.h"
 #include "run/record.h"
 
 namespace ltrnn {
@@ -20,6 +22,9 @@ struct RunnerOptions {
   bool resume = false;            // skip finished runs, continue unfinished ones from checkpoints
   bool progress = true;
   bool force = false;  // run even what the memory estimate says this machine cannot hold
+  // Fit only this shard's runs (experiment/shards.h), beside the other shards in the same
+  // directory; no results.json (`collect_experiment` assembles it).
+  std::optional<Shard> shard;
 };
 
 // Runs the experiment; returns every run's record (finished, failed or resumed).
@@ -29,6 +34,17 @@ struct RunnerOptions {
 // On SIGINT/SIGTERM (util/interrupt.h) the runs in progress save their checkpoints and
 // Interrupted is thrown with the command that resumes; on a full disk, WriteError.
 std::vector<RunRecord> run_experiment(const Experiment& experiment, const RunnerOptions& options, std::ostream& out);
+
+// `ltrnn collect`: results.json, results.csv and the report of an output directory whose
+// runs were fitted by shards (or any `ltrnn run`), from its run directories. Refuses
+// (InputError) while shards still hold the directory, or when the experiment file
+// (`experiment_file`, else the "source" its experiment.json names) changed since.
+struct CollectOutcome {
+  std::vector<RunRecord> runs;       // every run with a summary.json, in plan order
+  std::vector<std::string> missing;  // "<id> (shard I/N[, has a checkpoint])" of the others
+};
+CollectOutcome collect_experiment(const std::filesystem::path& out_dir,
+                                  const std::optional<std::filesystem::path>& experiment_file, std::ostream& out);
 
 // Refuses (InputError) to write into `out_dir` when it holds results and !resume, or
 // results of an experiment other than `resolved` (resolved_json).

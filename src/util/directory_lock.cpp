@@ -41,23 +41,31 @@ void replace_contents(int fd, const std::string& text, const fs::path& path) {
 
 }  // namespace
 
-DirectoryLock::DirectoryLock(const fs::path& dir) {
-  const fs::path path = dir / ".lock";
+DirectoryLock::DirectoryLock(const fs::path& dir, LockMode mode, const std::string& file, LockWait wait)
+    : exclusive_(mode == LockMode::Exclusive) {
+  const fs::path path = dir / file;
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd_ < 0) throw write_error(path, errno);
-  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+  const int operation = (exclusive_ ? LOCK_EX : LOCK_SH) | (wait == LockWait::Fail ? LOCK_NB : 0);
+  int result;
+  while ((result = ::flock(fd_, operation)) != 0 && errno == EINTR) {
+  }
+  if (result != 0) {
     const int error_number = errno;
     if (error_number == EWOULDBLOCK) {
       const std::string holder = read_all(fd_);
       ::close(fd_);
       fd_ = -1;
-      throw InputError(dir.string() + " is in use by another ltrnn process (" +
-                       (holder.empty() ? "holder unknown" : holder) + ", lock file " + path.string() +
-                       "); wait for it to finish or stop it, or use another --out");
+      // Shards hold the lock shared and do not write themselves into it (several at once).
+      throw InputError(
+          dir.string() + " is in use by another ltrnn process (" +
+          (holder.empty() ? "the shards of a sharded run, listed in " + (dir / "shards").string() : holder) +
+          ", lock file " + path.string() + "); wait for it to finish or stop it, or use another --out");
     }
     note_ = "warning: " + path.string() + " cannot be locked on this filesystem (" + std::strerror(error_number) +
             "); make sure no other ltrnn process writes to " + dir.string();
   }
+  if (!exclusive_) return;
   const std::string previous = read_all(fd_);
   if (!previous.empty() && note_.empty())
     note_ = "note: took over the lock of " + dir.string() + " left by " + previous + " (no longer running)";
@@ -66,6 +74,11 @@ DirectoryLock::DirectoryLock(const fs::path& dir) {
 
 DirectoryLock::~DirectoryLock() {
   if (fd_ < 0) return;
+  if (!exclusive_) {
+    ::flock(fd_, LOCK_UN);
+    ::close(fd_);
+    return;
+  }
   // Emptied before it is released: a lock file with a holder is a lock someone holds or held
   // when it died. (The file stays: removing it would race with a process opening it.)
   if (::ftruncate(fd_, 0) != 0) {

@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "child_process.h"
 #include "run_ltrnn.h"
 #include "scratch_directory.h"
 #include "test_paths.h"
@@ -28,47 +29,6 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
-
-// A child `ltrnn` process with its output in a file.
-struct Child {
-  pid_t pid = -1;
-  fs::path output;
-};
-
-Child start_ltrnn(const std::vector<std::string>& args, const fs::path& output) {
-  Child child{-1, output};
-  child.pid = fork();
-  if (child.pid == 0) {
-    const int file = ::open(output.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(file, 1);
-    dup2(file, 2);
-    std::vector<char*> argv{const_cast<char*>(LTRNN_BINARY)};
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(LTRNN_BINARY, argv.data());
-    _exit(127);
-  }
-  return child;
-}
-
-// Waits for the child; the wait status.
-int wait_for(const Child& child) {
-  int status = 0;
-  waitpid(child.pid, &status, 0);
-  return status;
-}
-
-bool wait_until(const std::function<bool()>& condition, double seconds) {
-  const auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
-  while (!condition()) {
-    if (Clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return true;
-}
-
-// The output so far ("" before the child has created its file).
-std::string output_of(const Child& child) { return fs::exists(child.output) ? read_file(child.output) : ""; }
 
 std::vector<fs::path> temporary_files(const fs::path& dir) {
   std::vector<fs::path> found;

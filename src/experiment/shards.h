@@ -1,0 +1,46 @@
+// Shards of an experiment's plan (docs/design.md section 9): which runs a shard fits, the
+// SLURM array variables that name a shard, and the record each shard leaves in the output
+// directory so `ltrnn collect` can say who owns a missing run.
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "experiment/plan.h"
+
+namespace ltrnn {
+
+// Shard `index` of `count` (0 <= index < count).
+struct Shard {
+  int64_t index = 0;
+  int64_t count = 1;
+  std::string text() const;  // "I/N"
+};
+
+// Reads an environment variable (std::getenv by default; tests pass their own).
+using EnvironmentLookup = std::function<std::optional<std::string>(const std::string& name)>;
+std::optional<std::string> process_environment(const std::string& name);
+
+// "--shard I/N", or "slurm": index SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN of
+// SLURM_ARRAY_TASK_COUNT. InputError naming --shard or the variable when malformed or out of range.
+Shard parse_shard(const std::string& text, const EnvironmentLookup& environment = process_environment);
+
+// The plan entries of a shard: index i with i mod count == shard.index, in plan order.
+// Round robin over the plan order, which lists an entry's ranks and seeds together, so a
+// family's fits (a `full` fit costs about 40 `tensor_rank` fits) are spread over the shards.
+std::vector<std::size_t> runs_of_shard(std::size_t plan_size, const Shard& shard);
+
+// OUT/shards/<I>-of-<N>.json: the shard, its run ids, host, pid, start time and state
+// ("running", then "finished" or "stopped: <why>"); written atomically by that shard only.
+void write_shard_record(const std::filesystem::path& out_dir, const Shard& shard,
+                        const std::vector<std::string>& run_ids, const std::string& state);
+
+// The shard that owns each run id, from the records in OUT/shards/ (empty when there are
+// none); a run owned by shards of two different counts lists both ("1/3, 0/2").
+std::map<std::string, std::string> run_owners(const std::filesystem::path& out_dir);
+
+}  // namespace ltrnn
