@@ -24,10 +24,16 @@ struct Child {
   std::filesystem::path output;
 };
 
-inline Child start_ltrnn(const std::vector<std::string>& args, const std::filesystem::path& output) {
+// `environment`: NAME=VALUE settings added to the child's environment.
+inline Child start_ltrnn(const std::vector<std::string>& args, const std::filesystem::path& output,
+                         const std::vector<std::string>& environment = {}) {
   Child child{-1, output};
   child.pid = fork();
   if (child.pid == 0) {
+    for (const std::string& setting : environment) {
+      const std::size_t equals = setting.find('=');
+      setenv(setting.substr(0, equals).c_str(), setting.substr(equals + 1).c_str(), 1);
+    }
     const int file = ::open(output.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(file, 1);
     dup2(file, 2);

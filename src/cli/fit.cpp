@@ -1,8 +1,11 @@
 // `ltrnn fit`: one model on one dataset, into an output directory of the same shape as
 // `ltrnn run` writes (an experiment of one run).
+#include <algorithm>
 #include <cmath>
 #include <iostream>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "cli/commands.h"
 #include "cli/options.h"
@@ -14,6 +17,7 @@
 #include "model/family.h"
 #include "run/execute.h"
 #include "run/results.h"
+#include "train/distributed.h"
 #include "util/directory_lock.h"
 #include "util/interrupt.h"
 #include "util/json_fields.h"
@@ -92,7 +96,12 @@ int fit_command(int argc, const char* const* argv) {
       "set", "override a model hyperparameter of models/<family>.json, e.g. --set trial_prior=free (repeatable)",
       cxxopts::value<std::vector<std::string>>())(
       "resume", "continue an interrupted fit into the same --out (same options) from its checkpoint")(
-      "quiet", "no progress output");
+      "distributed",
+      "one of several processes fitting this model together, each on a contiguous share of the trials, the "
+      "gradients summed over them (c10d/Gloo over TCP); they find each other through RANK, WORLD_SIZE, MASTER_ADDR, "
+      "MASTER_PORT or srun's SLURM_PROCID, SLURM_NTASKS, SLURM_JOB_NODELIST. Rank 0 writes --out")(
+      "distributed-timeout", "seconds to wait for the other processes (to connect, and at each iteration)",
+      cxxopts::value<int64_t>()->default_value("120"))("quiet", "no progress output");
   declare_field_options(options, ModelConfig{}, /*with_defaults=*/false, {"kind", "rank", "hidden"});
   declare_field_options(options, train_defaults);
   cxxopts::ParseResult r;
@@ -128,9 +137,17 @@ int fit_command(int argc, const char* const* argv) {
   validate(mask_config, "fit options");
   validate(preprocess_config, "fit options");
 
-  // 3. Everything is checked before any output is written.
+  // 3. Everything is checked before any output is written (by rank 0 alone when distributed).
+  std::optional<DistributedSetup> setup;
+  if (r.count("distributed")) {
+    setup = distributed_setup();
+    const int64_t timeout = r["distributed-timeout"].as<int64_t>();
+    if (timeout < 1) throw InputError("--distributed-timeout: must be >= 1 second");
+    setup->timeout = std::chrono::seconds(timeout);
+  }
+  const bool writes = !setup || setup->rank == 0;
   const bool resume = r.count("resume") > 0;
-  if (fs::exists(out / "experiment.json") && !resume)
+  if (writes && fs::exists(out / "experiment.json") && !resume)
     throw InputError(out.string() + " already holds results; choose another --out, remove it, or pass --resume");
   const Dataset raw = load_dataset(data_path, preprocess_config.nan);
   const Dataset dataset = preprocess(raw, preprocess_config);
@@ -139,25 +156,55 @@ int fit_command(int argc, const char* const* argv) {
       make_block_masks(dataset.n_bins(), dataset.n_trials(), dataset.n_neurons(), mask_config), dataset.missing);
   const Experiment experiment = single_run_experiment(data_path, out, model, train, mask_config, preprocess_config);
   const PlannedRun run = plan_runs(experiment).front();
+  if (setup && dataset.n_trials() < setup->world_size)
+    throw InputError("--distributed: " + std::to_string(setup->world_size) + " processes for " +
+                     std::to_string(dataset.n_trials()) + " trials; at most one process per trial");
 
   // 4. The fit, and the results files of its one run; one process at a time in `out`.
-  fs::create_directories(out);
-  const DirectoryLock lock(out);
-  if (!lock.takeover_note().empty()) std::cerr << lock.takeover_note() << "\n";
-  check_output_directory(experiment, resolved_json(experiment), out, resume);
-  write_resolved_experiment(out, experiment);
+  //    A distributed fit: every process fits its share; rank 0 alone writes (section 9).
+  std::optional<DirectoryLock> lock;
+  if (writes) {
+    fs::create_directories(out);
+    lock.emplace(out);
+    if (!lock->takeover_note().empty()) std::cerr << lock->takeover_note() << "\n";
+    check_output_directory(experiment, resolved_json(experiment), out, resume);
+    write_resolved_experiment(out, experiment);
+  }
   install_interrupt_handlers();  // Ctrl-C / SIGTERM: a checkpoint at the next iteration, then exit 130 / 143
+  std::unique_ptr<TrialGroup> group;
+  if (setup) {
+    std::cerr << "distributed fit: rank " << setup->rank << " of " << setup->world_size << " (" << setup->source
+              << "), meeting at " << setup->master_address << ":" << setup->port << "\n";
+    group = std::make_unique<TrialGroup>(*setup);
+    const auto [begin, end] = trial_share(dataset.n_trials(), setup->rank, setup->world_size);
+    std::cerr << "distributed fit: rank " << setup->rank << " fits trials " << begin << ".." << end - 1 << "\n";
+  }
   RunOptions run_options;
   run_options.progress = r.count("quiet") == 0;
   run_options.resume = resume;
+  run_options.distributed = group.get();
   RunRecord record;
   try {
     record = execute_run(dataset, masks, run.model, run.train, out / "runs" / run.id, run_options);
   } catch (const Interrupted& interrupted) {
+    if (group) group->report_failure(std::string("interrupted (") + interrupted.what() + ")");
     throw Interrupted(std::string(interrupted.what()) + "; checkpoint saved, continue with: " +
                           command_line("ltrnn", argc, argv) + (resume ? "" : " --resume"),
                       interrupted.signal_number);
+  } catch (const std::exception& error) {
+    if (group) group->report_failure(one_line_message(error));
+    throw;
   }
+  if (!writes) {
+    std::cout << record.id << ": rank " << setup->rank << " of " << setup->world_size << " " << record.outcome.text()
+              << " after " << record.iterations << " iterations; "
+              << group->bytes_summed() / std::max<int64_t>(1, record.iterations)
+              << " bytes summed per iteration; rank 0 writes " << out.string() << "\n";
+    return record.finished() ? kExitOk : kExitInternalError;
+  }
+  if (group)
+    std::cout << "distributed fit: " << group->bytes_summed() / std::max<int64_t>(1, record.iterations)
+              << " bytes summed per iteration per process\n";
   write_results(out, resolved_json(experiment), {record});
   std::cout << record.id << ": " << record.outcome.text() << " after " << record.iterations << " iterations, "
             << record.seconds << " s; test nMSE " << record.test_nmse << ", test R^2 " << record.test_r2;

@@ -19,12 +19,6 @@ using nlohmann::json;
 
 std::string Shard::text() const { return std::to_string(index) + "/" + std::to_string(count); }
 
-std::optional<std::string> process_environment(const std::string& name) {
-  const char* value = std::getenv(name.c_str());
-  if (!value) return std::nullopt;
-  return std::string(value);
-}
-
 namespace {
 
 // A whole non-negative decimal number, or nothing.

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "experiment/plan.h"
+#include "util/machine.h"
 
 namespace ltrnn {
 
@@ -20,10 +21,6 @@ struct Shard {
   int64_t count = 1;
   std::string text() const;  // "I/N"
 };
-
-// Reads an environment variable (std::getenv by default; tests pass their own).
-using EnvironmentLookup = std::function<std::optional<std::string>(const std::string& name)>;
-std::optional<std::string> process_environment(const std::string& name);
 
 // "--shard I/N", or "slurm": index SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN of
 // SLURM_ARRAY_TASK_COUNT. InputError naming --shard or the variable when malformed or out of range.

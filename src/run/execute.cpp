@@ -103,16 +103,19 @@ NpzContents factor_arrays(RnnModel& model) {
 
 RunRecord execute_run(const Dataset& dataset, const Masks& masks, const ModelConfig& model_config,
                       const TrainConfig& train_config, const fs::path& run_dir, const RunOptions& options) {
-  const bool progress = options.progress;
+  const bool writes = !options.distributed || options.distributed->rank() == 0;
+  const bool progress = options.progress && writes;
   validate(model_config, "/model");
   validate(train_config, "/train");
   RunRecord record = planned_record(model_config, train_config);
-  fs::create_directories(run_dir);
-  write_file_atomic(
-      run_dir / "config.json",
-      json{{"id", record.id}, {"model", fields_to_json(model_config)}, {"train", fields_to_json(train_config)}}.dump(
-          2) +
-          "\n");
+  if (writes) {
+    fs::create_directories(run_dir);
+    write_file_atomic(
+        run_dir / "config.json",
+        json{{"id", record.id}, {"model", fields_to_json(model_config)}, {"train", fields_to_json(train_config)}}.dump(
+            2) +
+            "\n");
+  }
 
   // 1. Seeded model in the requested precision; readout baseline at the training means.
   const auto dtype = train_config.float64 ? torch::kFloat64 : torch::kFloat32;
@@ -142,15 +145,21 @@ RunRecord execute_run(const Dataset& dataset, const Masks& masks, const ModelCon
   ProgressPrinter printer(record.id, train_config.iterations);
   FitHooks hooks;
   if (progress) hooks.on_iteration = [&](const IterationRecord& r) { printer.update(r); };
-  hooks.on_checkpoint = [&](const FitProgress& progress) {
-    write_file_atomic(run_dir / "log.csv", log_csv(progress.history));
-    save_checkpoint(run_dir / "checkpoint.pt", model, &progress.optimizer, progress.history, progress.best);
-  };
+  if (writes)
+    hooks.on_checkpoint = [&](const FitProgress& progress) {
+      write_file_atomic(run_dir / "log.csv", log_csv(progress.history));
+      save_checkpoint(run_dir / "checkpoint.pt", model, &progress.optimizer, progress.history, progress.best);
+    };
   std::optional<FitStart> start;
   if (options.resume && fs::exists(run_dir / "checkpoint.pt"))
     start = load_checkpoint(run_dir / "checkpoint.pt", model);
-  const FitResult result = fit(model, target, train_config, termination, hooks, start ? &*start : nullptr);
+  const FitResult result =
+      fit(model, target, train_config, termination, hooks, start ? &*start : nullptr, options.distributed);
   if (progress) printer.finish();
+  record.iterations = static_cast<int64_t>(result.history.size());
+  record.seconds = result.seconds;
+  record.outcome = result.diverged ? RunOutcome::failed(result.stop_reason) : RunOutcome::finished();
+  if (!writes) return record;
 
   // 3. Predictions of the fitted model for every trial, and held-out scores.
   // train_loss and test_loss describe the saved parameters (the history's last record
@@ -177,8 +186,6 @@ RunRecord execute_run(const Dataset& dataset, const Masks& masks, const ModelCon
   if (options.factors) write_npz(run_dir / "factors.npz", factor_arrays(model));
   if (options.export_model && !result.diverged) save_torchscript(run_dir / "model.pt", model);
   const Scores scores = score_predictions(prediction, linear, target);
-  record.iterations = static_cast<int64_t>(result.history.size());
-  record.seconds = result.seconds;
   record.test_nmse = scores.test_nmse;
   record.test_r2 = scores.test_r2;
   record.test_nmse_se = scores.test_nmse_se;
@@ -189,7 +196,6 @@ RunRecord execute_run(const Dataset& dataset, const Masks& masks, const ModelCon
   record.test_bits_per_spike = scores.test_bits_per_spike;
   record.validation_bits_per_spike = scores.validation_bits_per_spike;
   record.test_deviance_explained = scores.test_deviance_explained;
-  record.outcome = result.diverged ? RunOutcome::failed(result.stop_reason) : RunOutcome::finished();
   if (!std::isfinite(record.test_nmse) || (record.validated() && !std::isfinite(record.validation_loss)))
     record.outcome = RunOutcome::failed("non-finite predictions");
   write_run_record(

@@ -11,6 +11,7 @@
 #include "model/config.h"
 #include "run/record.h"
 #include "train/config.h"
+#include "train/distributed.h"
 
 namespace ltrnn {
 
@@ -25,6 +26,9 @@ struct RunOptions {
   bool predictions = true;   // write predictions.npy
   bool factors = true;       // write factors.npz
   bool export_model = true;  // write model.pt (TorchScript)
+  // A distributed fit (train/distributed.h): every process fits its share; rank 0 alone
+  // writes the run directory, the others write nothing and return the bare record.
+  TrialGroup* distributed = nullptr;
 };
 
 // Fits one model on a (preprocessed) dataset with the given masks and writes

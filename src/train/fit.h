@@ -12,6 +12,7 @@
 
 #include "model/ltrnn_model.h"
 #include "train/config.h"
+#include "train/distributed.h"
 #include "train/loss.h"
 #include "train/termination.h"
 
@@ -64,8 +65,10 @@ void use_compute_threads(int threads);
 // from the training term, add the L2 penalties, one Adam step. With a validation set the
 // model ends with the parameters of the lowest validation loss. With `start`, continues a
 // checkpointed fit so that the numbers equal those of an uninterrupted one.
+// With `group`, this process fits its share of the trials and every step uses the gradient
+// summed over the group's processes (train/distributed.h): the same parameters in each.
 FitResult fit(RnnModel& model, const FitTarget& target, const TrainConfig& config, Termination& termination,
-              const FitHooks& hooks = {}, const FitStart* start = nullptr);
+              const FitHooks& hooks = {}, const FitStart* start = nullptr, TrialGroup* group = nullptr);
 
 // The total objective for the given trial keep-mask [K] bool (exposed for gradient tests).
 torch::Tensor objective(RnnModel& model, const FitTarget& target, const TrainConfig& config,

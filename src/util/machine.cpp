@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <limits>
 #include <string>
@@ -60,6 +61,12 @@ std::string format_bytes(double bytes) {
   else
     std::snprintf(text, sizeof text, "%.1f GiB", mib / 1024.0);
   return text;
+}
+
+std::optional<std::string> process_environment(const std::string& name) {
+  const char* value = std::getenv(name.c_str());
+  if (!value) return std::nullopt;
+  return std::string(value);
 }
 
 }  // namespace ltrnn

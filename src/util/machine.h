@@ -1,6 +1,8 @@
 // What this machine is: its name and how much memory a process may use.
 #pragma once
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 
 namespace ltrnn {
@@ -13,5 +15,9 @@ std::string cpu_model();
 int64_t usable_memory_bytes();
 // "1.5 GiB", "380 MiB".
 std::string format_bytes(double bytes);
+
+// Reads an environment variable: process_environment (std::getenv), or a test's own table.
+using EnvironmentLookup = std::function<std::optional<std::string>(const std::string& name)>;
+std::optional<std::string> process_environment(const std::string& name);
 
 }  // namespace ltrnn
