@@ -24,7 +24,12 @@ int run_command(int argc, const char* const* argv) {
       "shard",
       "fit only shard I of N (I/N: the plan entries i with i mod N = I), beside the other shards in the same --out; "
       "\"slurm\": the task of a SLURM job array. No results.json: `ltrnn collect OUT` assembles it",
-      cxxopts::value<std::string>())("quiet", "no progress lines");
+      cxxopts::value<std::string>())(
+      "distributed",
+      "one of several processes of this experiment (RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT, or srun's variables): the "
+      "runs marked \"distributed\" are fitted by all of them together, their trials split; rank 0 fits the rest and "
+      "writes --out")("distributed-timeout", "seconds to wait for the other processes",
+                      cxxopts::value<int64_t>()->default_value("120"))("quiet", "no progress lines");
   options.parse_positional({"experiment"});
   cxxopts::ParseResult r;
   if (!parse_options(options, argc, argv, r)) return kExitOk;
@@ -39,9 +44,16 @@ int run_command(int argc, const char* const* argv) {
   runner.progress = r.count("quiet") == 0;
   runner.force = r.count("force") > 0;
   if (r.count("shard")) runner.shard = parse_shard(r["shard"].as<std::string>());
+  if (r.count("distributed")) {
+    runner.distributed = distributed_setup();
+    const int64_t timeout = r["distributed-timeout"].as<int64_t>();
+    if (timeout < 1) throw InputError("--distributed-timeout: must be >= 1 second");
+    runner.distributed->timeout = std::chrono::seconds(timeout);
+  }
   // Ctrl-C / SIGTERM: the runs in progress save a checkpoint at their next iteration, then exit 130 / 143.
   install_interrupt_handlers();
   const std::vector<RunRecord> results = run_experiment(experiment, runner, std::cout);
+  if (runner.distributed && runner.distributed->rank != 0) return kExitOk;  // rank 0 reports the experiment
   const bool any_finished =
       std::any_of(results.begin(), results.end(), [](const RunRecord& s) { return s.finished(); });
   return any_finished ? kExitOk : kExitInternalError;

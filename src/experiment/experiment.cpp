@@ -173,6 +173,7 @@ Experiment parse_experiment(const json& document, const fs::path& source) {
                                                 : std::vector<int64_t>{entry["hidden"].get<int64_t>()};
     if (entry.contains("overrides")) group.overrides = entry["overrides"];
     if (entry.contains("train")) group.train = entry["train"];
+    if (entry.contains("distributed")) group.distributed = entry["distributed"].get<bool>();
     ModelConfig probe = preset;
     check([&] { overlay_fields(probe, group.overrides, pointer + "/overrides"); });
     TrainConfig train_probe = e.train;

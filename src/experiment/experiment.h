@@ -32,6 +32,8 @@ struct RunGroup {
   std::vector<int64_t> hidden;
   nlohmann::json overrides = nlohmann::json::object();  // model fields
   nlohmann::json train = nlohmann::json::object();      // training fields
+  // Fitted by all processes of `ltrnn run --distributed` together (docs/design.md section 9).
+  bool distributed = false;
 };
 
 struct OutputsConfig {

@@ -38,6 +38,7 @@ std::vector<PlannedRun> plan_runs(const Experiment& e) {
           overlay_fields(run.train, group.train, "/runs/" + std::to_string(g) + "/train");
           run.train.seed = seed;
           run.group = g;
+          run.distributed = group.distributed;
           run.id = run_id(run.model, run.train);
           // Two groups may plan the same family and size: keep ids unique and stable.
           if (ids.count(run.id)) run.id += "-g" + std::to_string(g);
@@ -55,6 +56,7 @@ std::string format_plan(const std::vector<PlannedRun>& plan, const std::optional
     out << "  " << std::setw(3) << i + 1 << ". " << plan[i].id << "  (" << plan[i].train.iterations
         << " iterations max";
     if (sizes) out << ", ~" << format_bytes(estimate_peak_bytes(plan[i].model, plan[i].train, *sizes)) << " peak";
+    if (plan[i].distributed) out << ", distributed";
     out << ")\n";
   }
   return out.str();
@@ -124,8 +126,10 @@ json resolved_json(const Experiment& e) {
                       {"iterations", e.analyses.cp_iterations}};
   analyses["compare_trial_factors"] = e.analyses.compare_trial_factors;
   json runs = json::array();
-  for (const PlannedRun& run : plan_runs(e))
+  for (const PlannedRun& run : plan_runs(e)) {
     runs.push_back({{"id", run.id}, {"model", fields_to_json(run.model)}, {"train", fields_to_json(run.train)}});
+    if (run.distributed) runs.back()["distributed"] = true;  // only when set: older plans resolve as before
+  }
   json resolved{{"name", e.name},
                 {"source", e.source.string()},
                 {"dataset", dataset},

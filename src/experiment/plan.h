@@ -17,7 +17,8 @@ struct PlannedRun {
   std::string id;
   ModelConfig model;
   TrainConfig train;
-  std::size_t group = 0;  // index in the experiment's "runs"
+  std::size_t group = 0;     // index in the experiment's "runs"
+  bool distributed = false;  // the group's "distributed"
 };
 
 // Expands the runs: group order, then rank, hidden size, seed. Ids are stable.

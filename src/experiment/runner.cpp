@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <iomanip>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -66,7 +67,7 @@ namespace {
 // A failure that ends the whole experiment rather than one run: an interrupt, or a disk
 // that is full (every later run would fail the same way).
 bool ends_the_experiment(const std::exception& error) {
-  if (dynamic_cast<const Interrupted*>(&error)) return true;
+  if (dynamic_cast<const Interrupted*>(&error) || dynamic_cast<const DistributedError*>(&error)) return true;
   const auto* write = dynamic_cast<const WriteError*>(&error);
   return write && (write->error_number == ENOSPC || write->error_number == EDQUOT);
 }
@@ -202,6 +203,47 @@ std::vector<PlannedRun> selected_runs(const std::vector<PlannedRun>& plan, const
   return runs;
 }
 
+// A rank other than 0 of `ltrnn run --distributed`: the same data, computed without writing
+// it, then its share of each distributed run that rank 0 says it fits, in plan order.
+std::vector<RunRecord> help_with_distributed_runs(const Experiment& e, const RunnerOptions& options,
+                                                  const std::vector<PlannedRun>& plan, std::ostream& out) {
+  const DistributedSetup& setup = *options.distributed;
+  out << "distributed: rank " << setup.rank << " of " << setup.world_size << " (" << setup.source << "); rank 0 writes "
+      << options.out_dir.string() << "\n";
+  if (options.threads > 0) use_compute_threads(static_cast<int>(options.threads));
+  const SharedData shared = prepare_data(e, options.out_dir, false, out);
+  TrialGroup group(setup);
+  std::vector<RunRecord> records;
+  for (const PlannedRun& run : plan) {
+    if (!run.distributed) continue;
+    torch::Tensor decision = torch::zeros({1}, torch::kFloat64);
+    group.sum(decision, "the start of " + run.id);
+    if (decision.item<double>() == 0) continue;  // finished before (--resume)
+    TrainConfig train = run.train;
+    train.threads = 0;
+    RunOptions run_options;
+    run_options.progress = false;
+    run_options.resume = options.resume;
+    run_options.distributed = &group;
+    try {
+      records.push_back(
+          execute_run(shared.dataset, shared.masks, run.model, train, options.out_dir / "runs" / run.id, run_options));
+    } catch (const std::exception& error) {
+      if (ends_the_experiment(error)) {
+        group.report_failure(one_line_message(error));
+        throw;
+      }
+      // The same failure on rank 0, which records it and goes on to the next run.
+      out << run.id << ": rank " << setup.rank << " failed: " << one_line_message(error) << "\n";
+      continue;
+    }
+    records.back().id = run.id;
+    out << run.id << ": rank " << setup.rank << " " << records.back().outcome.text() << " after "
+        << records.back().iterations << " iterations\n";
+  }
+  return records;
+}
+
 // Comparison table, analyses, results.json/csv and the report of the runs so far.
 void summarise_experiment(const Experiment& e, const fs::path& out_dir, const json& resolved,
                           const std::vector<RunRecord>& results, json extra, std::ostream& out) {
@@ -229,6 +271,9 @@ void summarise_experiment(const Experiment& e, const fs::path& out_dir, const js
 std::vector<RunRecord> run_experiment(const Experiment& e, const RunnerOptions& options, std::ostream& out) {
   const auto start = std::chrono::steady_clock::now();
   const std::vector<PlannedRun> plan = plan_runs(e);
+  if (options.distributed && options.shard)
+    throw InputError("--distributed and --shard: a sharded run fits whole runs per process; choose one");
+  if (options.distributed && options.distributed->rank != 0) return help_with_distributed_runs(e, options, plan, out);
   std::vector<std::size_t> mine(plan.size());
   for (std::size_t i = 0; i < mine.size(); ++i) mine[i] = i;
   if (options.shard) mine = runs_of_shard(plan.size(), *options.shard);
@@ -258,6 +303,19 @@ std::vector<RunRecord> run_experiment(const Experiment& e, const RunnerOptions& 
   std::vector<std::string> my_ids;
   for (const PlannedRun& run : my_plan) my_ids.push_back(run.id);
   if (options.shard) write_shard_record(options.out_dir, *options.shard, my_ids, "running");
+  const auto distributed_runs =
+      std::count_if(my_plan.begin(), my_plan.end(), [](const PlannedRun& r) { return r.distributed; });
+  std::unique_ptr<TrialGroup> group;
+  if (options.distributed && distributed_runs > 0) {
+    out << "distributed: rank 0 of " << options.distributed->world_size << " (" << options.distributed->source
+        << "), meeting the others at " << options.distributed->master_address << ":" << options.distributed->port
+        << "\n";
+    group = std::make_unique<TrialGroup>(*options.distributed);
+  } else if (distributed_runs > 0) {
+    out << "note: " << distributed_runs
+        << " run(s) marked \"distributed\" are fitted by this one process (start several with --distributed to "
+           "split their trials)\n";
+  }
 
   // 2. Each run: reuse a finished one on resume; a failing run is recorded and the rest go
   //    on. One job takes the runs in plan order, several the longest first (plan.h);
@@ -278,7 +336,7 @@ std::vector<RunRecord> run_experiment(const Experiment& e, const RunnerOptions& 
       if (slot) done.push_back(*slot);
     return done;
   };
-  const auto run_one = [&](std::size_t i) {
+  const auto run_one = [&](std::size_t i, TrialGroup* with_group) {
     const PlannedRun& run = plan[i];
     const fs::path run_dir = options.out_dir / "runs" / run.id;
     std::optional<RunRecord> record;
@@ -298,8 +356,12 @@ std::vector<RunRecord> run_experiment(const Experiment& e, const RunnerOptions& 
       try {
         TrainConfig train = run.train;
         train.threads = 0;  // set once above, not per run (runs may share the process)
-        RunOptions run_options{options.progress && options.jobs == 1, options.resume, e.outputs.predictions,
-                               e.outputs.factors, e.outputs.export_model};
+        RunOptions run_options{options.progress && options.jobs == 1,
+                               options.resume,
+                               e.outputs.predictions,
+                               e.outputs.factors,
+                               e.outputs.export_model,
+                               with_group};
         throw_if_interrupted("interrupted before " + run.id);
         record = execute_run(dataset, masks, run.model, train, run_dir, run_options);
         record->id = run.id;
@@ -342,10 +404,37 @@ std::vector<RunRecord> run_experiment(const Experiment& e, const RunnerOptions& 
         const std::lock_guard<std::mutex> lock(mutex);
         if (ended) return;
       }
-      run_one(order[n]);
+      run_one(order[n], nullptr);
     }
   };
-  if (options.jobs <= 1) {
+  // Runs marked distributed first, one at a time with every process: rank 0 tells the
+  // others which it fits (a finished one is skipped on --resume), then they fit it together.
+  if (group) {
+    for (const std::size_t i : mine) {
+      if (!plan[i].distributed) continue;
+      std::optional<RunRecord> done;
+      try {
+        done = options.resume ? read_run_record(options.out_dir / "runs" / plan[i].id) : std::nullopt;
+      } catch (const std::exception&) {
+        done = std::nullopt;
+      }
+      const bool fit_it = !done || done->outcome.status == RunStatus::Failed;
+      torch::Tensor decision = torch::full({1}, fit_it ? 1.0 : 0.0, torch::kFloat64);
+      try {
+        group->sum(decision, "the start of " + plan[i].id);
+      } catch (const std::exception&) {
+        ended = std::current_exception();
+        break;
+      }
+      run_one(i, group.get());
+      if (ended) break;
+    }
+    order.erase(std::remove_if(order.begin(), order.end(), [&](std::size_t i) { return plan[i].distributed; }),
+                order.end());
+  }
+  if (ended) {
+    // the experiment ends below
+  } else if (options.jobs <= 1) {
     worker();
   } else {
     std::vector<std::thread> workers;

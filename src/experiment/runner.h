@@ -12,6 +12,7 @@
 #include "experiment/plan.h"
 #include "experiment/shards.h"
 #include "run/record.h"
+#include "train/distributed.h"
 
 namespace ltrnn {
 
@@ -25,6 +26,10 @@ struct RunnerOptions {
   // Fit only this shard's runs (experiment/shards.h), beside the other shards in the same
   // directory; no results.json (`collect_experiment` assembles it).
   std::optional<Shard> shard;
+  // One of the processes of `ltrnn run --distributed` (train/distributed.h): the runs marked
+  // "distributed" are fitted by all of them together, first; rank 0 fits the others alone
+  // and writes everything, the other ranks write nothing and return the bare records.
+  std::optional<DistributedSetup> distributed;
 };
 
 // Runs the experiment; returns every run's record (finished, failed or resumed).

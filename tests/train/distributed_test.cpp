@@ -241,5 +241,63 @@ TEST_F(DistributedFit, AProcessWhosePeersNeverStartStopsWithinItsTimeout) {
   EXPECT_FALSE(fs::exists(out)) << "only rank 0 writes";
 }
 
+// `ltrnn run --distributed` by two processes: the run marked "distributed" is fitted by both
+// (equal to one process within 1e-5), the other by rank 0 alone (equal in every number);
+// rank 1 writes nothing; a resume skips what is finished in both processes.
+TEST_F(DistributedFit, AnExperimentsDistributedRunsAreFittedByEveryProcess) {
+  const json experiment = {
+      {"name", "distributed"},
+      {"dataset",
+       {{"generator", "teacher"},
+        {"parameters",
+         {{"hidden", 8}, {"neurons", 6}, {"trials_per_epoch", 6}, {"bins", 10}, {"preparatory_bins", 3}}}}},
+      {"train", {{"iterations", 150}, {"checkpoint_every", 10}}},
+      {"outputs", {{"report", false}}},
+      {"runs", json::parse(R"([{"model": "tensor_rank", "ranks": [2], "hidden": 6, "distributed": true},
+                               {"model": "static", "hidden": 6}])")}};
+  const fs::path file = scratch / "distributed.json", single = scratch / "single", out = scratch / "together";
+  write_file_atomic(file, experiment.dump());
+  const Outcome one = run_ltrnn("run " + file.string() + " --out " + single.string() + " --threads 1 --quiet");
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  EXPECT_NE(one.output.find("tensor_rank-r2-n6-s0  (150 iterations max, ~"), std::string::npos) << one.output;
+  EXPECT_NE(one.output.find("1 run(s) marked \"distributed\" are fitted by this one process"), std::string::npos);
+
+  const auto start_both = [&](bool resume) {
+    const int port = next_port++;
+    std::vector<Child> children;
+    for (int rank = 0; rank < 2; ++rank) {
+      std::vector<std::string> args{"run",       file.string(), "--out",   out.string(),
+                                    "--threads", "1",           "--quiet", "--distributed"};
+      if (resume) args.push_back("--resume");
+      children.push_back(start_ltrnn(args, scratch / ("run-rank" + std::to_string(rank) + (resume ? "-again" : "")),
+                                     {"RANK=" + std::to_string(rank), "WORLD_SIZE=2", "MASTER_ADDR=127.0.0.1",
+                                      "MASTER_PORT=" + std::to_string(port)}));
+    }
+    return children;
+  };
+  const std::vector<Child> both = start_both(false);
+  expect_exit_0(both);
+  EXPECT_NE(output_of(both[1]).find("tensor_rank-r2-n6-s0: rank 1 finished after"), std::string::npos)
+      << output_of(both[1]);
+  EXPECT_EQ(output_of(both[1]).find("static"), std::string::npos) << "rank 0 fits the other runs alone";
+
+  const json a = json::parse(read_file(out / "results.json")), b = json::parse(read_file(single / "results.json"));
+  ASSERT_EQ(a["runs"].size(), 2u);
+  for (const char* score : {"test_nmse", "validation_loss", "train_loss"})
+    EXPECT_NEAR(a["runs"][0][score].get<double>(), b["runs"][0][score].get<double>(),
+                1e-5 * b["runs"][0][score].get<double>())
+        << score;
+  json x = a["runs"][1], y = b["runs"][1];
+  x.erase("seconds");
+  y.erase("seconds");
+  EXPECT_EQ(x, y);
+
+  const std::vector<Child> again = start_both(true);
+  expect_exit_0(again);
+  EXPECT_NE(output_of(again[0]).find("tensor_rank-r2-n6-s0: already finished"), std::string::npos)
+      << output_of(again[0]);
+  EXPECT_EQ(output_of(again[1]).find("rank 1 finished"), std::string::npos) << output_of(again[1]);
+}
+
 }  // namespace
 }  // namespace ltrnn
