@@ -1,4 +1,4 @@
-// The sbatch files of `ltrnn slurm` on a real SLURM: munged, slurmctld and slurmd from
+// `ltrnn slurm`'s sbatch files and an srun-started distributed fit on a real SLURM: munged, slurmctld and slurmd from
 // Debian's packages started on localhost (tests/cluster/local_slurm.sh), an array of three
 // shards and the collect job after it, against one `ltrnn run` of the same experiment.
 #include <gtest/gtest.h>
@@ -88,6 +88,36 @@ TEST(SlurmCluster, AnArrayOfShardsThenTheCollectJobGiveTheResultsOfOneRun) {
                             "shard 2/3: 2 of its 2 runs finished", "collected 6 of 6 runs"})
     EXPECT_NE(all_logs.find(shard), std::string::npos) << shard << "\n" << all_logs;
   EXPECT_EQ(results_without_timing(grid), results_without_timing(plain));
+}
+
+// One fit over two processes started by srun: they find each other through SLURM_PROCID,
+// SLURM_NTASKS and the job's node list, and match one process within 1e-5.
+TEST(SlurmCluster, SrunStartsADistributedFitThatMatchesOneProcess) {
+  ScratchDirectory scratch;
+  const LocalSlurm slurm(scratch / "cluster");
+  if (slurm.started().exit_code == 77) GTEST_SKIP() << slurm.started().output;
+  ASSERT_EQ(slurm.started().exit_code, 0) << slurm.started().output;
+  const fs::path data = scratch / "teacher.npz";
+  const Outcome simulated = run_ltrnn(
+      "simulate teacher --rank 2 --hidden 16 --neurons 16 --trials-per-epoch 10 "
+      "--bins 16 --out " +
+      data.string());
+  ASSERT_EQ(simulated.exit_code, 0) << simulated.output;
+  const std::string fit = " fit --data " + data.string() + " --rank 2 --hidden 12 --iterations 100 --threads 1 --quiet";
+  const Outcome one = run_ltrnn(fit + " --out " + (scratch / "one").string());
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  const Outcome two = shell("env " + slurm.environment() + " timeout 180 srun --ntasks 2 --cpus-per-task 1 " +
+                            LTRNN_BINARY + fit + " --distributed --out " + (scratch / "two").string());
+  ASSERT_EQ(two.exit_code, 0) << two.output;
+  EXPECT_NE(two.output.find("distributed fit: rank 1 of 2 (SLURM), meeting at "), std::string::npos) << two.output;
+  const auto run = [&](const char* dir) {
+    return nlohmann::json::parse(read_file(scratch / dir / "results.json"))["runs"][0];
+  };
+  for (const char* score : {"test_nmse", "validation_loss", "train_loss"})
+    EXPECT_NEAR(run("two")[score].get<double>(), run("one")[score].get<double>(),
+                1e-5 * run("one")[score].get<double>())
+        << score;
+  EXPECT_EQ(run("two")["iterations"], run("one")["iterations"]);
 }
 
 }  // namespace
