@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <iomanip>
 #include <memory>
 #include <mutex>
@@ -85,9 +86,24 @@ struct SharedData {
   json notes = json::object();  // what the generator reported (results.json)
 };
 
-SharedData prepare_data(const Experiment& e, const fs::path& out_dir, bool save, std::ostream& out) {
+// A shard that did not write dataset.npz checks that it generated the same data: a
+// generator's numbers may depend on the machine's kernels or thread count.
+void check_same_data(const fs::path& saved, const Dataset& raw) {
+  const std::map<std::string, NpyArray> arrays = read_npz(saved);
+  const auto it = arrays.find("data");
+  if (it == arrays.end() || !torch::equal(from_npy(it->second).to(torch::kFloat64), raw.data.to(torch::kFloat64)))
+    throw InputError(saved.string() +
+                     ": the data this shard generated differ from those the first shard wrote (a generator whose "
+                     "numbers depend on the machine's kernels or the thread count); run every shard with the same "
+                     "--threads on the same kind of machine, or give the experiment that dataset.npz as its file");
+}
+
+// `compare_with_saved`: a generated dataset must equal out_dir/dataset.npz (check_same_data).
+SharedData prepare_data(const Experiment& e, const fs::path& out_dir, bool save, bool compare_with_saved,
+                        std::ostream& out) {
   SharedData shared;
   const Dataset raw = experiment_dataset(e, out_dir, out, shared.notes, save);
+  if (compare_with_saved && !e.dataset.file) check_same_data(out_dir / "dataset.npz", raw);
   shared.dataset = preprocess(raw, e.preprocess);
   const Dataset& dataset = shared.dataset;
   for (const auto& note : dataset.notes) out << "note: " << note << "\n";
@@ -175,7 +191,7 @@ SharedData prepare_shard(const Experiment& e, const json& resolved, const Runner
     first = !fs::exists(options.out_dir / "experiment.json");
     if (first) {
       out << "shard " << shard.text() << ": writing the experiment's shared files\n";
-      SharedData shared = prepare_data(e, options.out_dir, true, out);
+      SharedData shared = prepare_data(e, options.out_dir, true, false, out);
       write_shared_files(e, options.out_dir, shared);
       return shared;
     }
@@ -191,7 +207,7 @@ SharedData prepare_shard(const Experiment& e, const json& resolved, const Runner
     if (fs::exists(options.out_dir / "runs" / plan[i].id, ignored))
       remove_temporary_files(options.out_dir / "runs" / plan[i].id);
   }
-  SharedData shared = prepare_data(e, options.out_dir, false, out);
+  SharedData shared = prepare_data(e, options.out_dir, false, true, out);
   check_shared_masks(options.out_dir, shared.masks);
   shared.notes = json::parse(read_file(options.out_dir / "dataset_notes.json"));
   return shared;
@@ -203,6 +219,15 @@ std::vector<PlannedRun> selected_runs(const std::vector<PlannedRun>& plan, const
   return runs;
 }
 
+// What rank 0 tells the others before each distributed run.
+constexpr double kSkipRun = 0, kFitRun = 1, kStopRun = 2;
+
+void check_trials_for(const Dataset& dataset, const DistributedSetup& setup) {
+  if (dataset.n_trials() < setup.world_size)
+    throw InputError("--distributed: " + std::to_string(setup.world_size) + " processes for " +
+                     std::to_string(dataset.n_trials()) + " trials; at most one process per trial");
+}
+
 // A rank other than 0 of `ltrnn run --distributed`: the same data, computed without writing
 // it, then its share of each distributed run that rank 0 says it fits, in plan order.
 std::vector<RunRecord> help_with_distributed_runs(const Experiment& e, const RunnerOptions& options,
@@ -210,15 +235,21 @@ std::vector<RunRecord> help_with_distributed_runs(const Experiment& e, const Run
   const DistributedSetup& setup = *options.distributed;
   out << "distributed: rank " << setup.rank << " of " << setup.world_size << " (" << setup.source << "); rank 0 writes "
       << options.out_dir.string() << "\n";
+  if (std::none_of(plan.begin(), plan.end(), [](const PlannedRun& r) { return r.distributed; })) {
+    out << "no run of the plan is marked \"distributed\": rank 0 fits them all\n";
+    return {};
+  }
   if (options.threads > 0) use_compute_threads(static_cast<int>(options.threads));
-  const SharedData shared = prepare_data(e, options.out_dir, false, out);
+  const SharedData shared = prepare_data(e, options.out_dir, false, false, out);
+  check_trials_for(shared.dataset, setup);
   TrialGroup group(setup);
   std::vector<RunRecord> records;
   for (const PlannedRun& run : plan) {
     if (!run.distributed) continue;
     torch::Tensor decision = torch::zeros({1}, torch::kFloat64);
     group.sum(decision, "the start of " + run.id);
-    if (decision.item<double>() == 0) continue;  // finished before (--resume)
+    if (decision.item<double>() == kStopRun) throw Interrupted("rank 0 was interrupted before " + run.id, SIGTERM);
+    if (decision.item<double>() == kSkipRun) continue;  // finished before (--resume)
     TrainConfig train = run.train;
     train.threads = 0;
     RunOptions run_options;
@@ -229,13 +260,10 @@ std::vector<RunRecord> help_with_distributed_runs(const Experiment& e, const Run
       records.push_back(
           execute_run(shared.dataset, shared.masks, run.model, train, options.out_dir / "runs" / run.id, run_options));
     } catch (const std::exception& error) {
-      if (ends_the_experiment(error)) {
-        group.report_failure(one_line_message(error));
-        throw;
-      }
-      // The same failure on rank 0, which records it and goes on to the next run.
-      out << run.id << ": rank " << setup.rank << " failed: " << one_line_message(error) << "\n";
-      continue;
+      // Any failure inside a distributed fit ends it for every process (the others would
+      // wait in a sum this one never joins): tell them why, then stop.
+      group.report_failure(one_line_message(error));
+      throw;
     }
     records.back().id = run.id;
     out << run.id << ": rank " << setup.rank << " " << records.back().outcome.text() << " after "
@@ -295,7 +323,7 @@ std::vector<RunRecord> run_experiment(const Experiment& e, const RunnerOptions& 
   const int64_t threads_per_run = options.jobs > 1 && options.threads == 0 ? 1 : options.threads;
   if (threads_per_run > 0) use_compute_threads(static_cast<int>(threads_per_run));
   const SharedData shared = options.shard ? prepare_shard(e, resolved, options, plan, mine, out)
-                                          : prepare_data(e, options.out_dir, true, out);
+                                          : prepare_data(e, options.out_dir, true, false, out);
   const Dataset& dataset = shared.dataset;
   const Masks& masks = shared.masks;
   if (!planned_sizes) check_memory(my_plan, {dataset.n_bins(), dataset.n_trials(), dataset.n_neurons()}, options.force);
@@ -310,6 +338,7 @@ std::vector<RunRecord> run_experiment(const Experiment& e, const RunnerOptions& 
     out << "distributed: rank 0 of " << options.distributed->world_size << " (" << options.distributed->source
         << "), meeting the others at " << options.distributed->master_address << ":" << options.distributed->port
         << "\n";
+    check_trials_for(dataset, *options.distributed);
     group = std::make_unique<TrialGroup>(*options.distributed);
   } else if (distributed_runs > 0) {
     out << "note: " << distributed_runs
@@ -339,6 +368,21 @@ std::vector<RunRecord> run_experiment(const Experiment& e, const RunnerOptions& 
   const auto run_one = [&](std::size_t i, TrialGroup* with_group) {
     const PlannedRun& run = plan[i];
     const fs::path run_dir = options.out_dir / "runs" / run.id;
+    // A shard holds each of its runs' directories while it writes them: shards of
+    // different counts, or one array task resubmitted alone (its own shard 0/1), never
+    // write the same run at once.
+    std::optional<DirectoryLock> run_lock;
+    if (options.shard) {
+      try {
+        fs::create_directories(run_dir);
+        run_lock.emplace(run_dir);
+      } catch (const InputError& busy) {
+        const std::lock_guard<std::mutex> lock(mutex);
+        out << "[" << i + 1 << "/" << plan.size() << "] " << run.id << ": skipped, " << one_line_message(busy)
+            << std::endl;
+        return;
+      }
+    }
     std::optional<RunRecord> record;
     try {
       record = options.resume ? read_run_record(run_dir) : std::nullopt;
@@ -366,8 +410,10 @@ std::vector<RunRecord> run_experiment(const Experiment& e, const RunnerOptions& 
         record = execute_run(dataset, masks, run.model, train, run_dir, run_options);
         record->id = run.id;
       } catch (const std::exception& error) {
-        if (ends_the_experiment(error)) {
-          // The run keeps its checkpoint and no summary.json: --resume continues it.
+        if (with_group) with_group->report_failure(one_line_message(error));
+        if (ends_the_experiment(error) || with_group) {
+          // The run keeps its checkpoint and no summary.json: --resume continues it. (In a
+          // distributed fit any error ends the experiment: the others wait in its sums.)
           const std::lock_guard<std::mutex> lock(mutex);
           if (!ended) ended = std::current_exception();
           return;
@@ -419,11 +465,16 @@ std::vector<RunRecord> run_experiment(const Experiment& e, const RunnerOptions& 
         done = std::nullopt;
       }
       const bool fit_it = !done || done->outcome.status == RunStatus::Failed;
-      torch::Tensor decision = torch::full({1}, fit_it ? 1.0 : 0.0, torch::kFloat64);
+      const double what = interrupt_signal() != 0 ? kStopRun : fit_it ? kFitRun : kSkipRun;
+      torch::Tensor decision = torch::full({1}, what, torch::kFloat64);
       try {
         group->sum(decision, "the start of " + plan[i].id);
       } catch (const std::exception&) {
         ended = std::current_exception();
+        break;
+      }
+      if (what == kStopRun) {
+        ended = std::make_exception_ptr(Interrupted("interrupted before " + plan[i].id, interrupt_signal()));
         break;
       }
       run_one(i, group.get());
@@ -514,12 +565,17 @@ CollectOutcome collect_experiment(const fs::path& out_dir, const std::optional<f
     } catch (const std::exception& error) {
       out << "warning: " << one_line_message(error) << "\n";
     }
+    const auto owner = owners.find(run.id);
+    const std::string owned_by =
+        owner == owners.end() ? std::string("no shard has started it") : "shard " + owner->second;
     if (record) {
       record->id = run.id;
       outcome.runs.push_back(*record);
+      // A run that failed for another reason than divergence is fitted again by --resume.
+      if (record->outcome.status == RunStatus::Failed)
+        outcome.missing.push_back(run.id + " (" + record->outcome.text() + "; " + owned_by + ")");
       continue;
     }
-    const auto owner = owners.find(run.id);
     outcome.missing.push_back(
         run.id + " (" + (owner == owners.end() ? std::string("no shard has started it") : "shard " + owner->second) +
         (fs::exists(out_dir / "runs" / run.id / "checkpoint.pt") ? ", has a checkpoint" : "") + ")");
@@ -529,7 +585,7 @@ CollectOutcome collect_experiment(const fs::path& out_dir, const std::optional<f
   if (fs::exists(out_dir / "dataset_notes.json")) extra = json::parse(read_file(out_dir / "dataset_notes.json"));
   summarise_experiment(e, out_dir, resolved, outcome.runs, extra, out);
   if (!outcome.missing.empty()) {
-    out << outcome.missing.size() << " run(s) missing (results.json holds the others):\n";
+    out << outcome.missing.size() << " run(s) missing or failed (results.json holds the others):\n";
     for (const std::string& line : outcome.missing) out << "  " << line << "\n";
     out << "re-run their shard with --resume (`ltrnn run EXP --out " << out_dir.string()
         << " --shard I/N --resume`), then collect again\n";

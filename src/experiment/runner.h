@@ -45,8 +45,10 @@ std::vector<RunRecord> run_experiment(const Experiment& experiment, const Runner
 // (InputError) while shards still hold the directory, or when the experiment file
 // (`experiment_file`, else the "source" its experiment.json names) changed since.
 struct CollectOutcome {
-  std::vector<RunRecord> runs;       // every run with a summary.json, in plan order
-  std::vector<std::string> missing;  // "<id> (shard I/N[, has a checkpoint])" of the others
+  std::vector<RunRecord> runs;  // every run with a summary.json, in plan order
+  // "<id> (shard I/N[, has a checkpoint])" of the others, and "<id> (failed: ...; shard I/N)"
+  // of runs that failed other than by diverging (--resume fits them again).
+  std::vector<std::string> missing;
 };
 CollectOutcome collect_experiment(const std::filesystem::path& out_dir,
                                   const std::optional<std::filesystem::path>& experiment_file, std::ostream& out);

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
@@ -101,12 +102,15 @@ void write_shard_record(const fs::path& out_dir, const Shard& shard, const std::
 
 std::map<std::string, std::string> run_owners(const fs::path& out_dir) {
   std::map<std::string, std::string> owners;
+  std::vector<fs::path> records;  // in name order, so owners are listed the same way every time
   std::error_code error;
   for (auto it = fs::directory_iterator(out_dir / "shards", error); !error && it != fs::directory_iterator();
-       it.increment(error)) {
-    if (it->path().extension() != ".json") continue;
+       it.increment(error))
+    if (it->path().extension() == ".json") records.push_back(it->path());
+  std::sort(records.begin(), records.end());
+  for (const fs::path& path : records) {
     try {
-      const json record = json::parse(read_file(it->path()));
+      const json record = json::parse(read_file(path));
       const Shard shard{record.at("shard").get<int64_t>(), record.at("count").get<int64_t>()};
       for (const auto& id : record.at("runs")) {
         std::string& owner = owners[id.get<std::string>()];

@@ -4,6 +4,8 @@
 #define USE_C10D_GLOO 1  // the Gloo process group of Debian's libtorch (its header is guarded)
 #include <torch/torch.h>
 
+#include <iomanip>
+#include <sstream>
 #include <thread>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
@@ -158,6 +160,20 @@ void TrialGroup::sum(torch::Tensor& buffer, const std::string& what) {
                            std::to_string(setup_.world_size) + ": " + what + " failed (" + first_line(error.what()) +
                            "): another process of the fit stopped or cannot be reached" + reports);
   }
+}
+
+void TrialGroup::require_agreement(const std::vector<double>& values, const std::string& what) {
+  const int64_t n = static_cast<int64_t>(values.size());
+  torch::Tensor slots = torch::zeros({setup_.world_size, n}, torch::kFloat64);
+  slots[setup_.rank].copy_(torch::tensor(values, torch::kFloat64));
+  sum(slots, "the comparison of " + what);
+  for (int other = 1; other < setup_.world_size; ++other)
+    if (!torch::equal(slots[other], slots[0])) {
+      std::ostringstream text;
+      text << std::setprecision(17) << "distributed fit: rank " << other << " and rank 0 differ in " << what
+           << " (rank 0: " << slots[0] << ", rank " << other << ": " << slots[other] << ")";
+      throw DistributedError(text.str());
+    }
 }
 
 void TrialGroup::report_failure(const std::string& why) {

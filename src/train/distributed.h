@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "util/machine.h"
 
@@ -53,6 +54,10 @@ class TrialGroup {
   // Sums `buffer` (contiguous) over the processes in place. On a failure (a process died,
   // a timeout) throws DistributedError naming this rank, `what` and what the others said.
   void sum(torch::Tensor& buffer, const std::string& what);
+  // Refuses (DistributedError) unless every process passes the same `values` (each is
+  // placed in its own slot of one sum): e.g. the iteration a resumed fit starts from, a
+  // checksum of the parameters and of the data. `what` names the values in the error.
+  void require_agreement(const std::vector<double>& values, const std::string& what);
   // Tells the others, through the store, why this process stops (best effort).
   void report_failure(const std::string& why);
   // Bytes this process sent into sums so far (the payload; ring all-reduce moves about

@@ -207,6 +207,19 @@ FitResult fit(RnnModel& model, const FitTarget& target, const TrainConfig& confi
       }
     }
   }
+  if (group) {
+    // Every process must start from the same state: the same iteration (a resume reads the
+    // checkpoint rank 0 writes, so every process must see it), parameters and data.
+    torch::NoGradGuard no_grad;
+    double parameter_sum = 0;
+    for (const auto& p : model->parameters()) parameter_sum += p.to(torch::kFloat64).sum().item<double>();
+    group->require_agreement({static_cast<double>(result.history.size()), parameter_sum,
+                              target.data.to(torch::kFloat64).sum().item<double>(), target.train_count,
+                              target.validation_count, target.test_count},
+                             "the state a distributed fit starts from (iterations done, parameter sum, data sum, "
+                             "training/validation/test entries); every process must read the same data and, "
+                             "with --resume, rank 0's checkpoint");
+  }
   model->train();
   const TrialShare share = share_of(target, group);
   const std::vector<torch::Tensor> parameters = trainable(model);

@@ -193,6 +193,50 @@ TEST_F(ShardedRun, ADuplicateShardAnUnshardedRunAndAnotherExperimentAreRefused) 
       EXPECT_NE(refused.output.find("the shards of a sharded run"), std::string::npos) << refused.output;
     }
   }
+  {
+    // A run another process holds (a shard of another count, a resubmitted task) is
+    // skipped, not written twice; collect lists it, and a failed run, as still to do.
+    const fs::path busy_run = out / "runs" / "tensor_rank-r1-n6-s1";
+    fs::create_directories(busy_run);
+    const DirectoryLock held(busy_run);
+    const Outcome other =
+        run_ltrnn("run " + experiment.string() + " --out " + out.string() + " --shard 0/1 --resume --quiet");
+    EXPECT_EQ(other.exit_code, 0) << other.output;
+    EXPECT_NE(other.output.find("tensor_rank-r1-n6-s1: skipped, " + busy_run.string() +
+                                " is in use by another ltrnn process"),
+              std::string::npos)
+        << other.output;
+    EXPECT_FALSE(fs::exists(busy_run / "summary.json"));
+  }
+  json summary = json::parse(read_file(out / "runs" / "static-n6-s0" / "summary.json"));
+  summary["summary"]["status"] = "failed: out of memory";
+  write_file_atomic(out / "runs" / "static-n6-s0" / "summary.json", summary.dump());
+  const Outcome collected = run_ltrnn("collect " + out.string());
+  EXPECT_EQ(collected.exit_code, 1) << collected.output;
+  EXPECT_NE(collected.output.find("tensor_rank-r1-n6-s1 (shard 0/1)"), std::string::npos) << collected.output;
+  EXPECT_NE(collected.output.find("static-n6-s0 (failed: out of memory; shard 0/1, 0/2)"), std::string::npos)
+      << collected.output;
+
+  // A shard whose generated data differ from dataset.npz (written by the first shard) is refused.
+  TinyExperiment other_teacher;
+  other_teacher.teacher["seed"] = 5;
+  const fs::path elsewhere = scratch / "elsewhere";
+  fs::create_directories(elsewhere);
+  const Outcome other_data = run_ltrnn(
+      "simulate teacher --rank 2 --hidden 8 --neurons 6 --trials-per-epoch 5 --bins 10 "
+      "--preparatory-bins 3 --seed 5 --out " +
+      (elsewhere / "dataset.npz").string());
+  ASSERT_EQ(other_data.exit_code, 0) << other_data.output;
+  const std::string original = read_file(out / "dataset.npz");
+  write_file_atomic(out / "dataset.npz", read_file(elsewhere / "dataset.npz"));
+  const Outcome different =
+      run_ltrnn("run " + experiment.string() + " --out " + out.string() + " --shard 1/2 --resume --quiet");
+  EXPECT_EQ(different.exit_code, 2) << different.output;
+  EXPECT_NE(different.output.find("dataset.npz: the data this shard generated differ from those the first shard wrote"),
+            std::string::npos)
+      << different.output;
+  write_file_atomic(out / "dataset.npz", original);
+
   // A shard of a changed experiment: the same refusal as --resume.
   TinyExperiment changed;
   changed.iterations = 301;
@@ -204,7 +248,8 @@ TEST_F(ShardedRun, ADuplicateShardAnUnshardedRunAndAnotherExperimentAreRefused) 
   const Outcome mismatch = run_ltrnn("run " + other.string() + " --out " + out.string() + " --shard 1/2 --quiet");
   EXPECT_EQ(mismatch.exit_code, 2) << mismatch.output;
   EXPECT_NE(mismatch.output.find("experiment changed since it was started"), std::string::npos) << mismatch.output;
-  EXPECT_FALSE(fs::exists(out / "runs" / "tensor_rank-r1-n6-s1")) << "the refused shard fitted nothing";
+  EXPECT_FALSE(fs::exists(out / "runs" / "tensor_rank-r1-n6-s1" / "summary.json"))
+      << "the refused shard fitted nothing";
 }
 
 TEST_F(ShardedRun, SlurmWritesAnArrayAndACollectJob) {

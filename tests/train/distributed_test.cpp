@@ -226,6 +226,35 @@ TEST_F(DistributedFit, AKilledProcessStopsTheOthersAndTheFitResumes) {
   expect_same_fit(out, single, 1e-5);
 }
 
+// Processes that would start from different states (here: different data files; likewise a
+// rank that does not see rank 0's checkpoint on --resume) are refused before the first step.
+TEST_F(DistributedFit, ProcessesThatDoNotStartFromTheSameStateAreRefused) {
+  const fs::path other = scratch / "other.npz";
+  const Outcome simulated = run_ltrnn(
+      "simulate teacher --rank 2 --hidden 16 --neurons 16 --trials-per-epoch 10 "
+      "--bins 16 --seed 9 --out " +
+      other.string());
+  ASSERT_EQ(simulated.exit_code, 0) << simulated.output;
+  const int port = next_port++;
+  std::vector<Child> children;
+  for (int rank = 0; rank < 2; ++rank) {
+    std::vector<std::string> args = fit_args(scratch / "mixed", 50);
+    if (rank == 1) args[2] = other.string();  // --data
+    args.insert(args.end(), {"--distributed", "--distributed-timeout", "20"});
+    children.push_back(start_ltrnn(args, scratch / ("mixed-rank" + std::to_string(rank)),
+                                   {"RANK=" + std::to_string(rank), "WORLD_SIZE=2", "MASTER_ADDR=127.0.0.1",
+                                    "MASTER_PORT=" + std::to_string(port)}));
+  }
+  for (const Child& child : children) {
+    const int status = wait_for(child);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << output_of(child);
+    EXPECT_NE(output_of(child).find("rank 1 and rank 0 differ in the state a distributed fit starts from"),
+              std::string::npos)
+        << output_of(child);
+  }
+  EXPECT_FALSE(fs::exists(scratch / "mixed" / "runs" / "tensor_rank-r2-n12-s0" / "checkpoint.pt"));
+}
+
 TEST_F(DistributedFit, AProcessWhosePeersNeverStartStopsWithinItsTimeout) {
   const fs::path out = scratch / "alone";
   std::vector<std::string> args = fit_args(out, 50);
@@ -291,6 +320,17 @@ TEST_F(DistributedFit, AnExperimentsDistributedRunsAreFittedByEveryProcess) {
   x.erase("seconds");
   y.erase("seconds");
   EXPECT_EQ(x, y);
+
+  // A rank other than 0 of an experiment without distributed runs has nothing to do.
+  const fs::path plain_file = scratch / "plain.json";
+  json plain_experiment = experiment;
+  plain_experiment["runs"][0].erase("distributed");
+  write_file_atomic(plain_file, plain_experiment.dump());
+  const Outcome idle = run_ltrnn("run " + plain_file.string() + " --out " + (scratch / "idle").string() +
+                                     " --distributed --distributed-timeout 5 --quiet",
+                                 "RANK=1 WORLD_SIZE=2 MASTER_PORT=" + std::to_string(next_port++));
+  EXPECT_EQ(idle.exit_code, 0) << idle.output;
+  EXPECT_NE(idle.output.find("no run of the plan is marked \"distributed\""), std::string::npos) << idle.output;
 
   const std::vector<Child> again = start_both(true);
   expect_exit_0(again);
