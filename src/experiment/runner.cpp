@@ -202,11 +202,7 @@ SharedData prepare_shard(const Experiment& e, const json& resolved, const Runner
       if (fs::exists(options.out_dir / "runs" / plan[i].id))
         throw InputError((options.out_dir / "runs" / plan[i].id).string() + " already exists (shard " + shard.text() +
                          " ran before); pass --resume to continue it, or use another --out");
-  for (const std::size_t i : mine) {
-    std::error_code ignored;
-    if (fs::exists(options.out_dir / "runs" / plan[i].id, ignored))
-      remove_temporary_files(options.out_dir / "runs" / plan[i].id);
-  }
+  for (const std::size_t i : mine) remove_temporary_files(options.out_dir / "runs" / plan[i].id);
   SharedData shared = prepare_data(e, options.out_dir, false, true, out);
   check_shared_masks(options.out_dir, shared.masks);
   shared.notes = json::parse(read_file(options.out_dir / "dataset_notes.json"));
@@ -217,6 +213,20 @@ std::vector<PlannedRun> selected_runs(const std::vector<PlannedRun>& plan, const
   std::vector<PlannedRun> runs;
   for (const std::size_t i : indices) runs.push_back(plan[i]);
   return runs;
+}
+
+// The record of a run that needs no fitting on --resume: finished or diverged. A run that
+// failed for another reason (an error, a full disk) is tried again from its checkpoint, and
+// an unreadable summary.json means fitting it again.
+std::optional<RunRecord> final_record(const fs::path& run_dir, bool resume) {
+  if (!resume) return std::nullopt;
+  try {
+    std::optional<RunRecord> record = read_run_record(run_dir);
+    if (record && record->outcome.status == RunStatus::Failed) return std::nullopt;
+    return record;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
 }
 
 // What rank 0 tells the others before each distributed run.
@@ -383,15 +393,7 @@ std::vector<RunRecord> run_experiment(const Experiment& e, const RunnerOptions& 
         return;
       }
     }
-    std::optional<RunRecord> record;
-    try {
-      record = options.resume ? read_run_record(run_dir) : std::nullopt;
-    } catch (const std::exception& error) {
-      record = std::nullopt;  // an unreadable summary.json: fit the run again
-    }
-    // A finished or diverged run is final; one that failed for another reason (an error,
-    // a full disk) is tried again, continuing from its checkpoint.
-    if (record && record->outcome.status == RunStatus::Failed) record = std::nullopt;
+    std::optional<RunRecord> record = final_record(run_dir, options.resume);
     if (record) {
       const std::lock_guard<std::mutex> lock(mutex);
       out << "[" << i + 1 << "/" << plan.size() << "] " << run.id << ": already " << record->outcome.text()
@@ -458,13 +460,7 @@ std::vector<RunRecord> run_experiment(const Experiment& e, const RunnerOptions& 
   if (group) {
     for (const std::size_t i : mine) {
       if (!plan[i].distributed) continue;
-      std::optional<RunRecord> done;
-      try {
-        done = options.resume ? read_run_record(options.out_dir / "runs" / plan[i].id) : std::nullopt;
-      } catch (const std::exception&) {
-        done = std::nullopt;
-      }
-      const bool fit_it = !done || done->outcome.status == RunStatus::Failed;
+      const bool fit_it = !final_record(options.out_dir / "runs" / plan[i].id, options.resume);
       const double what = interrupt_signal() != 0 ? kStopRun : fit_it ? kFitRun : kSkipRun;
       torch::Tensor decision = torch::full({1}, what, torch::kFloat64);
       try {

@@ -23,14 +23,6 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-EnvironmentLookup environment_of(const std::map<std::string, std::string>& variables) {
-  return [variables](const std::string& name) -> std::optional<std::string> {
-    const auto it = variables.find(name);
-    if (it == variables.end()) return std::nullopt;
-    return it->second;
-  };
-}
-
 std::string error_of(const std::function<void()>& action) {
   try {
     action();

@@ -17,23 +17,13 @@ namespace ltrnn {
 namespace {
 namespace fs = std::filesystem;
 
-// Output and exit code of a shell command.
-Outcome shell(const std::string& command) {
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  std::string output;
-  char buffer[512];
-  while (std::fgets(buffer, sizeof buffer, pipe)) output += buffer;
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
-
 // A one-node cluster for the test's lifetime.
 class LocalSlurm {
  public:
   explicit LocalSlurm(const fs::path& dir) : dir_(dir) {
-    started_ = shell("bash " LTRNN_SOURCE_DIR "/tests/cluster/local_slurm.sh start " + dir.string());
+    started_ = run_command("bash " LTRNN_SOURCE_DIR "/tests/cluster/local_slurm.sh start " + dir.string());
   }
-  ~LocalSlurm() { shell("bash " LTRNN_SOURCE_DIR "/tests/cluster/local_slurm.sh stop " + dir_.string()); }
+  ~LocalSlurm() { run_command("bash " LTRNN_SOURCE_DIR "/tests/cluster/local_slurm.sh stop " + dir_.string()); }
   const Outcome& started() const { return started_; }
   std::string environment() const { return "SLURM_CONF=" + (dir_ / "slurm.conf").string(); }
 
@@ -60,7 +50,8 @@ TEST(SlurmCluster, AnArrayOfShardsThenTheCollectJobGiveTheResultsOfOneRun) {
   const Outcome written =
       run_ltrnn("slurm " + experiment.string() + " --array 3 --cpus-per-task 1 --time 00:10:00 --out " + grid.string());
   ASSERT_EQ(written.exit_code, 0) << written.output;
-  const Outcome submitted = shell("env " + slurm.environment() + " bash " + (grid / "slurm" / "submit.sh").string());
+  const Outcome submitted =
+      run_command("env " + slurm.environment() + " bash " + (grid / "slurm" / "submit.sh").string());
   ASSERT_EQ(submitted.exit_code, 0) << submitted.output;
 
   // The collect job runs after the array (afterany): wait for the queue to empty, or for a
@@ -68,7 +59,7 @@ TEST(SlurmCluster, AnArrayOfShardsThenTheCollectJobGiveTheResultsOfOneRun) {
   std::string queue;
   const bool done = wait_until(
       [&] {
-        const Outcome listed = shell("env " + slurm.environment() + " squeue -h -o '%i %r'");
+        const Outcome listed = run_command("env " + slurm.environment() + " squeue -h -o '%i %r'");
         queue = listed.output;
         return listed.exit_code == 0 && (queue.empty() || queue.find("launch failed") != std::string::npos);
       },
@@ -106,8 +97,8 @@ TEST(SlurmCluster, SrunStartsADistributedFitThatMatchesOneProcess) {
   const std::string fit = " fit --data " + data.string() + " --rank 2 --hidden 12 --iterations 100 --threads 1 --quiet";
   const Outcome one = run_ltrnn(fit + " --out " + (scratch / "one").string());
   ASSERT_EQ(one.exit_code, 0) << one.output;
-  const Outcome two = shell("env " + slurm.environment() + " timeout 180 srun --ntasks 2 --cpus-per-task 1 " +
-                            LTRNN_BINARY + fit + " --distributed --out " + (scratch / "two").string());
+  const Outcome two = run_command("env " + slurm.environment() + " timeout 180 srun --ntasks 2 --cpus-per-task 1 " +
+                                  LTRNN_BINARY + fit + " --distributed --out " + (scratch / "two").string());
   ASSERT_EQ(two.exit_code, 0) << two.output;
   EXPECT_NE(two.output.find("distributed fit: rank 1 of 2 (SLURM), meeting at "), std::string::npos) << two.output;
   const auto run = [&](const char* dir) {

@@ -20,14 +20,6 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-EnvironmentLookup environment_of(const std::map<std::string, std::string>& variables) {
-  return [variables](const std::string& name) -> std::optional<std::string> {
-    const auto it = variables.find(name);
-    if (it == variables.end()) return std::nullopt;
-    return it->second;
-  };
-}
-
 std::string error_of(const std::map<std::string, std::string>& variables) {
   try {
     distributed_setup(environment_of(variables));
@@ -150,6 +142,11 @@ class DistributedFit : public ::testing::Test {
     }
     return children;
   }
+  static std::string command_line(const std::vector<std::string>& args) {
+    std::string line;
+    for (const auto& a : args) line += a + " ";
+    return line;
+  }
   static void expect_exit_0(const std::vector<Child>& children) {
     for (const Child& child : children) {
       const int status = wait_for(child);
@@ -177,11 +174,7 @@ class DistributedFit : public ::testing::Test {
 // 200 iterations within 1e-5 relative (the sums are only reordered).
 TEST_F(DistributedFit, TwoAndThreeProcessesMatchOneProcess) {
   const fs::path single = scratch / "single";
-  const Outcome one = run_ltrnn([&] {
-    std::string line;
-    for (const auto& a : fit_args(single, 200)) line += a + " ";
-    return line;
-  }());
+  const Outcome one = run_ltrnn(command_line(fit_args(single, 200)));
   ASSERT_EQ(one.exit_code, 0) << one.output;
   for (const int world : {2, 3}) {
     const fs::path out = scratch / ("world" + std::to_string(world));
@@ -200,9 +193,7 @@ TEST_F(DistributedFit, TwoAndThreeProcessesMatchOneProcess) {
 // equal to one uninterrupted process.
 TEST_F(DistributedFit, AKilledProcessStopsTheOthersAndTheFitResumes) {
   const fs::path single = scratch / "single", out = scratch / "killed";
-  std::string line;
-  for (const auto& a : fit_args(single, 300)) line += a + " ";
-  const Outcome one = run_ltrnn(line);
+  const Outcome one = run_ltrnn(command_line(fit_args(single, 300)));
   ASSERT_EQ(one.exit_code, 0) << one.output;
 
   const fs::path checkpoint = out / "runs" / "tensor_rank-r2-n12-s0" / "checkpoint.pt";
