@@ -3,10 +3,12 @@
 
 #include <algorithm>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "analysis/cp.h"
 #include "analysis/cp_files.h"
+#include "analysis/ranks.h"
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "experiment/experiment.h"
@@ -26,7 +28,59 @@ std::vector<int64_t> parse_rank_list(const std::string& text, const std::string&
   return ranks;
 }
 
+// A finite 2-D array `key` of an .npz (InputError naming the file and key otherwise).
+torch::Tensor load_matrix(const fs::path& path, const std::map<std::string, NpyArray>& arrays, const std::string& key,
+                          const std::string& expected) {
+  const auto it = arrays.find(key);
+  if (it == arrays.end())
+    throw InputError(path.string() + ": no key '" + key + "' (" + expected + "; written by ltrnn simulate reach)");
+  if (it->second.shape.size() != 2 || !it->second.is_float())
+    throw InputError(path.string() + ", key '" + key + "': expected a 2-D float array, " + expected);
+  const torch::Tensor t = from_npy(it->second).to(torch::kFloat64);
+  if (!torch::isfinite(t).all().item<bool>()) throw InputError(path.string() + ", key '" + key + "': NaN or Inf");
+  return t;
+}
+
 }  // namespace
+
+int analyze_ranks_command(int argc, const char* const* argv) {
+  cxxopts::Options options("ltrnn analyze ranks",
+                           "The matrix rank of W(k) and of dW(k) = W(k) - W(first) on every trial, and the\n"
+                           "principal angles between their column and row spaces and span(B, C^T) of the\n"
+                           "input weights B and readout C: the bound of a linear RNN trained by gradient\n"
+                           "descent from W = 0 (rank <= d_in + d_out, spaces inside the span), checked.");
+  options.add_options()("weights", ".npz with weights [K, N, N], input_weights [N, d_in], readout_weights [d_out, N]",
+                        cxxopts::value<std::string>())(
+      "tolerance", "a singular value counts when above this fraction of the largest",
+      cxxopts::value<double>()->default_value("1e-8"))("out", "JSON results",
+                                                       cxxopts::value<std::string>()->default_value("ranks.json"));
+  cxxopts::ParseResult r;
+  if (!parse_options(options, argc, argv, r)) return kExitOk;
+  const fs::path path = required_string(r, "weights");
+  const double tolerance = r["tolerance"].as<double>();
+  if (!(tolerance > 0 && tolerance < 1)) throw InputError("--tolerance: expected a number in (0, 1)");
+  if (path.extension() != ".npz") throw InputError(path.string() + ": expected an .npz archive");
+  const torch::Tensor W = load_tensor(path, "weights");
+  const auto arrays = read_npz(path);
+  const int64_t N = W.size(1);
+  if (W.size(2) != N) throw InputError(path.string() + ", key 'weights': expected [K, N, N]");
+  const torch::Tensor B = load_matrix(path, arrays, "input_weights", "[N, d_in]");
+  const torch::Tensor C = load_matrix(path, arrays, "readout_weights", "[d_out, N]");
+  if (B.size(0) != N)
+    throw InputError(path.string() + ", key 'input_weights': expected " + std::to_string(N) + " rows");
+  if (C.size(1) != N)
+    throw InputError(path.string() + ", key 'readout_weights': expected " + std::to_string(N) + " columns");
+  const RankAnalysis analysis = analyze_ranks(W, B, C, tolerance);
+  json result = rank_analysis_json(analysis);
+  result["file"] = path.string();
+  result["input_dimension"] = B.size(1);
+  result["output_dimension"] = C.size(0);
+  const fs::path out = r["out"].as<std::string>();
+  if (out.has_parent_path()) fs::create_directories(out.parent_path());
+  write_file_atomic(out, result.dump(2) + "\n");
+  std::cout << format_rank_table(analysis) << "wrote " << out.string() << "\n";
+  return kExitOk;
+}
 
 int analyze_cp_command(int argc, const char* const* argv) {
   const CpOptions defaults;

@@ -43,6 +43,9 @@ const std::vector<Command>& commands() {
        report_command, false},
       {"analyze cp", "analyze cp --tensor FILE --ranks 1-8        CP decomposition: error vs rank, factors",
        analyze_cp_command, true},
+      {"analyze ranks",
+       "analyze ranks --weights FILE.npz            matrix rank of W(k), dW(k); angles to span(B, C^T)",
+       analyze_ranks_command, false},
       {"bench", "bench [--config B1] [--scaling]             ms per training iteration, GFLOP/s, memory", bench_command,
        true},
   };
@@ -72,9 +75,12 @@ const std::vector<CommandGroup>& command_groups() {
       {"import",
        "usage: ltrnn import nwb FILE.nwb --align EVENT --window=START,STOP --bin W [options] --out FILE.npz\n", false,
        [](const std::string&) { return std::string("import: expected 'nwb' (ltrnn import nwb FILE.nwb --help)"); }},
-      {"analyze", "usage: ltrnn analyze cp --tensor FILE --ranks 1-8 [options]\n", false,
+      {"analyze",
+       "usage: ltrnn analyze cp --tensor FILE --ranks 1-8 [options]\n       ltrnn analyze ranks --weights FILE.npz "
+       "[options]\n",
+       false,
        [](const std::string&) {
-         return std::string("analyze: expected 'cp' (ltrnn analyze cp --tensor FILE --ranks 1-8)");
+         return std::string("analyze: expected 'cp' or 'ranks' (ltrnn analyze cp --tensor FILE --ranks 1-8)");
        }},
   };
   return groups;

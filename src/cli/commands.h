@@ -16,6 +16,7 @@ int slurm_command(int argc, const char* const* argv);
 int export_command(int argc, const char* const* argv);
 int report_command(int argc, const char* const* argv);
 int analyze_cp_command(int argc, const char* const* argv);
+int analyze_ranks_command(int argc, const char* const* argv);
 int bench_command(int argc, const char* const* argv);
 int import_nwb_command(int argc, const char* const* argv);
 

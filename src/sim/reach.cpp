@@ -13,13 +13,34 @@
 #include "util/errors.h"
 
 namespace ltrnn {
+
+template <>
+const std::vector<std::pair<PretrainOptimizer, std::string>>& EnumNames<PretrainOptimizer>::table() {
+  static const std::vector<std::pair<PretrainOptimizer, std::string>> t{{PretrainOptimizer::Adam, "adam"},
+                                                                        {PretrainOptimizer::SGD, "sgd"}};
+  return t;
+}
+
+template <>
+const std::vector<std::pair<ReachActivation, std::string>>& EnumNames<ReachActivation>::table() {
+  static const std::vector<std::pair<ReachActivation, std::string>> t{{ReachActivation::Tanh, "tanh"},
+                                                                      {ReachActivation::Linear, "linear"}};
+  return t;
+}
+
+double default_pretrain_learning_rate(PretrainOptimizer optimizer) {
+  return optimizer == PretrainOptimizer::Adam ? 3e-3 : 0.05;
+}
+
 namespace {
 
 constexpr int64_t kTargets = 8;
 
-// The network: tau dx/dt = -x + W tanh(x) + U u(t) + b; force = C tanh(x).
+// The network: tau dx/dt = -x + W phi(x) + U u(t) + b; force = C phi(x).
 struct ReachNetwork {
   torch::Tensor W, U, bias, C;  // [N, N], [N, 3], [N], [2, N]
+  ReachActivation activation = ReachActivation::Tanh;
+  torch::Tensor phi(const torch::Tensor& x) const { return activation == ReachActivation::Tanh ? torch::tanh(x) : x; }
 };
 
 struct Rollout {
@@ -62,7 +83,7 @@ Rollout roll_out(const ReachConfig& c, const ReachNetwork& net, const torch::Ten
   for (int64_t bin = 0; bin < c.bins; ++bin) {
     const torch::Tensor drive = inputs[bin].mm(net.U.t()) + net.bias;
     for (int64_t s = 0; s < c.substeps; ++s) {
-      const torch::Tensor r = torch::tanh(x);
+      const torch::Tensor r = net.phi(x);
       const torch::Tensor force = r.mm(net.C.t());
       if (s == 0) {
         rates.push_back(r);
@@ -114,6 +135,16 @@ void check(const ReachConfig& c) {
        "bin-width, tau, movement-time, distance and mass must be > 0");
   need(c.substeps >= 1 && c.pretrain_iterations >= 0, "substeps must be >= 1 and pretrain-iterations >= 0");
   need(c.noise >= 0 && c.learning_rate >= 0 && c.damping >= 0, "noise, learning-rate and damping must be >= 0");
+  need(c.init_gain >= 0 && c.pretrain_learning_rate >= 0, "init-gain and pretrain-learning-rate must be >= 0");
+  need(c.pretrain_momentum >= 0 && c.pretrain_momentum < 1, "pretrain-momentum must be in [0, 1)");
+}
+
+std::unique_ptr<torch::optim::Optimizer> pretrain_optimizer(const ReachConfig& c, std::vector<torch::Tensor> params) {
+  const double lr =
+      c.pretrain_learning_rate > 0 ? c.pretrain_learning_rate : default_pretrain_learning_rate(c.pretrain_optimizer);
+  if (c.pretrain_optimizer == PretrainOptimizer::Adam)
+    return std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(lr));
+  return std::make_unique<torch::optim::SGD>(params, torch::optim::SGDOptions(lr).momentum(c.pretrain_momentum));
 }
 
 double mean_of(const torch::Tensor& values, int64_t begin, int64_t count) {
@@ -128,23 +159,26 @@ ReachData simulate_reach(const ReachConfig& c, const std::function<void(const st
   auto generator = at::detail::createCPUGenerator(static_cast<uint64_t>(c.seed));
   const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
   const int64_t N = c.hidden;
-  ReachNetwork net{0.9 * torch::randn({N, N}, generator, f64) / std::sqrt(static_cast<double>(N)),
+  ReachNetwork net{c.init_gain * torch::randn({N, N}, generator, f64) / std::sqrt(static_cast<double>(N)),
                    torch::randn({N, 3}, generator, f64), torch::zeros({N}, f64),
-                   0.1 * torch::randn({2, N}, generator, f64) / std::sqrt(static_cast<double>(N))};
+                   0.1 * torch::randn({2, N}, generator, f64) / std::sqrt(static_cast<double>(N)), c.activation};
   ReachData out;
 
-  // 1. Pre-training on the null field: all 8 targets per batch, Adam on W, U, b and C.
+  // 1. Pre-training on the null field: all 8 targets per batch, Adam or SGD on W, U, b and C.
   const torch::Tensor all_targets = target_positions(c, torch::arange(kTargets, torch::kInt64));
   const torch::Tensor all_inputs = task_inputs(c, all_targets), all_desired = desired_path(c, all_targets);
   {
     torch::AutoGradMode grad(true);
     for (torch::Tensor* p : {&net.W, &net.U, &net.bias, &net.C}) p->set_requires_grad(true);
-    torch::optim::Adam adam({net.W, net.U, net.bias, net.C}, torch::optim::AdamOptions(c.pretrain_learning_rate));
+    const auto optimizer = pretrain_optimizer(c, {net.W, net.U, net.bias, net.C});
     for (int64_t it = 1; it <= c.pretrain_iterations; ++it) {
       const ReachLoss loss = reach_loss(c, roll_out(c, net, all_inputs, 0.0), all_desired);
-      adam.zero_grad();
+      if (!std::isfinite(loss.total.item<double>()))
+        throw InputError("simulate reach: pre-training diverged at iteration " + std::to_string(it) +
+                         " (loss not finite); lower pretrain-learning-rate");
+      optimizer->zero_grad();
       loss.total.backward();
-      adam.step();
+      optimizer->step();
       if (progress && (it == 1 || it % 500 == 0))
         progress("pre-training " + std::to_string(it) + "/" + std::to_string(c.pretrain_iterations) +
                  ": RMS position error " + std::to_string(std::sqrt(loss.position_mse.item<double>())));
@@ -208,6 +242,9 @@ ReachData simulate_reach(const ReachConfig& c, const std::function<void(const st
   ds.trial_id = torch::arange(K, torch::kInt64);
   ds.times = bin_times(c);
   out.weights = weights;
+  out.input_weights = net.U;
+  out.readout_weights = net.C;
+  out.bias = net.bias;
   out.hand = hand;
   out.lateral_deviation = deviation;
   out.recorded_units = units;
@@ -221,6 +258,9 @@ ReachData simulate_reach(const ReachConfig& c, const std::function<void(const st
 NpzContents reach_arrays(const ReachData& r) {
   NpzContents arrays = dataset_arrays(r.dataset);
   arrays.emplace_back("weights", to_npy(r.weights));
+  arrays.emplace_back("input_weights", to_npy(r.input_weights.contiguous()));
+  arrays.emplace_back("readout_weights", to_npy(r.readout_weights.contiguous()));
+  arrays.emplace_back("bias", to_npy(r.bias.contiguous()));
   arrays.emplace_back("hand", to_npy(r.hand));
   arrays.emplace_back("lateral_deviation", to_npy(r.lateral_deviation));
   arrays.emplace_back("true_rates", to_npy(r.rates));

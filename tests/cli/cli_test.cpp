@@ -179,5 +179,34 @@ TEST_F(Cli, AnalyzeCpRefusesWhatIsNotA3Tensor) {
   EXPECT_FALSE(fs::exists(path("x.json")));
 }
 
+TEST_F(Cli, AnalyzeRanksMeasuresWeightsAgainstTheSpanOfInputsAndReadout) {
+  // W(k) = k e0 e1^T: rank 1 from the second trial on, inside span(e0, e1) = span(B, C^T).
+  const int64_t K = 3, N = 4;
+  std::vector<double> w(K * N * N, 0.0);
+  for (int64_t k = 0; k < K; ++k) w[k * N * N + 0 * N + 1] = static_cast<double>(k);
+  const NpyArray B = NpyArray::from_doubles({N, 1}, {1, 0, 0, 0}), C = NpyArray::from_doubles({1, N}, {0, 1, 0, 0});
+  write_npz(path("w.npz"),
+            {{"weights", NpyArray::from_doubles({K, N, N}, w)}, {"input_weights", B}, {"readout_weights", C}});
+  const Outcome ok = run_ltrnn("analyze ranks --weights " + path("w.npz") + " --out " + path("r/ranks.json"));
+  ASSERT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_NE(ok.output.find("span(B, C^T): dimension 2"), std::string::npos) << ok.output;
+  std::ifstream in(path("r/ranks.json"));
+  const nlohmann::json j = nlohmann::json::parse(in);
+  EXPECT_EQ(j["span_dimension"].get<int64_t>(), 2);
+  EXPECT_EQ(j["weights"]["per_trial"]["rank"], (std::vector<double>{0, 1, 1}));
+  EXPECT_EQ(j["updates"]["max"]["column_outside"].get<double>(), 0.0);
+
+  write_npz(path("no_readout.npz"), {{"weights", NpyArray::from_doubles({K, N, N}, w)}, {"input_weights", B}});
+  const Outcome missing = run_ltrnn("analyze ranks --weights " + path("no_readout.npz") + " --out " + path("x.json"));
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.output.find("no_readout.npz: no key 'readout_weights'"), std::string::npos) << missing.output;
+  write_npz(path("wrong.npz"),
+            {{"weights", NpyArray::from_doubles({K, N, N}, w)}, {"input_weights", C}, {"readout_weights", C}});
+  const Outcome wrong = run_ltrnn("analyze ranks --weights " + path("wrong.npz") + " --out " + path("x.json"));
+  EXPECT_EQ(wrong.exit_code, 2);
+  EXPECT_NE(wrong.output.find("key 'input_weights': expected 4 rows"), std::string::npos) << wrong.output;
+  EXPECT_FALSE(fs::exists(path("x.json")));
+}
+
 }  // namespace
 }  // namespace ltrnn

@@ -6,6 +6,8 @@
 
 #include <cmath>
 
+#include "analysis/ranks.h"
+
 namespace ltrnn {
 namespace {
 
@@ -54,7 +56,8 @@ TEST(Reach, LearningCurveShowsAdaptationAndAfterEffect) {
   const auto arrays = reach_arrays(r);
   std::vector<std::string> keys;
   for (const auto& [key, array] : arrays) keys.push_back(key);
-  for (const char* key : {"data", "condition", "epoch", "trial_id", "times", "weights", "hand", "lateral_deviation"})
+  for (const char* key : {"data", "condition", "epoch", "trial_id", "times", "weights", "input_weights",
+                          "readout_weights", "bias", "hand", "lateral_deviation"})
     EXPECT_NE(std::find(keys.begin(), keys.end(), key), keys.end()) << key;
 }
 
@@ -71,6 +74,60 @@ TEST(Reach, BaselineStaysStableAtTheDefaultLearningRate) {
   EXPECT_GT(std::abs(r.curve.field_early), 3 * baseline_max) << format_learning_curve(r.curve);
 }
 
+// docs/design.md section 10: a linear RNN trained by gradient descent (here SGD with
+// momentum) from W = 0 keeps every W(k) and every update dW(k) inside span(B, C^T) on both
+// sides, so its matrix rank is at most d_in + d_out = 3 + 2, on every trial.
+ReachConfig linear_from_zero() {
+  ReachConfig c = small_reach();
+  c.activation = ReachActivation::Linear;
+  c.init_gain = 0;
+  c.pretrain_optimizer = PretrainOptimizer::SGD;
+  c.trials_per_epoch = 24;
+  c.pretrain_iterations = 300;
+  return c;
+}
+
+TEST(Reach, LinearNetworkTrainedBySgdFromZeroHasWeightsOfRankAtMostInputsPlusOutputs) {
+  const ReachConfig c = linear_from_zero();
+  const ReachData r = simulate_reach(c);
+  EXPECT_LT(r.pretrain_error, 0.3) << "the linear network still learns to reach";
+  ASSERT_EQ(r.input_weights.sizes(), (std::vector<int64_t>{c.hidden, 3}));
+  ASSERT_EQ(r.readout_weights.sizes(), (std::vector<int64_t>{2, c.hidden}));
+  const RankAnalysis a = analyze_ranks(r.weights, r.input_weights, r.readout_weights, 1e-8);
+  EXPECT_EQ(a.span_dimension, 5);
+  for (std::size_t k = 0; k < a.weights.size(); ++k) {
+    for (const SubspaceFit* f : {&a.weights[k], &a.updates[k]}) {
+      EXPECT_LE(f->rank, 5) << "trial " << k;
+      EXPECT_LT(f->singular_value_after_span, 1e-8) << "trial " << k;
+      EXPECT_LT(f->column_outside, 1e-10) << "trial " << k;
+      EXPECT_LT(f->row_outside, 1e-10) << "trial " << k;
+      EXPECT_LT(f->column_angle, 1e-3) << "trial " << k;
+      EXPECT_LT(f->row_angle, 1e-3) << "trial " << k;
+    }
+  }
+  EXPECT_GT(a.updates.back().rank, 0) << "the session changed W";
+}
+
+// The same network with either departure from the theory's setting: a random full-rank
+// initial W, or Adam's per-weight rescaling, and the bound is gone.
+TEST(Reach, RandomInitialWeightsOrAdamBreakTheRankBound) {
+  ReachConfig random_start = linear_from_zero();
+  random_start.init_gain = 0.9;
+  const ReachData r = simulate_reach(random_start);
+  const RankAnalysis a = analyze_ranks(r.weights, r.input_weights, r.readout_weights, 1e-8);
+  EXPECT_EQ(a.weights.back().rank, random_start.hidden);
+  EXPECT_GT(a.weights.back().column_outside, 0.5);
+  EXPECT_GT(a.updates.back().singular_value_after_span, 1e-6);
+
+  ReachConfig adam = linear_from_zero();
+  adam.pretrain_optimizer = PretrainOptimizer::Adam;
+  adam.pretrain_learning_rate = 1e-2;
+  const ReachData s = simulate_reach(adam);
+  const RankAnalysis b = analyze_ranks(s.weights, s.input_weights, s.readout_weights, 1e-8);
+  EXPECT_GT(b.weights.back().rank, 5);
+  EXPECT_GT(b.weights.back().column_outside, 1e-3);
+}
+
 TEST(Reach, RefusesImpossibleSettings) {
   ReachConfig c = small_reach();
   c.recorded = c.hidden + 1;
@@ -78,6 +135,25 @@ TEST(Reach, RefusesImpossibleSettings) {
   c = small_reach();
   c.preparatory_bins = c.bins;
   EXPECT_THROW(simulate_reach(c), std::exception);
+  c = small_reach();
+  c.pretrain_momentum = 1.0;
+  EXPECT_THROW(simulate_reach(c), std::exception);
+  c = small_reach();
+  c.init_gain = -0.1;
+  EXPECT_THROW(simulate_reach(c), std::exception);
+}
+
+// A pre-training step too large for the network ends with an error that says what to
+// change, not with NaN weights in the data file.
+TEST(Reach, DivergentPretrainingIsAnErrorNamingTheLearningRate) {
+  ReachConfig c = linear_from_zero();
+  c.pretrain_learning_rate = 50.0;
+  try {
+    simulate_reach(c);
+    FAIL() << "expected an error";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("lower pretrain-learning-rate"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
