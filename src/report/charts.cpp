@@ -549,4 +549,54 @@ Chart cp_error_chart(const std::string& key, bool updates, const json& rows) {
   return chart;
 }
 
+Chart sweep_rank_chart(const std::string& title, const std::string& caption, const std::string& y_title,
+                       const json& rows, const std::string& dashed_field, const std::string& selected_field) {
+  Chart chart;
+  chart.title = title;
+  chart.caption = caption;
+  json encoding{{"x", with_scale(json{{"field", "rank"},
+                                      {"type", "quantitative"},
+                                      {"title", "rank (components)"},
+                                      {"axis", {{"tickMinStep", 1}, {"format", "d"}}}},
+                                 {{"zero", false}})},
+                {"y", with_scale(quantitative("value", y_title), {{"zero", true}})},
+                {"color", nominal("cell", "sweep cell")},
+                {"tooltip",
+                 json::array({nominal("cell", "cell"), quantitative("rank", "rank"), quantitative("value", y_title)})}};
+  if (!dashed_field.empty()) {
+    encoding["strokeDash"] = nominal(dashed_field, dashed_field);
+    encoding["detail"] = nominal(dashed_field, dashed_field);
+  }
+  json layers = json::array({{{"mark", {{"type", "line"}, {"point", true}}}, {"encoding", encoding}}});
+  if (!selected_field.empty()) {
+    json ring = encoding;
+    ring.erase("strokeDash");
+    ring.erase("detail");
+    layers.push_back({{"transform", json::array({{{"filter", "datum." + selected_field}}})},
+                      {"mark", {{"type", "point"}, {"size", 220}, {"strokeWidth", 2}, {"filled", false}}},
+                      {"encoding", ring}});
+  }
+  chart.spec = {{"width", 420}, {"height", 260}, {"data", {{"values", rows}}}, {"layer", layers}};
+  return chart;
+}
+
+Chart sweep_learning_curve_chart(const json& rows) {
+  Chart chart;
+  chart.title = "Reaching learning curve per cell";
+  chart.caption =
+      "Mean lateral deviation of 8 trials at the end of baseline, the start and end of the field, the start and end "
+      "of washout: every cell should show the jump, adaptation and an opposite after-effect.";
+  chart.spec = {{"width", 420},
+                {"height", 260},
+                {"data", {{"values", rows}}},
+                {"mark", {{"type", "line"}, {"point", true}}},
+                {"encoding",
+                 {{"x", with_sort(nominal("point", "point of the session"), {{"field", "order"}})},
+                  {"y", quantitative("deviation", "lateral deviation (target distances)")},
+                  {"color", nominal("cell", "sweep cell")},
+                  {"tooltip", json::array({nominal("cell", "cell"), nominal("point", "point"),
+                                           quantitative("deviation", "deviation")})}}}};
+  return chart;
+}
+
 }  // namespace ltrnn

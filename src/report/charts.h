@@ -57,4 +57,14 @@ Chart lateral_deviation_chart(const nlohmann::json& rows, const std::vector<Epoc
 // rows {rank, relative_error}: CP decomposition error against rank (analysis/cp.json).
 Chart cp_error_chart(const std::string& key, bool updates, const nlohmann::json& rows);
 
+// Sweeps (report/sweep.h): one line per cell (experiment) of the sweep against rank.
+// rows {cell, rank, value} plus, with `dashed_field`, a nominal field drawn as solid vs
+// dashed lines (e.g. fitted vs shuffled chance); `selected_field` (optional, boolean)
+// rings the rank each cell selected.
+Chart sweep_rank_chart(const std::string& title, const std::string& caption, const std::string& y_title,
+                       const nlohmann::json& rows, const std::string& dashed_field = "",
+                       const std::string& selected_field = "");
+// rows {cell, order, point, deviation}: the five points of each cell's reaching learning curve.
+Chart sweep_learning_curve_chart(const nlohmann::json& rows);
+
 }  // namespace ltrnn

@@ -15,6 +15,7 @@
 #include "report/charts.h"
 #include "report/fit_section.h"
 #include "report/report_data.h"
+#include "report/sweep.h"
 #include "run/comparison.h"
 #include "run/results.h"
 #include "util/errors.h"
@@ -351,7 +352,8 @@ ReportPage report_page(const fs::path& out_dir) {
 
 fs::path write_report(const fs::path& out_dir, fs::path html_path) {
   if (html_path.empty()) html_path = out_dir / "report.html";
-  const std::string html = render_report_html(build_report(out_dir));
+  const std::string html =
+      render_report_html(is_sweep_directory(out_dir) ? build_sweep_report(load_sweep(out_dir)) : build_report(out_dir));
   write_file_atomic(html_path, html);
   return html_path;
 }

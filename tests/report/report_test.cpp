@@ -22,6 +22,7 @@
 #include "io/npy.h"
 #include "report/charts.h"
 #include "report/html.h"
+#include "report/sweep.h"
 #include "run_ltrnn.h"
 #include "scratch_directory.h"
 #include "test_paths.h"
@@ -578,6 +579,82 @@ TEST(ReportBrowser, ChromiumDrawsTheLessCommonChartVariants) {
   const fs::path file = artefact_directory() / "report_variants.html";
   write_file_atomic(file, render_report_html(page));
   expect_every_chart_drawn_cleanly(open_in_chromium(file), static_cast<int>(section.charts.size()));
+}
+
+// ---------------------------------------------------------------------------------------
+// A sweep: a directory of output directories, compared on one page.
+
+// Two cells made from the tiny experiment's saved files: the second with init_gain 0 and a
+// CP error at rank 2 of 0.05 (the documents the sweep page reads, nothing refitted).
+fs::path two_cell_sweep(const std::string& name) {
+  const fs::path sweep = artefact_directory() / name;
+  fs::remove_all(sweep);
+  for (const char* cell : {"gain0.9", "gain0.0"}) {
+    fs::create_directories(sweep / cell);
+    for (const char* file : {"experiment.json", "results.json"})
+      fs::copy_file(tiny_experiment_dir() / file, sweep / cell / file);
+  }
+  json experiment = json::parse(read_file(sweep / "gain0.0" / "experiment.json"));
+  experiment["dataset"]["parameters"]["init_gain"] = 0.0;
+  write_file_atomic(sweep / "gain0.0" / "experiment.json", experiment.dump());
+  json results = json::parse(read_file(sweep / "gain0.0" / "results.json"));
+  results["analyses"]["cp"]["errors"][1]["relative_error"] = 0.05;
+  write_file_atomic(sweep / "gain0.0" / "results.json", results.dump());
+  write_file_atomic(sweep / "gain0.0" / "analysis" / "ranks.json",
+                    R"({"updates": {"max": {"rank_99": 3}}, "weights": {"max": {"rank_99": 4}}})");
+  return sweep;
+}
+
+TEST(SweepReport, OneRowPerCellNamedByWhatDiffers) {
+  const fs::path sweep = two_cell_sweep("sweep_rows");
+  EXPECT_TRUE(is_sweep_directory(sweep));
+  EXPECT_FALSE(is_sweep_directory(sweep / "gain0.0"));
+  EXPECT_FALSE(is_sweep_directory(tiny_experiment_dir()));
+  const Sweep s = load_sweep(sweep);
+  ASSERT_EQ(s.cells.size(), 2u);
+  EXPECT_EQ(s.varied, std::vector<std::string>{"init_gain"});
+  const std::string table = format_sweep_table(s);
+  const json results = json::parse(read_file(tiny_experiment_dir() / "results.json"));
+  const int64_t selected = results["selected_rank"]["tensor_rank"].get<int64_t>();
+  // The rows, sorted by directory name: init_gain 0 first, its dW rank from ranks.json.
+  std::istringstream lines(table);
+  std::string header, first, second;
+  std::getline(lines, header);
+  std::getline(lines, first);
+  std::getline(lines, second);
+  EXPECT_EQ(first.rfind("init_gain 0 ", 0), 0u) << table;
+  EXPECT_EQ(second.rfind("init_gain 0.9 ", 0), 0u) << table;
+  EXPECT_NE(first.find(" 3 "), std::string::npos) << table;
+  EXPECT_NE(first.find(std::to_string(selected) + " of 2"), std::string::npos) << table;
+  const ReportPage page = build_sweep_report(s);
+  char cp_cell[64];
+  std::snprintf(cp_cell, sizeof cp_cell, "<td>%.3f 0.050</td>",
+                results["analyses"]["cp"]["errors"][0]["relative_error"].get<double>());
+  EXPECT_NE(page.sections.front().html.find(cp_cell), std::string::npos) << page.sections.front().html;
+  ASSERT_EQ(page.sections.back().charts.size(), 4u);
+  const Chart& cp = page.sections.back().charts[1];
+  EXPECT_EQ(cp.spec["data"]["values"].size(), 4u);  // 2 cells x ranks 1-2
+  // A directory of unfinished cells is refused, naming what is missing.
+  const fs::path unfinished = artefact_directory() / "sweep_unfinished";
+  fs::remove_all(unfinished);
+  fs::create_directories(unfinished / "cell");
+  try {
+    load_sweep(unfinished);
+    FAIL() << "expected an error";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("no finished experiment"), std::string::npos) << e.what();
+  }
+}
+
+TEST(SweepReport, TheCommandPrintsTheTableAndChromiumDrawsEveryChart) {
+  const fs::path sweep = two_cell_sweep("sweep_page");
+  const Outcome outcome = run_ltrnn("report " + sweep.string());
+  ASSERT_EQ(outcome.exit_code, 0) << outcome.output;
+  EXPECT_NE(outcome.output.find("init_gain 0.9"), std::string::npos) << outcome.output;
+  EXPECT_NE(outcome.output.find("wrote " + (sweep / "report.html").string()), std::string::npos) << outcome.output;
+  ASSERT_FALSE(run_command("command -v chromium").empty())
+      << "chromium is not installed: run scripts/setup --with-test-tools";
+  expect_every_chart_drawn_cleanly(open_in_chromium(sweep / "report.html"), 4);
 }
 
 }  // namespace

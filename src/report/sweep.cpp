@@ -1,0 +1,272 @@
+// The sweep page and table (report/sweep.h).
+#include "report/sweep.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <sstream>
+
+#include "report/charts.h"
+#include "util/errors.h"
+#include "util/files.h"
+
+namespace ltrnn {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+json read_json_file(const fs::path& path) {
+  try {
+    return json::parse(read_file(path));
+  } catch (const json::exception& error) {
+    throw InputError(path.string() + ": not valid JSON (" + error.what() + ")");
+  }
+}
+
+// `object[key]` when present and not null, else `fallback`.
+template <typename T>
+T value_or(const json& object, const char* key, T fallback) {
+  return object.is_object() && object.contains(key) && !object[key].is_null() ? object[key].get<T>() : fallback;
+}
+
+std::string format_value(const json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_number_float()) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", v.get<double>());
+    return text;
+  }
+  return v.dump();
+}
+
+// "init_gain 0, pretrain_optimizer sgd": the varied parameters of a cell.
+std::string cell_setting(const Sweep& sweep, const SweepCell& cell) {
+  std::string text;
+  for (const std::string& key : sweep.varied)
+    text += (text.empty() ? "" : ", ") + key + " " + format_value(cell.parameters.value(key, json()));
+  return text.empty() ? cell.name : text;
+}
+
+// The rank selected for tensor_rank and the largest rank it was fitted at.
+struct RankChoice {
+  int64_t selected = 0, largest = 0;
+  double selected_nmse = 0;
+};
+
+RankChoice tensor_rank_choice(const json& results) {
+  RankChoice c;
+  const json selected = results.value("selected_rank", json::object());
+  c.selected = value_or<int64_t>(selected, "tensor_rank", 0);
+  for (const json& row : results.value("summary", json::array())) {
+    if (row.value("model", "") != "tensor_rank") continue;
+    const int64_t rank = row.value("rank", int64_t{0});
+    c.largest = std::max(c.largest, rank);
+    if (rank == c.selected) c.selected_nmse = value_or<double>(row, "mean_test_nmse", 0.0);
+  }
+  return c;
+}
+
+double family_nmse(const json& results, const std::string& family) {
+  for (const json& row : results.value("summary", json::array()))
+    if (row.value("model", "") == family) return value_or<double>(row, "mean_test_nmse", 0.0);
+  return 0.0;
+}
+
+// The similarity row of the selected rank (compare_trial_factors), or null.
+json selected_similarity(const json& results) {
+  for (const json& row : results["analyses"].value("trial_factor_similarity", json::array()))
+    if (row.value("selected", false)) return row;
+  return json();
+}
+
+double cp_error_at(const json& results, int64_t rank) {
+  for (const json& row : results["analyses"]["cp"].value("errors", json::array()))
+    if (row.value("rank", int64_t{0}) == rank) return row.value("relative_error", 0.0);
+  return -1;
+}
+
+std::string cp_error_text(const json& results, int64_t rank) {
+  const double e = cp_error_at(results, rank);
+  if (e < 0) return "-";
+  char text[16];
+  std::snprintf(text, sizeof text, "%.3f", e);
+  return text;
+}
+
+const char* kCurvePoints[] = {"baseline_late", "field_early", "field_late", "washout_early", "washout_late"};
+const char* kCurveLabels[] = {"BL late", "AD early", "AD late", "WO early", "WO late"};
+
+std::string cell_table_html(const Sweep& sweep) {
+  std::ostringstream out;
+  out << "<table>\n<tr><th>cell</th><th>pre-training RMS error</th><th>lateral deviation: BL late / AD early / AD "
+         "late / WO early / WO late</th><th>CP error of dW, ranks 1-6</th><th>unfolding ranks (99%)</th>"
+         "<th>dW(k) rank 99% (max)</th><th>selected rank (largest tested)</th><th>test nMSE: selected / static</th>"
+         "<th>trial-factor similarity (chance)</th></tr>\n";
+  char cell[96];
+  for (const SweepCell& c : sweep.cells) {
+    const json& r = c.results;
+    const json reach = r.value("reach", json::object());
+    const json curve = reach.value("lateral_deviation", json::object());
+    std::string deviations, errors, unfolding;
+    for (const char* point : kCurvePoints) {
+      std::snprintf(cell, sizeof cell, "%+.3f", value_or<double>(curve, point, 0.0));
+      deviations += (deviations.empty() ? "" : " / ") + std::string(cell);
+    }
+    for (int64_t rank = 1; rank <= 6; ++rank) {
+      const double e = cp_error_at(r, rank);
+      if (e < 0) continue;
+      std::snprintf(cell, sizeof cell, "%.3f", e);
+      errors += (errors.empty() ? "" : " ") + std::string(cell);
+    }
+    for (const json& u : r["analyses"]["cp"].value("unfolding_rank_99", json::array()))
+      unfolding += (unfolding.empty() ? "" : " / ") + u.dump();
+    const RankChoice choice = tensor_rank_choice(r);
+    const json similarity = selected_similarity(r);
+    std::snprintf(cell, sizeof cell, "%.3f", value_or<double>(reach, "pretrain_rms_error", 0.0));
+    out << "<tr><td>" << html_escape(cell_setting(sweep, c)) << "</td><td>" << cell << "</td><td>" << deviations
+        << "</td><td>" << errors << "</td><td>" << unfolding << "</td><td>"
+        << (c.ranks.is_null() ? std::string("–") : c.ranks["updates"]["max"]["rank_99"].dump()) << "</td><td>"
+        << choice.selected << " (" << choice.largest << ")</td><td>";
+    std::snprintf(cell, sizeof cell, "%.4f / %.4f", choice.selected_nmse, family_nmse(r, "static"));
+    out << cell << "</td><td>";
+    if (similarity.is_null()) {
+      out << "–";
+    } else {
+      std::snprintf(cell, sizeof cell, "%.3f (%.3f)", similarity.value("similarity", 0.0),
+                    similarity.value("chance_similarity", 0.0));
+      out << cell;
+    }
+    out << "</td></tr>\n";
+  }
+  out << "</table>\n";
+  return out.str();
+}
+
+}  // namespace
+
+bool is_sweep_directory(const fs::path& dir) {
+  if (!fs::is_directory(dir) || fs::exists(dir / "experiment.json")) return false;
+  for (const auto& entry : fs::directory_iterator(dir))
+    if (entry.is_directory() && fs::exists(entry.path() / "results.json")) return true;
+  return false;
+}
+
+Sweep load_sweep(const fs::path& dir) {
+  Sweep sweep;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const fs::path cell = entry.path();
+    if (!entry.is_directory() || !fs::exists(cell / "results.json") || !fs::exists(cell / "experiment.json")) continue;
+    const json experiment = read_json_file(cell / "experiment.json");
+    SweepCell c{cell.filename().string(), experiment["dataset"].value("parameters", json::object()),
+                read_json_file(cell / "results.json"), json()};
+    if (fs::exists(cell / "analysis" / "ranks.json")) c.ranks = read_json_file(cell / "analysis" / "ranks.json");
+    sweep.cells.push_back(std::move(c));
+  }
+  if (sweep.cells.empty())
+    throw InputError(dir.string() + ": no finished experiment in its subdirectories (each needs results.json)");
+  std::sort(sweep.cells.begin(), sweep.cells.end(),
+            [](const SweepCell& a, const SweepCell& b) { return a.name < b.name; });
+  for (const auto& [key, value] : sweep.cells.front().parameters.items())
+    for (const SweepCell& c : sweep.cells)
+      if (c.parameters.value(key, json()) != value) {
+        sweep.varied.push_back(key);
+        break;
+      }
+  return sweep;
+}
+
+ReportPage build_sweep_report(const Sweep& sweep) {
+  ReportPage page;
+  page.title = "Sweep of " + std::to_string(sweep.cells.size()) + " experiments";
+  std::string varied;
+  for (const std::string& key : sweep.varied) varied += (varied.empty() ? "" : ", ") + key;
+  page.html = "<p>Cells differ in: " + html_escape(varied.empty() ? "nothing" : varied) +
+              ". Each cell's own page is report.html in its directory (when it wrote one).</p>";
+  json curve = json::array(), cp = json::array(), nmse = json::array(), similarity = json::array();
+  for (const SweepCell& c : sweep.cells) {
+    const std::string name = cell_setting(sweep, c);
+    const json& r = c.results;
+    const json deviation = r.value("reach", json::object()).value("lateral_deviation", json::object());
+    for (int i = 0; i < 5; ++i)
+      if (deviation.contains(kCurvePoints[i]))
+        curve.push_back(
+            {{"cell", name}, {"order", i}, {"point", kCurveLabels[i]}, {"deviation", deviation[kCurvePoints[i]]}});
+    for (const json& row : r["analyses"]["cp"].value("errors", json::array()))
+      cp.push_back({{"cell", name}, {"rank", row["rank"]}, {"value", row["relative_error"]}});
+    const RankChoice choice = tensor_rank_choice(r);
+    for (const json& row : r.value("summary", json::array()))
+      if (row.value("model", "") == "tensor_rank" && row["mean_test_nmse"].is_number())
+        nmse.push_back({{"cell", name},
+                        {"rank", row["rank"]},
+                        {"value", row["mean_test_nmse"]},
+                        {"selected", row.value("rank", int64_t{0}) == choice.selected}});
+    for (const json& row : r["analyses"].value("trial_factor_similarity", json::array())) {
+      similarity.push_back(
+          {{"cell", name}, {"rank", row["rank"]}, {"value", row["similarity"]}, {"factors", "fitted"}});
+      similarity.push_back({{"cell", name},
+                            {"rank", row["rank"]},
+                            {"value", row["chance_similarity"]},
+                            {"factors", "shuffled (chance)"}});
+    }
+  }
+  ReportSection table{"Cells", cell_table_html(sweep), {}};
+  ReportSection charts{"Against the cell's setting", "", {}};
+  if (!curve.empty()) charts.charts.push_back(sweep_learning_curve_chart(curve));
+  if (!cp.empty())
+    charts.charts.push_back(sweep_rank_chart(
+        "CP error of the true learning updates dW",
+        "Relative error of the best CP model of dW(k) = W(k) − W(first) at each rank: low tensor rank shows as a "
+        "curve that drops to near zero within a few components.",
+        "relative error (ratio)", cp));
+  if (!nmse.empty())
+    charts.charts.push_back(sweep_rank_chart(
+        "ltrRNN test error against rank",
+        "Mean test nMSE of the tensor_rank fits over seeds; the ring marks the rank each cell selected (the "
+        "smallest within one standard error of the best).",
+        "test nMSE (ratio)", nmse, "", "selected"));
+  if (!similarity.empty())
+    charts.charts.push_back(sweep_rank_chart(
+        "Trial factors of the fits against the true ones",
+        "Similarity of each rank's fitted trial factors with the CP trial factors of the true dW of the same rank "
+        "(solid), and the same after shuffling the fitted factors' trial order (dashed, a chance level).",
+        "similarity (0-1)", similarity, "factors"));
+  page.sections = {table, charts};
+  return page;
+}
+
+std::string format_sweep_table(const Sweep& sweep) {
+  std::ostringstream out;
+  char line[512];
+  std::snprintf(line, sizeof line, "%-34s %6s %40s %6s %6s %9s %9s %8s %13s\n", "cell", "RMS",
+                "BL late  AD early  AD late  WO early  WO late", "CP r5", "CP r6", "unfold", "dW r99", "rank",
+                "sim (chance)");
+  out << line;
+  for (const SweepCell& c : sweep.cells) {
+    const json& r = c.results;
+    const json reach = r.value("reach", json::object());
+    const json curve = reach.value("lateral_deviation", json::object());
+    std::string deviations, unfolding;
+    for (const char* point : kCurvePoints) {
+      char v[16];
+      std::snprintf(v, sizeof v, "%+8.3f", value_or<double>(curve, point, 0.0));
+      deviations += v;
+    }
+    for (const json& u : r["analyses"]["cp"].value("unfolding_rank_99", json::array()))
+      unfolding += (unfolding.empty() ? "" : "/") + u.dump();
+    const RankChoice choice = tensor_rank_choice(r);
+    const json similarity = selected_similarity(r);
+    std::string selected = std::to_string(choice.selected) + " of " + std::to_string(choice.largest);
+    char sim[32] = "-";
+    if (!similarity.is_null())
+      std::snprintf(sim, sizeof sim, "%.3f (%.3f)", similarity.value("similarity", 0.0),
+                    similarity.value("chance_similarity", 0.0));
+    std::snprintf(line, sizeof line, "%-34s %6.3f %40s %6s %6s %9s %9s %8s %13s\n", cell_setting(sweep, c).c_str(),
+                  value_or<double>(reach, "pretrain_rms_error", 0.0), deviations.c_str(), cp_error_text(r, 5).c_str(),
+                  cp_error_text(r, 6).c_str(), unfolding.c_str(),
+                  c.ranks.is_null() ? "-" : c.ranks["updates"]["max"]["rank_99"].dump().c_str(), selected.c_str(), sim);
+    out << line;
+  }
+  return out.str();
+}
+
+}  // namespace ltrnn
