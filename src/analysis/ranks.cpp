@@ -37,6 +37,8 @@ const std::vector<Measure>& measures() {
       {"singular_value_after_span", "s_(d+1)/s_1", [](const SubspaceFit& f) { return f.singular_value_after_span; }},
       {"column_angle", "col angle", [](const SubspaceFit& f) { return f.column_angle; }},
       {"row_angle", "row angle", [](const SubspaceFit& f) { return f.row_angle; }},
+      {"dominant_column_angle", "col angle 99", [](const SubspaceFit& f) { return f.dominant_column_angle; }},
+      {"dominant_row_angle", "row angle 99", [](const SubspaceFit& f) { return f.dominant_row_angle; }},
       {"column_outside", "col outside", [](const SubspaceFit& f) { return f.column_outside; }},
       {"row_outside", "row outside", [](const SubspaceFit& f) { return f.row_outside; }},
   };
@@ -80,6 +82,9 @@ SubspaceFit fit_to_subspace(const torch::Tensor& M_in, const torch::Tensor& Q, d
   f.rank_99 = rank_holding(S, 0.99);
   f.column_angle = largest_principal_angle(U.narrow(1, 0, f.rank), Q);
   f.row_angle = largest_principal_angle(Vh.narrow(0, 0, f.rank).t(), Q);
+  const int64_t dominant = std::min(f.rank_99, Q.size(1));
+  f.dominant_column_angle = largest_principal_angle(U.narrow(1, 0, dominant), Q);
+  f.dominant_row_angle = largest_principal_angle(Vh.narrow(0, 0, dominant).t(), Q);
   const torch::Tensor projector = Q.mm(Q.t());
   f.column_outside = relative_norm(M - projector.mm(M), M);
   f.row_outside = relative_norm(M - M.mm(projector), M);
@@ -92,8 +97,9 @@ RankAnalysis analyze_ranks(const torch::Tensor& weights, const torch::Tensor& in
                            const torch::Tensor& readout_weights, double tolerance) {
   torch::NoGradGuard no_grad;
   TORCH_CHECK(weights.dim() == 3 && weights.size(1) == weights.size(2), "analyze_ranks: weights must be [K, N, N]");
-  const torch::Tensor span =
-      torch::cat({input_weights.to(torch::kFloat64), readout_weights.to(torch::kFloat64).t()}, 1);
+  TORCH_CHECK(weights.size(0) >= 1, "analyze_ranks: at least one trial is needed");
+  torch::Tensor span = torch::cat({input_weights.to(torch::kFloat64), readout_weights.to(torch::kFloat64).t()}, 1);
+  span = span / span.norm(2, 0, /*keepdim=*/true).clamp_min(1e-300);
   const torch::Tensor Q = orthonormal_basis(span, tolerance);
   RankAnalysis a;
   a.span_dimension = Q.size(1);
@@ -112,10 +118,14 @@ nlohmann::json rank_analysis_json(const RankAnalysis& a) {
   for (const auto& [name, fits] : {std::pair{"weights", &a.weights}, std::pair{"updates", &a.updates}}) {
     nlohmann::json per_trial, maxima;
     for (const Measure& m : measures()) {
-      std::vector<double> values;
-      for (const SubspaceFit& f : *fits) values.push_back(m.of(f));
+      const bool count = std::string(m.key).rfind("rank", 0) == 0;  // ranks are integers in the file
+      const auto as_json = [count](double v) {
+        return count ? nlohmann::json(static_cast<int64_t>(v)) : nlohmann::json(v);
+      };
+      nlohmann::json values = nlohmann::json::array();
+      for (const SubspaceFit& f : *fits) values.push_back(as_json(m.of(f)));
       per_trial[m.key] = values;
-      maxima[m.key] = maximum(*fits, m);
+      maxima[m.key] = as_json(maximum(*fits, m));
     }
     j[name] = {{"per_trial", per_trial}, {"max", maxima}};
   }
@@ -130,7 +140,7 @@ std::string format_rank_table(const RankAnalysis& a) {
   std::snprintf(line, sizeof line, "%-8s", "");
   out << line;
   for (const Measure& m : measures()) {
-    std::snprintf(line, sizeof line, "  %11s", m.label);
+    std::snprintf(line, sizeof line, "  %12s", m.label);
     out << line;
   }
   out << "\n";
@@ -138,7 +148,7 @@ std::string format_rank_table(const RankAnalysis& a) {
     std::snprintf(line, sizeof line, "%-8s", name);
     out << line;
     for (const Measure& m : measures()) {
-      std::snprintf(line, sizeof line, "  %11.4g", maximum(*fits, m));
+      std::snprintf(line, sizeof line, "  %12.4g", maximum(*fits, m));
       out << line;
     }
     out << "\n";

@@ -15,12 +15,16 @@ namespace ltrnn {
 
 // One matrix measured against an orthonormal basis Q [N, s] of a subspace.
 struct SubspaceFit {
-  int64_t rank = 0;           // singular values above tolerance x the largest
-  int64_t rank_99 = 0;        // singular values holding 99% of the squared norm
-  double column_angle = 0;    // largest principal angle (degrees) between the column space (at `rank`) and span(Q)
-  double row_angle = 0;       // the same for the row space
-  double column_outside = 0;  // ||(I - Q Q^T) M||_F / ||M||_F: the part of M's columns outside span(Q)
-  double row_outside = 0;     // ||M (I - Q Q^T)||_F / ||M||_F
+  int64_t rank = 0;         // singular values above tolerance x the largest
+  int64_t rank_99 = 0;      // singular values holding 99% of the squared norm
+  double column_angle = 0;  // largest principal angle (degrees) between the column space (at `rank`) and span(Q)
+  double row_angle = 0;     // the same for the row space
+  // The same for the leading min(rank_99, dim Q) singular directions: where the bulk of M
+  // lies (the angles above are 90 whenever `rank` exceeds dim Q, as for any tanh network).
+  double dominant_column_angle = 0;
+  double dominant_row_angle = 0;
+  double column_outside = 0;             // ||(I - Q Q^T) M||_F / ||M||_F: the part of M's columns outside span(Q)
+  double row_outside = 0;                // ||M (I - Q Q^T)||_F / ||M||_F
   double singular_value_after_span = 0;  // sigma_{s+1} / sigma_1 (0 when N <= s): how far above the bound
 };
 
@@ -42,7 +46,9 @@ struct RankAnalysis {
   std::vector<SubspaceFit> updates;  // dW(k) = W(k) - W(first); trial 0 is zero
 };
 
-// weights [K, N, N]; input_weights B [N, d_in]; readout_weights C [d_out, N].
+// weights [K, N, N] (K >= 1); input_weights B [N, d_in]; readout_weights C [d_out, N]. The
+// columns of B and C^T are scaled to unit norm before the span's basis is taken, so a
+// small readout does not fall below the tolerance.
 RankAnalysis analyze_ranks(const torch::Tensor& weights, const torch::Tensor& input_weights,
                            const torch::Tensor& readout_weights, double tolerance);
 

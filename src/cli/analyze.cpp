@@ -63,7 +63,8 @@ int analyze_ranks_command(int argc, const char* const* argv) {
   const torch::Tensor W = load_tensor(path, "weights");
   const auto arrays = read_npz(path);
   const int64_t N = W.size(1);
-  if (W.size(2) != N) throw InputError(path.string() + ", key 'weights': expected [K, N, N]");
+  if (W.size(2) != N || W.size(0) < 1)
+    throw InputError(path.string() + ", key 'weights': expected [K, N, N] with K >= 1 trials");
   const torch::Tensor B = load_matrix(path, arrays, "input_weights", "[N, d_in]");
   const torch::Tensor C = load_matrix(path, arrays, "readout_weights", "[d_out, N]");
   if (B.size(0) != N)

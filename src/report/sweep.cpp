@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <initializer_list>
+#include <set>
 #include <sstream>
 
 #include "report/charts.h"
@@ -21,6 +23,24 @@ json read_json_file(const fs::path& path) {
   } catch (const json::exception& error) {
     throw InputError(path.string() + ": not valid JSON (" + error.what() + ")");
   }
+}
+
+// object[path[0]][path[1]]...: a null json when any step is missing or not an object
+// (results.json has "analyses" only when the experiment asked for some).
+const json& member(const json& object, std::initializer_list<const char*> path) {
+  static const json null;
+  const json* at = &object;
+  for (const char* key : path) {
+    if (!at->is_object() || !at->contains(key)) return null;
+    at = &(*at)[key];
+  }
+  return *at;
+}
+
+// An array member (empty when absent).
+json array_member(const json& object, std::initializer_list<const char*> path) {
+  const json& value = member(object, path);
+  return value.is_array() ? value : json::array();
 }
 
 // `object[key]` when present and not null, else `fallback`.
@@ -74,13 +94,13 @@ double family_nmse(const json& results, const std::string& family) {
 
 // The similarity row of the selected rank (compare_trial_factors), or null.
 json selected_similarity(const json& results) {
-  for (const json& row : results["analyses"].value("trial_factor_similarity", json::array()))
+  for (const json& row : array_member(results, {"analyses", "trial_factor_similarity"}))
     if (row.value("selected", false)) return row;
   return json();
 }
 
 double cp_error_at(const json& results, int64_t rank) {
-  for (const json& row : results["analyses"]["cp"].value("errors", json::array()))
+  for (const json& row : array_member(results, {"analyses", "cp", "errors"}))
     if (row.value("rank", int64_t{0}) == rank) return row.value("relative_error", 0.0);
   return -1;
 }
@@ -91,6 +111,12 @@ std::string cp_error_text(const json& results, int64_t rank) {
   char text[16];
   std::snprintf(text, sizeof text, "%.3f", e);
   return text;
+}
+
+// The largest number of singular values holding 99% of dW(k) over trials (ranks.json).
+std::string update_rank_99(const SweepCell& cell, const std::string& absent) {
+  const json& value = member(cell.ranks, {"updates", "max", "rank_99"});
+  return value.is_number() ? std::to_string(value.get<int64_t>()) : absent;
 }
 
 const char* kCurvePoints[] = {"baseline_late", "field_early", "field_late", "washout_early", "washout_late"};
@@ -118,14 +144,13 @@ std::string cell_table_html(const Sweep& sweep) {
       std::snprintf(cell, sizeof cell, "%.3f", e);
       errors += (errors.empty() ? "" : " ") + std::string(cell);
     }
-    for (const json& u : r["analyses"]["cp"].value("unfolding_rank_99", json::array()))
+    for (const json& u : array_member(r, {"analyses", "cp", "unfolding_rank_99"}))
       unfolding += (unfolding.empty() ? "" : " / ") + u.dump();
     const RankChoice choice = tensor_rank_choice(r);
     const json similarity = selected_similarity(r);
     std::snprintf(cell, sizeof cell, "%.3f", value_or<double>(reach, "pretrain_rms_error", 0.0));
     out << "<tr><td>" << html_escape(cell_setting(sweep, c)) << "</td><td>" << cell << "</td><td>" << deviations
-        << "</td><td>" << errors << "</td><td>" << unfolding << "</td><td>"
-        << (c.ranks.is_null() ? std::string("–") : c.ranks["updates"]["max"]["rank_99"].dump()) << "</td><td>"
+        << "</td><td>" << errors << "</td><td>" << unfolding << "</td><td>" << update_rank_99(c, "–") << "</td><td>"
         << choice.selected << " (" << choice.largest << ")</td><td>";
     std::snprintf(cell, sizeof cell, "%.4f / %.4f", choice.selected_nmse, family_nmse(r, "static"));
     out << cell << "</td><td>";
@@ -157,25 +182,33 @@ Sweep load_sweep(const fs::path& dir) {
     const fs::path cell = entry.path();
     if (!entry.is_directory() || !fs::exists(cell / "results.json") || !fs::exists(cell / "experiment.json")) continue;
     const json experiment = read_json_file(cell / "experiment.json");
-    SweepCell c{cell.filename().string(), experiment["dataset"].value("parameters", json::object()),
-                read_json_file(cell / "results.json"), json()};
+    json results = read_json_file(cell / "results.json");
+    if (!experiment.is_object() || !results.is_object())
+      throw InputError(cell.string() + ": experiment.json and results.json must be JSON objects");
+    const json& parameters = member(experiment, {"dataset", "parameters"});
+    SweepCell c{cell.filename().string(), parameters.is_object() ? parameters : json::object(), std::move(results),
+                json()};
     if (fs::exists(cell / "analysis" / "ranks.json")) c.ranks = read_json_file(cell / "analysis" / "ranks.json");
     sweep.cells.push_back(std::move(c));
   }
   if (sweep.cells.empty())
-    throw InputError(dir.string() + ": no finished experiment in its subdirectories (each needs results.json)");
+    throw InputError(dir.string() +
+                     ": no finished experiment in its subdirectories (each needs experiment.json and results.json)");
   std::sort(sweep.cells.begin(), sweep.cells.end(),
             [](const SweepCell& a, const SweepCell& b) { return a.name < b.name; });
-  for (const auto& [key, value] : sweep.cells.front().parameters.items())
+  std::set<std::string> keys;
+  for (const SweepCell& c : sweep.cells)
+    for (const auto& item : c.parameters.items()) keys.insert(item.key());
+  for (const std::string& key : keys)
     for (const SweepCell& c : sweep.cells)
-      if (c.parameters.value(key, json()) != value) {
+      if (c.parameters.value(key, json()) != sweep.cells.front().parameters.value(key, json())) {
         sweep.varied.push_back(key);
         break;
       }
   return sweep;
 }
 
-ReportPage build_sweep_report(const Sweep& sweep) {
+static ReportPage build_sweep_page(const Sweep& sweep) {
   ReportPage page;
   page.title = "Sweep of " + std::to_string(sweep.cells.size()) + " experiments";
   std::string varied;
@@ -191,21 +224,24 @@ ReportPage build_sweep_report(const Sweep& sweep) {
       if (deviation.contains(kCurvePoints[i]))
         curve.push_back(
             {{"cell", name}, {"order", i}, {"point", kCurveLabels[i]}, {"deviation", deviation[kCurvePoints[i]]}});
-    for (const json& row : r["analyses"]["cp"].value("errors", json::array()))
-      cp.push_back({{"cell", name}, {"rank", row["rank"]}, {"value", row["relative_error"]}});
+    for (const json& row : array_member(r, {"analyses", "cp", "errors"}))
+      cp.push_back(
+          {{"cell", name}, {"rank", row.value("rank", json())}, {"value", row.value("relative_error", json())}});
     const RankChoice choice = tensor_rank_choice(r);
     for (const json& row : r.value("summary", json::array()))
-      if (row.value("model", "") == "tensor_rank" && row["mean_test_nmse"].is_number())
+      if (row.value("model", "") == "tensor_rank" && row.value("mean_test_nmse", json()).is_number())
         nmse.push_back({{"cell", name},
-                        {"rank", row["rank"]},
-                        {"value", row["mean_test_nmse"]},
+                        {"rank", row.value("rank", json())},
+                        {"value", row.value("mean_test_nmse", json())},
                         {"selected", row.value("rank", int64_t{0}) == choice.selected}});
-    for (const json& row : r["analyses"].value("trial_factor_similarity", json::array())) {
-      similarity.push_back(
-          {{"cell", name}, {"rank", row["rank"]}, {"value", row["similarity"]}, {"factors", "fitted"}});
+    for (const json& row : array_member(r, {"analyses", "trial_factor_similarity"})) {
       similarity.push_back({{"cell", name},
-                            {"rank", row["rank"]},
-                            {"value", row["chance_similarity"]},
+                            {"rank", row.value("rank", json())},
+                            {"value", row.value("similarity", json())},
+                            {"factors", "fitted"}});
+      similarity.push_back({{"cell", name},
+                            {"rank", row.value("rank", json())},
+                            {"value", row.value("chance_similarity", json())},
                             {"factors", "shuffled (chance)"}});
     }
   }
@@ -234,7 +270,7 @@ ReportPage build_sweep_report(const Sweep& sweep) {
   return page;
 }
 
-std::string format_sweep_table(const Sweep& sweep) {
+static std::string sweep_table(const Sweep& sweep) {
   std::ostringstream out;
   char line[512];
   std::snprintf(line, sizeof line, "%-34s %6s %40s %6s %6s %9s %9s %8s %13s\n", "cell", "RMS",
@@ -251,7 +287,7 @@ std::string format_sweep_table(const Sweep& sweep) {
       std::snprintf(v, sizeof v, "%+8.3f", value_or<double>(curve, point, 0.0));
       deviations += v;
     }
-    for (const json& u : r["analyses"]["cp"].value("unfolding_rank_99", json::array()))
+    for (const json& u : array_member(r, {"analyses", "cp", "unfolding_rank_99"}))
       unfolding += (unfolding.empty() ? "" : "/") + u.dump();
     const RankChoice choice = tensor_rank_choice(r);
     const json similarity = selected_similarity(r);
@@ -262,11 +298,30 @@ std::string format_sweep_table(const Sweep& sweep) {
                     similarity.value("chance_similarity", 0.0));
     std::snprintf(line, sizeof line, "%-34s %6.3f %40s %6s %6s %9s %9s %8s %13s\n", cell_setting(sweep, c).c_str(),
                   value_or<double>(reach, "pretrain_rms_error", 0.0), deviations.c_str(), cp_error_text(r, 5).c_str(),
-                  cp_error_text(r, 6).c_str(), unfolding.c_str(),
-                  c.ranks.is_null() ? "-" : c.ranks["updates"]["max"]["rank_99"].dump().c_str(), selected.c_str(), sim);
+                  cp_error_text(r, 6).c_str(), unfolding.c_str(), update_rank_99(c, "-").c_str(), selected.c_str(),
+                  sim);
     out << line;
   }
   return out.str();
+}
+
+// A field of the wrong type in a cell's files is bad input (exit 2), named.
+template <typename F>
+auto reading_cells(F&& build) -> decltype(build()) {
+  try {
+    return build();
+  } catch (const json::exception& error) {
+    throw InputError(std::string("sweep: a cell's results.json or analysis/ranks.json has an unexpected field (") +
+                     error.what() + ")");
+  }
+}
+
+ReportPage build_sweep_report(const Sweep& sweep) {
+  return reading_cells([&] { return build_sweep_page(sweep); });
+}
+
+std::string format_sweep_table(const Sweep& sweep) {
+  return reading_cells([&] { return sweep_table(sweep); });
 }
 
 }  // namespace ltrnn

@@ -185,6 +185,8 @@ ReachData simulate_reach(const ReachConfig& c, const std::function<void(const st
     }
     for (torch::Tensor* p : {&net.W, &net.U, &net.bias, &net.C}) *p = p->detach();
   }
+  if (!torch::isfinite(net.W).all().item<bool>())
+    throw InputError("simulate reach: pre-training diverged (weights not finite); lower pretrain-learning-rate");
   {
     const Rollout r = roll_out(c, net, all_inputs, 0.0);
     out.pretrain_error = std::sqrt(reach_loss(c, r, all_desired).position_mse.item<double>());
@@ -225,6 +227,9 @@ ReachData simulate_reach(const ReachConfig& c, const std::function<void(const st
       deviation[k] = lateral_deviation_of(c, r.position, target)[0];
       net.W = net.W - c.learning_rate * gradient;
     }
+    if (!torch::isfinite(net.W).all().item<bool>())
+      throw InputError("simulate reach: the session diverged at trial " + std::to_string(k) +
+                       " (weights not finite); lower learning-rate");
   }
 
   // 3. The recording: a random subset of units, plus noise.

@@ -54,7 +54,7 @@ struct ReachConfig {
   double pretrain_learning_rate = 0;  // 0: the optimiser's default (default_pretrain_learning_rate)
   double pretrain_momentum = 0.9;     // SGD's momentum (heavy ball; 0: plain gradient descent)
   double effort_weight = 1e-4;        // loss weight of mean |force|^2
-  double activity_weight = 1e-3;      // loss weight of mean tanh(x)^2
+  double activity_weight = 1e-3;      // loss weight of mean phi(x)^2
   double noise = 0.05;                // recording noise std, as a fraction of the recorded signal's std
   int64_t seed = 0;
 

@@ -646,6 +646,36 @@ TEST(SweepReport, OneRowPerCellNamedByWhatDiffers) {
   }
 }
 
+// results.json has "analyses" only when the experiment asked for some, and ranks.json comes
+// from a separate command: a cell without either is shown with dashes, not read past its end.
+TEST(SweepReport, CellsWithoutAnalysesOrRanksAreShownWithDashes) {
+  const fs::path sweep = two_cell_sweep("sweep_without_analyses");
+  json results = json::parse(read_file(sweep / "gain0.0" / "results.json"));
+  results.erase("analyses");
+  results.erase("reach");
+  write_file_atomic(sweep / "gain0.0" / "results.json", results.dump());
+  fs::remove_all(sweep / "gain0.0" / "analysis");
+  const Sweep s = load_sweep(sweep);
+  const std::string table = format_sweep_table(s);
+  std::istringstream lines(table);
+  std::string header, first;
+  std::getline(lines, header);
+  std::getline(lines, first);
+  EXPECT_NE(first.find("     -      - "), std::string::npos) << table;  // no CP errors at ranks 5 and 6
+  const ReportPage page = build_sweep_report(s);
+  const Chart& cp = page.sections.back().charts[1];
+  EXPECT_EQ(cp.spec["data"]["values"].size(), 2u);  // the other cell's ranks 1-2 only
+  // A field of the wrong type is bad input, named.
+  results["reach"] = {{"pretrain_rms_error", "low"}};
+  write_file_atomic(sweep / "gain0.0" / "results.json", results.dump());
+  try {
+    format_sweep_table(load_sweep(sweep));
+    FAIL() << "expected an error";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("unexpected field"), std::string::npos) << e.what();
+  }
+}
+
 TEST(SweepReport, TheCommandPrintsTheTableAndChromiumDrawsEveryChart) {
   const fs::path sweep = two_cell_sweep("sweep_page");
   const Outcome outcome = run_ltrnn("report " + sweep.string());

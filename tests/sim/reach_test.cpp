@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "analysis/ranks.h"
+#include "util/errors.h"
 
 namespace ltrnn {
 namespace {
@@ -131,16 +132,16 @@ TEST(Reach, RandomInitialWeightsOrAdamBreakTheRankBound) {
 TEST(Reach, RefusesImpossibleSettings) {
   ReachConfig c = small_reach();
   c.recorded = c.hidden + 1;
-  EXPECT_THROW(simulate_reach(c), std::exception);
+  EXPECT_THROW(simulate_reach(c), InputError);
   c = small_reach();
   c.preparatory_bins = c.bins;
-  EXPECT_THROW(simulate_reach(c), std::exception);
+  EXPECT_THROW(simulate_reach(c), InputError);
   c = small_reach();
   c.pretrain_momentum = 1.0;
-  EXPECT_THROW(simulate_reach(c), std::exception);
+  EXPECT_THROW(simulate_reach(c), InputError);
   c = small_reach();
   c.init_gain = -0.1;
-  EXPECT_THROW(simulate_reach(c), std::exception);
+  EXPECT_THROW(simulate_reach(c), InputError);
 }
 
 // A pre-training step too large for the network ends with an error that says what to
