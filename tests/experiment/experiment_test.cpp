@@ -9,6 +9,7 @@
 
 #include "experiment/plan.h"
 #include "model/family.h"
+#include "run_ltrnn.h"
 #include "scratch_directory.h"
 #include "test_paths.h"
 #include "util/errors.h"
@@ -43,6 +44,19 @@ TEST(Experiment, ShippedExperimentsValidate) {
   EXPECT_GE(checked, 1);
   const Experiment quickstart = load_experiment(fs::path(LTRNN_SOURCE_DIR) / "experiments/quickstart.json");
   EXPECT_EQ(plan_runs(quickstart).size(), 14u);  // tensor_rank 1-5, full, static; 2 seeds
+}
+
+// The experiments scripts/paper_reach_sweep writes for its cells (a name with spaces once
+// stopped the sweep at its first cell).
+TEST(Experiment, PaperReachSweepCellsValidate) {
+  const Outcome outcome = run_command("LTRNN_BINARY=" + std::string(LTRNN_BINARY) + " bash " + LTRNN_SOURCE_DIR +
+                                      "/scripts/paper_reach_sweep --validate");
+  EXPECT_EQ(outcome.exit_code, 0) << outcome.output;
+  std::size_t cells = 0;
+  for (std::size_t at = outcome.output.find("is valid"); at != std::string::npos;
+       at = outcome.output.find("is valid", at + 1))
+    ++cells;
+  EXPECT_EQ(cells, 9u) << outcome.output;  // 4 gains x 2 optimisers, and the linear reference
 }
 
 // Repeated items of a uniqueItems array: one message at the first repeat, not one per pair
