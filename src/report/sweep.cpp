@@ -273,7 +273,9 @@ static ReportPage build_sweep_page(const Sweep& sweep) {
 static std::string sweep_table(const Sweep& sweep) {
   std::ostringstream out;
   char line[512];
-  std::snprintf(line, sizeof line, "%-34s %6s %40s %6s %6s %9s %9s %8s %13s\n", "cell", "RMS",
+  int width = 4;  // the cell column fits the longest setting
+  for (const SweepCell& c : sweep.cells) width = std::max(width, static_cast<int>(cell_setting(sweep, c).size()));
+  std::snprintf(line, sizeof line, "%-*s %6s %40s %6s %6s %9s %9s %8s %13s\n", width, "cell", "RMS",
                 "BL late  AD early  AD late  WO early  WO late", "CP r5", "CP r6", "unfold", "dW r99", "rank",
                 "sim (chance)");
   out << line;
@@ -296,10 +298,10 @@ static std::string sweep_table(const Sweep& sweep) {
     if (!similarity.is_null())
       std::snprintf(sim, sizeof sim, "%.3f (%.3f)", similarity.value("similarity", 0.0),
                     similarity.value("chance_similarity", 0.0));
-    std::snprintf(line, sizeof line, "%-34s %6.3f %40s %6s %6s %9s %9s %8s %13s\n", cell_setting(sweep, c).c_str(),
-                  value_or<double>(reach, "pretrain_rms_error", 0.0), deviations.c_str(), cp_error_text(r, 5).c_str(),
-                  cp_error_text(r, 6).c_str(), unfolding.c_str(), update_rank_99(c, "-").c_str(), selected.c_str(),
-                  sim);
+    std::snprintf(line, sizeof line, "%-*s %6.3f %40s %6s %6s %9s %9s %8s %13s\n", width,
+                  cell_setting(sweep, c).c_str(), value_or<double>(reach, "pretrain_rms_error", 0.0),
+                  deviations.c_str(), cp_error_text(r, 5).c_str(), cp_error_text(r, 6).c_str(), unfolding.c_str(),
+                  update_rank_99(c, "-").c_str(), selected.c_str(), sim);
     out << line;
   }
   return out.str();
