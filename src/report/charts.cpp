@@ -549,6 +549,14 @@ Chart cp_error_chart(const std::string& key, bool updates, const json& rows) {
   return chart;
 }
 
+// Cells are named by their settings ("activation tanh, init_gain 0.3, ..."): a legend under
+// the chart, labels in full.
+static json sweep_cell_colour() {
+  json colour = nominal("cell", "sweep cell");
+  colour["legend"] = {{"orient", "bottom"}, {"columns", 2}, {"labelLimit", 400}};
+  return colour;
+}
+
 Chart sweep_rank_chart(const std::string& title, const std::string& caption, const std::string& y_title,
                        const json& rows, const std::string& dashed_field, const std::string& selected_field) {
   Chart chart;
@@ -560,7 +568,7 @@ Chart sweep_rank_chart(const std::string& title, const std::string& caption, con
                                       {"axis", {{"tickMinStep", 1}, {"format", "d"}}}},
                                  {{"zero", false}})},
                 {"y", with_scale(quantitative("value", y_title), {{"zero", true}})},
-                {"color", nominal("cell", "sweep cell")},
+                {"color", sweep_cell_colour()},
                 {"tooltip",
                  json::array({nominal("cell", "cell"), quantitative("rank", "rank"), quantitative("value", y_title)})}};
   if (!dashed_field.empty()) {
@@ -593,7 +601,7 @@ Chart sweep_learning_curve_chart(const json& rows) {
                 {"encoding",
                  {{"x", with_sort(nominal("point", "point of the session"), {{"field", "order"}})},
                   {"y", quantitative("deviation", "lateral deviation (target distances)")},
-                  {"color", nominal("cell", "sweep cell")},
+                  {"color", sweep_cell_colour()},
                   {"tooltip", json::array({nominal("cell", "cell"), nominal("point", "point"),
                                            quantitative("deviation", "deviation")})}}}};
   return chart;
