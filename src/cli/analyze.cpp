@@ -28,14 +28,16 @@ std::vector<int64_t> parse_rank_list(const std::string& text, const std::string&
   return ranks;
 }
 
-// A finite 2-D array `key` of an .npz (InputError naming the file and key otherwise).
-torch::Tensor load_matrix(const fs::path& path, const std::map<std::string, NpyArray>& arrays, const std::string& key,
-                          const std::string& expected) {
+// A finite float array `key` of `dimensions` dimensions from an .npz's arrays (InputError
+// naming the file and key otherwise).
+torch::Tensor load_array(const fs::path& path, const std::map<std::string, NpyArray>& arrays, const std::string& key,
+                         std::size_t dimensions, const std::string& expected) {
   const auto it = arrays.find(key);
   if (it == arrays.end())
     throw InputError(path.string() + ": no key '" + key + "' (" + expected + "; written by ltrnn simulate reach)");
-  if (it->second.shape.size() != 2 || !it->second.is_float())
-    throw InputError(path.string() + ", key '" + key + "': expected a 2-D float array, " + expected);
+  if (it->second.shape.size() != dimensions || !it->second.is_float())
+    throw InputError(path.string() + ", key '" + key + "': expected a " + std::to_string(dimensions) +
+                     "-D float array, " + expected);
   const torch::Tensor t = from_npy(it->second).to(torch::kFloat64);
   if (!torch::isfinite(t).all().item<bool>()) throw InputError(path.string() + ", key '" + key + "': NaN or Inf");
   return t;
@@ -60,13 +62,13 @@ int analyze_ranks_command(int argc, const char* const* argv) {
   const double tolerance = r["tolerance"].as<double>();
   if (!(tolerance > 0 && tolerance < 1)) throw InputError("--tolerance: expected a number in (0, 1)");
   if (path.extension() != ".npz") throw InputError(path.string() + ": expected an .npz archive");
-  const torch::Tensor W = load_tensor(path, "weights");
   const auto arrays = read_npz(path);
+  const torch::Tensor W = load_array(path, arrays, "weights", 3, "[K, N, N]");
   const int64_t N = W.size(1);
   if (W.size(2) != N || W.size(0) < 1)
     throw InputError(path.string() + ", key 'weights': expected [K, N, N] with K >= 1 trials");
-  const torch::Tensor B = load_matrix(path, arrays, "input_weights", "[N, d_in]");
-  const torch::Tensor C = load_matrix(path, arrays, "readout_weights", "[d_out, N]");
+  const torch::Tensor B = load_array(path, arrays, "input_weights", 2, "[N, d_in]");
+  const torch::Tensor C = load_array(path, arrays, "readout_weights", 2, "[d_out, N]");
   if (B.size(0) != N)
     throw InputError(path.string() + ", key 'input_weights': expected " + std::to_string(N) + " rows");
   if (C.size(1) != N)

@@ -94,6 +94,15 @@ json appearance_order(const json& rows, const std::string& field) {
 }
 
 // The trial axis spans exactly the session (the epoch shading starts at -0.5).
+// A rank axis: integer ticks, not starting at zero.
+json rank_x(const std::string& title) {
+  return with_scale(json{{"field", "rank"},
+                         {"type", "quantitative"},
+                         {"title", title},
+                         {"axis", {{"tickMinStep", 1}, {"format", "d"}}}},
+                    {{"zero", false}});
+}
+
 json trial_x(const std::string& field) {
   return with_scale(quantitative(field, kTrialAxis), {{"nice", false}, {"zero", false}});
 }
@@ -540,11 +549,7 @@ Chart cp_error_chart(const std::string& key, bool updates, const json& rows) {
                 {"data", {{"values", rows}}},
                 {"mark", {{"type", "line"}, {"point", true}}},
                 {"encoding",
-                 {{"x", with_scale(json{{"field", "rank"},
-                                        {"type", "quantitative"},
-                                        {"title", "CP rank (components)"},
-                                        {"axis", {{"tickMinStep", 1}, {"format", "d"}}}},
-                                   {{"zero", false}})},
+                 {{"x", rank_x("CP rank (components)")},
                   {"y", with_scale(quantitative("relative_error", "relative error (ratio)"), {{"zero", true}})}}}};
   return chart;
 }
@@ -562,11 +567,7 @@ Chart sweep_rank_chart(const std::string& title, const std::string& caption, con
   Chart chart;
   chart.title = title;
   chart.caption = caption;
-  json encoding{{"x", with_scale(json{{"field", "rank"},
-                                      {"type", "quantitative"},
-                                      {"title", "rank (components)"},
-                                      {"axis", {{"tickMinStep", 1}, {"format", "d"}}}},
-                                 {{"zero", false}})},
+  json encoding{{"x", rank_x("rank (components)")},
                 {"y", with_scale(quantitative("value", y_title), {{"zero", true}})},
                 {"color", sweep_cell_colour()},
                 {"tooltip",
