@@ -4,9 +4,11 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <iomanip>
+#include <limits>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -99,6 +101,60 @@ NpzContents factor_arrays(RnnModel& model) {
   return arrays;
 }
 
+// The tau pilot (docs/design.md section 4): the time constant's start chosen by validation.
+struct TauPilot {
+  std::vector<double> starts;  // seconds
+  std::vector<double> losses;  // each short fit's lowest held-out loss (infinite when it diverged)
+  double chosen = 0;
+};
+
+json tau_pilot_json(const TauPilot& pilot) {
+  json losses = json::array();
+  for (double l : pilot.losses) losses.push_back(std::isfinite(l) ? json(l) : json(nullptr));
+  return json{{"starts", pilot.starts}, {"held_out_losses", losses}, {"chosen", pilot.chosen}};
+}
+
+void set_tau(RnnModel& model, double tau) {
+  torch::NoGradGuard no_grad;
+  model->log_tau.fill_(std::log(tau));
+}
+
+// Short fits from the model's present parameters with tau starting at each multiple of the
+// configured one; the model is left at those parameters with the best start. A fit whose tau
+// starts far from the data's can settle where its weights compensate (a rank-2 fit of a
+// network ten times slower, tau starting one bin long, stays at twice the noise floor while
+// rank 3 reaches it), and that would decide the rank; the short fits tell the starts apart
+// within tens of iterations.
+TauPilot choose_starting_tau(RnnModel& model, const FitTarget& target, const TrainConfig& config, TrialGroup* group) {
+  std::vector<torch::Tensor> initial;
+  for (const auto& p : model->parameters()) initial.push_back(p.detach().clone());
+  const auto reset = [&](double tau) {
+    torch::NoGradGuard no_grad;
+    const auto parameters = model->parameters();
+    for (std::size_t i = 0; i < parameters.size(); ++i) parameters[i].copy_(initial[i]);
+    set_tau(model, tau);
+  };
+  TrainConfig short_fit = config;
+  short_fit.iterations = config.tau_pilot_iterations;
+  TauPilot pilot;
+  for (double factor : kTauPilotFactors) {
+    const double start = model->config().tau * factor;
+    reset(start);
+    PlateauTermination termination(short_fit.plateau_options());
+    const FitResult result = fit(model, target, short_fit, termination, FitHooks{}, nullptr, group);
+    double lowest = std::numeric_limits<double>::infinity();
+    if (!result.diverged)
+      for (const auto& r : result.history) lowest = std::min(lowest, monitored_loss(r));
+    pilot.starts.push_back(start);
+    pilot.losses.push_back(lowest);
+  }
+  // The first of equal losses: the order of kTauPilotFactors breaks ties.
+  const auto best = std::min_element(pilot.losses.begin(), pilot.losses.end()) - pilot.losses.begin();
+  pilot.chosen = pilot.starts[static_cast<std::size_t>(best)];
+  reset(pilot.chosen);
+  return pilot;
+}
+
 }  // namespace
 
 RunRecord execute_run(const Dataset& dataset, const Masks& masks, const ModelConfig& model_config,
@@ -153,6 +209,23 @@ RunRecord execute_run(const Dataset& dataset, const Masks& masks, const ModelCon
   std::optional<FitStart> start;
   if (options.resume && fs::exists(run_dir / "checkpoint.pt"))
     start = load_checkpoint(run_dir / "checkpoint.pt", model);
+  // The tau pilot before the fit; a resumed fit continues from its checkpoint (whose tau
+  // started where the pilot chose) and reads the pilot's record.
+  json pilot_record;
+  const fs::path pilot_file = run_dir / "tau_pilot.json";
+  if (start && fs::exists(pilot_file)) {
+    pilot_record = json::parse(read_file(pilot_file));
+  } else if (!start && runs_tau_pilot(model_config.learn_tau, train_config)) {
+    const TauPilot pilot = choose_starting_tau(model, target, train_config, options.distributed);
+    pilot_record = tau_pilot_json(pilot);
+    if (writes) write_file_atomic(pilot_file, pilot_record.dump(2) + "\n");
+    if (progress) {
+      std::ostringstream line;
+      line << record.id << ": tau starts at " << pilot.chosen << " s, chosen by " << train_config.tau_pilot_iterations
+           << "-iteration fits from " << json(pilot.starts).dump() << " s (lowest held-out loss)\n";
+      std::fputs(line.str().c_str(), stderr);
+    }
+  }
   const FitResult result =
       fit(model, target, train_config, termination, hooks, start ? &*start : nullptr, options.distributed);
   if (progress) printer.finish();
@@ -198,9 +271,11 @@ RunRecord execute_run(const Dataset& dataset, const Masks& masks, const ModelCon
   record.test_deviance_explained = scores.test_deviance_explained;
   if (!std::isfinite(record.test_nmse) || (record.validated() && !std::isfinite(record.validation_loss)))
     record.outcome = RunOutcome::failed("non-finite predictions");
-  write_run_record(
-      run_dir, record,
-      json{{"stop_reason", result.stop_reason}, {"saved_steps", result.saved_steps}, {"tau", model->tau()}});
+  write_run_record(run_dir, record,
+                   json{{"stop_reason", result.stop_reason},
+                        {"saved_steps", result.saved_steps},
+                        {"tau", model->tau()},
+                        {"tau_pilot", pilot_record}});
   return record;
 }
 

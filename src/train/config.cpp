@@ -16,6 +16,7 @@ void validate(const TrainConfig& c, const std::string& p) {
   require(c.lr_patience >= 0, p + "/lr_patience", "must be >= 0");
   require(c.lr_factor > 0 && c.lr_factor < 1, p + "/lr_factor", "must be in (0, 1)");
   require(c.lr_reductions >= 0, p + "/lr_reductions", "must be >= 0");
+  require(c.tau_pilot_iterations >= 0, p + "/tau_pilot_iterations", "must be >= 0");
   require(c.min_improvement >= 0 && c.min_improvement < 1, p + "/min_improvement", "must be in [0, 1)");
   require(c.fraction_masked >= 0 && c.fraction_masked < 1, p + "/fraction_masked", "must be in [0, 1)");
   require(c.l2_hidden >= 0, p + "/l2_hidden", "must be >= 0");
@@ -25,6 +26,11 @@ void validate(const TrainConfig& c, const std::string& p) {
   require(c.patience >= 0, p + "/patience", "must be >= 0");
   require(c.checkpoint_every >= 1, p + "/checkpoint_every", "must be >= 1");
   require(c.threads >= 0, p + "/threads", "must be >= 0");
+}
+
+bool runs_tau_pilot(bool learn_tau, const TrainConfig& c) {
+  const int64_t cost = c.tau_pilot_iterations * static_cast<int64_t>(kTauPilotFactors.size());
+  return learn_tau && c.tau_pilot_iterations > 0 && 3 * cost <= c.iterations;
 }
 
 }  // namespace ltrnn

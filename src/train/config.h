@@ -26,19 +26,20 @@ struct PlateauOptions {
 // Training: Adam on the masked loss with the learning rate halved on plateaus, stopped when
 // it has converged (train/schedule.h), at the cap, or by the optional plateau and patience rules.
 struct TrainConfig {
-  int64_t iterations = 2000;        // iteration cap
-  double learning_rate = 0.01;      // Adam step size (at the start)
-  int64_t lr_patience = 80;         // iterations without a relative improvement before the rate is reduced (0: off)
-  double lr_factor = 0.5;           // multiplier of the rate at each reduction
-  int64_t lr_reductions = 2;        // reductions before the next plateau means converged
-  double min_improvement = 1e-3;    // relative improvement of the best held-out loss that counts
-  double fraction_masked = 0.1;     // trials dropped from the training loss each iteration
-  double l2_hidden = 1e-3;          // weight of mean(x^2) over hidden activity
-  double l2_inputs = 1e-3;          // weight of mean((A u)^2) over inputs
-  int64_t plateau_window = 0;       // S: iterations in the plateau test (0 disables it)
-  double plateau_threshold = 1e-5;  // stop when std(held-out loss over last S) < this (validation, else test)
-  int64_t patience = 0;             // stop after this many iterations without a new best held-out loss (0: off)
-  int64_t checkpoint_every = 100;   // M: iterations between checkpoints
+  int64_t iterations = 2000;          // iteration cap
+  double learning_rate = 0.01;        // Adam step size (at the start)
+  int64_t lr_patience = 80;           // iterations without a relative improvement before the rate is reduced (0: off)
+  double lr_factor = 0.5;             // multiplier of the rate at each reduction
+  int64_t lr_reductions = 2;          // reductions before the next plateau means converged
+  double min_improvement = 1e-3;      // relative improvement of the best held-out loss that counts
+  double fraction_masked = 0.1;       // trials dropped from the training loss each iteration
+  double l2_hidden = 1e-3;            // weight of mean(x^2) over hidden activity
+  double l2_inputs = 1e-3;            // weight of mean((A u)^2) over inputs
+  int64_t plateau_window = 0;         // S: iterations in the plateau test (0 disables it)
+  double plateau_threshold = 1e-5;    // stop when std(held-out loss over last S) < this (validation, else test)
+  int64_t patience = 0;               // stop after this many iterations without a new best held-out loss (0: off)
+  int64_t checkpoint_every = 100;     // M: iterations between checkpoints
+  int64_t tau_pilot_iterations = 50;  // each short fit choosing tau's start (kTauPilotFactors; 0: off)
   LossKind loss = LossKind::Auto;
   bool float64 = false;  // compute in double precision
   int64_t seed = 0;
@@ -64,12 +65,24 @@ struct TrainConfig {
     v.field("plateau_threshold", c.plateau_threshold, "stop when the held-out loss's std over the window is below");
     v.field("patience", c.patience, "stop after this many iterations without a new best held-out loss (0: off)");
     v.field("checkpoint_every", c.checkpoint_every, "iterations between checkpoints");
+    v.field("tau_pilot_iterations", c.tau_pilot_iterations,
+            "with learn_tau: iterations of each of four short fits from 0.3, 1, 3 and 10 times tau; the fit "
+            "starts from the one with the lowest held-out loss (run when the four take at most a third of the "
+            "iteration cap; 0: off)");
     v.field("loss", c.loss, "auto (poisson for integer counts, else mse), mse, poisson");
     v.field("float64", c.float64, "compute in double precision");
     v.field("seed", c.seed, "random seed (model initialisation and trial dropout)");
     v.field("threads", c.threads, "intra-op threads (0: LibTorch default)");
   }
 };
+
+// The starting time constants the tau pilot tries, as multiples of the configured tau
+// (docs/design.md section 4): a decade each way around it, more above than below.
+inline const std::vector<double> kTauPilotFactors = {0.3, 1.0, 3.0, 10.0};
+
+// Whether a fit runs the tau pilot: tau is learnt, the pilot is on, and its fits take at most
+// a third of the iteration cap (short test fits and small budgets keep the configured start).
+bool runs_tau_pilot(bool learn_tau, const TrainConfig& c);
 
 // Checks values a JSON type cannot; InputError naming `pointer` + "/field".
 void validate(const TrainConfig& c, const std::string& pointer);

@@ -21,6 +21,7 @@ struct Evaluation {
   RnnModelImpl::Output output;
   torch::Tensor loss;       // the training objective (differentiable)
   torch::Tensor per_trial;  // [K] sum of the training entries' losses per trial (differentiable)
+  torch::Tensor entries;    // [T, K, D] every entry's loss: the held-out terms read it too
 };
 
 // The trials this process simulates, and the parts of the target that are theirs: all
@@ -51,10 +52,10 @@ TrialShare share_of(const FitTarget& target, const TrialGroup* group) {
 Evaluation evaluate(RnnModel& model, const TrialShare& share, const TrainConfig& config,
                     const torch::Tensor& kept_trials, double kept_count, bool with_input_penalty) {
   const FitTarget& target = share.target;
-  Evaluation e{model->simulate(torch::arange(share.begin, share.begin + share.count, torch::kInt64)), {}, {}};
+  Evaluation e{model->simulate(torch::arange(share.begin, share.begin + share.count, torch::kInt64)), {}, {}, {}};
   // The kept trials' training entries: per-trial sums, then a dot product with the keep mask.
-  const torch::Tensor entries = entry_losses(target.loss, e.output.linear, target.data);
-  e.per_trial = (entries * target.train_weight).sum(torch::IntArrayRef{0, 2});
+  e.entries = entry_losses(target.loss, e.output.linear, target.data);
+  e.per_trial = (e.entries * target.train_weight).sum(torch::IntArrayRef{0, 2});
   const torch::Tensor kept = kept_trials.narrow(0, share.begin, share.count).to(e.per_trial.scalar_type());
   e.loss = e.per_trial.dot(kept) / (kept_count * loss_normaliser(target.loss, target.train_variance));
   if (config.l2_hidden > 0) {
@@ -240,7 +241,7 @@ FitResult fit(RnnModel& model, const FitTarget& target, const TrainConfig& confi
     {
       torch::NoGradGuard no_grad;
       const FitTarget& local = share.target;
-      const torch::Tensor entries = entry_losses(target.loss, evaluation.output.linear.detach(), local.data);
+      const torch::Tensor entries = evaluation.entries.detach();
       if (!group) {
         record.train_loss = evaluation.per_trial.sum().item<double>() /
                             (std::max(1.0, target.train_count) * loss_normaliser(target.loss, target.train_variance));
