@@ -55,6 +55,8 @@ std::string format_plan(const std::vector<PlannedRun>& plan, const std::optional
   for (std::size_t i = 0; i < plan.size(); ++i) {
     out << "  " << std::setw(3) << i + 1 << ". " << plan[i].id << "  (" << plan[i].train.iterations
         << " iterations max";
+    if (runs_tau_pilot(plan[i].model.learn_tau, plan[i].train))
+      out << " + tau pilot " << kTauPilotFactors.size() << " x " << plan[i].train.tau_pilot_iterations;
     if (sizes) out << ", ~" << format_bytes(estimate_peak_bytes(plan[i].model, plan[i].train, *sizes)) << " peak";
     if (plan[i].distributed) out << ", distributed";
     out << ")\n";
@@ -96,7 +98,10 @@ std::vector<std::size_t> longest_runs_first(const std::vector<PlannedRun>& plan,
                  R = static_cast<double>(m.rank), T = static_cast<double>(sizes.bins);
     const double evaluations = static_cast<double>(butcher_tableau(m.solver).stages() * m.substeps) * (T - 1);
     const double readout = 2 * T * K * static_cast<double>(sizes.neurons) * N;
-    cost[i] = static_cast<double>(plan[i].train.iterations) *
+    const int64_t pilot = runs_tau_pilot(m.learn_tau, plan[i].train)
+                              ? plan[i].train.tau_pilot_iterations * static_cast<int64_t>(kTauPilotFactors.size())
+                              : 0;
+    cost[i] = static_cast<double>(plan[i].train.iterations + pilot) *
               (evaluations * family_traits(m.kind).recurrent_flop(K, N, R) + readout);
   }
   std::vector<std::size_t> order(plan.size());

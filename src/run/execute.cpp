@@ -104,14 +104,16 @@ NpzContents factor_arrays(RnnModel& model) {
 // The tau pilot (docs/design.md section 4): the time constant's start chosen by validation.
 struct TauPilot {
   std::vector<double> starts;  // seconds
-  std::vector<double> losses;  // each short fit's lowest held-out loss (infinite when it diverged)
+  std::vector<double> losses;  // each short fit's lowest monitored loss (infinite when it diverged)
   double chosen = 0;
+  double seconds = 0;  // wall time of the short fits
 };
 
 json tau_pilot_json(const TauPilot& pilot) {
   json losses = json::array();
   for (double l : pilot.losses) losses.push_back(std::isfinite(l) ? json(l) : json(nullptr));
-  return json{{"starts", pilot.starts}, {"held_out_losses", losses}, {"chosen", pilot.chosen}};
+  return json{
+      {"starts", pilot.starts}, {"held_out_losses", losses}, {"chosen", pilot.chosen}, {"seconds", pilot.seconds}};
 }
 
 void set_tau(RnnModel& model, double tau) {
@@ -134,6 +136,7 @@ TauPilot choose_starting_tau(RnnModel& model, const FitTarget& target, const Tra
     for (std::size_t i = 0; i < parameters.size(); ++i) parameters[i].copy_(initial[i]);
     set_tau(model, tau);
   };
+  const auto began = std::chrono::steady_clock::now();
   TrainConfig short_fit = config;
   short_fit.iterations = config.tau_pilot_iterations;
   TauPilot pilot;
@@ -148,10 +151,14 @@ TauPilot choose_starting_tau(RnnModel& model, const FitTarget& target, const Tra
     pilot.starts.push_back(start);
     pilot.losses.push_back(lowest);
   }
-  // The first of equal losses: the order of kTauPilotFactors breaks ties.
+  // The first of equal losses (the order of kTauPilotFactors breaks ties); the configured
+  // tau when every short fit diverged.
   const auto best = std::min_element(pilot.losses.begin(), pilot.losses.end()) - pilot.losses.begin();
-  pilot.chosen = pilot.starts[static_cast<std::size_t>(best)];
+  pilot.chosen = std::isfinite(pilot.losses[static_cast<std::size_t>(best)])
+                     ? pilot.starts[static_cast<std::size_t>(best)]
+                     : model->config().tau;
   reset(pilot.chosen);
+  pilot.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
   return pilot;
 }
 
@@ -212,12 +219,16 @@ RunRecord execute_run(const Dataset& dataset, const Masks& masks, const ModelCon
   // The tau pilot before the fit; a resumed fit continues from its checkpoint (whose tau
   // started where the pilot chose) and reads the pilot's record.
   json pilot_record;
+  double pilot_seconds = 0;
   const fs::path pilot_file = run_dir / "tau_pilot.json";
   if (start && fs::exists(pilot_file)) {
-    pilot_record = json::parse(read_file(pilot_file));
+    // A record only: the fit goes on from its checkpoint whatever the file holds.
+    pilot_record = json::parse(read_file(pilot_file), nullptr, /*allow_exceptions=*/false);
+    if (pilot_record.is_discarded()) pilot_record = nullptr;
   } else if (!start && runs_tau_pilot(model_config.learn_tau, train_config)) {
     const TauPilot pilot = choose_starting_tau(model, target, train_config, options.distributed);
     pilot_record = tau_pilot_json(pilot);
+    pilot_seconds = pilot.seconds;
     if (writes) write_file_atomic(pilot_file, pilot_record.dump(2) + "\n");
     if (progress) {
       std::ostringstream line;
@@ -230,7 +241,7 @@ RunRecord execute_run(const Dataset& dataset, const Masks& masks, const ModelCon
       fit(model, target, train_config, termination, hooks, start ? &*start : nullptr, options.distributed);
   if (progress) printer.finish();
   record.iterations = static_cast<int64_t>(result.history.size());
-  record.seconds = result.seconds;
+  record.seconds = result.seconds + pilot_seconds;  // iterations: the fit's own
   record.outcome = result.diverged ? RunOutcome::failed(result.stop_reason) : RunOutcome::finished();
   if (!writes) return record;
 

@@ -77,7 +77,7 @@ struct TrainConfig {
 };
 
 // The starting time constants the tau pilot tries, as multiples of the configured tau
-// (docs/design.md section 4): a decade each way around it, more above than below.
+// (docs/design.md section 4): from a third of it to ten times it.
 inline const std::vector<double> kTauPilotFactors = {0.3, 1.0, 3.0, 10.0};
 
 // Whether a fit runs the tau pilot: tau is learnt, the pilot is on, and its fits take at most

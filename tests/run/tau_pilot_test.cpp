@@ -97,9 +97,11 @@ TEST(TauPilot, StartsWhereTheShortFitsReachTheLowestHeldOutLossThenFitsAsFromTha
     m.tau = starts[i];
     const fs::path run = dir / ("short" + std::to_string(i));
     execute_run(data, masks, m, training(pilot_iterations, 0), run, quiet());
+    ASSERT_TRUE(fs::exists(run / "log.csv")) << "the short fit from " << starts[i] << " diverged";
     const std::vector<double> losses = validation_losses(run);
     const double best = *std::min_element(losses.begin(), losses.end());
     // log.csv keeps 9 significant digits.
+    ASSERT_TRUE(pilot.at("held_out_losses").at(i).is_number()) << "the short fit from " << starts[i] << " diverged";
     EXPECT_NEAR(pilot.at("held_out_losses").at(i).get<double>(), best, 1e-8 * best) << "start " << starts[i];
     if (best < lowest) lowest = best, lowest_start = starts[i];
   }
