@@ -118,6 +118,19 @@ TEST(TauPilot, StartsWhereTheShortFitsReachTheLowestHeldOutLossThenFitsAsFromTha
   EXPECT_FALSE(fs::exists(dir / "plain" / "tau_pilot.json"));
 }
 
+TEST(TauPilot, WhenEveryShortFitDivergesTheConfiguredStartIsKept) {
+  ScratchDirectory dir;
+  const TeacherData teacher = slow_teacher();
+  const Dataset& data = teacher.dataset;
+  const Masks masks = make_block_masks(data.n_bins(), data.n_trials(), data.n_neurons(), MaskConfig{});
+  TrainConfig diverging = training(240, 20);
+  diverging.learning_rate = 1e8;  // the first Adam step sends log tau to +-1e8: tau 0 or infinite
+  execute_run(data, masks, rank_two(), diverging, dir / "run", quiet());
+  const json pilot = json::parse(read_file(dir / "run" / "tau_pilot.json"));
+  for (const json& loss : pilot.at("held_out_losses")) EXPECT_TRUE(loss.is_null()) << pilot.dump();
+  EXPECT_EQ(pilot.at("chosen").get<double>(), 0.1) << "not the first start, 0.03, by default";
+}
+
 TEST(TauPilot, RunsOnlyWithALearntTauAndWhenItCostsAtMostAThirdOfTheCap) {
   EXPECT_TRUE(runs_tau_pilot(true, training(600, 50)));   // 4 x 50 = 200 = 600 / 3
   EXPECT_FALSE(runs_tau_pilot(true, training(599, 50)));  // more than a third
