@@ -98,10 +98,7 @@ std::vector<std::size_t> longest_runs_first(const std::vector<PlannedRun>& plan,
                  R = static_cast<double>(m.rank), T = static_cast<double>(sizes.bins);
     const double evaluations = static_cast<double>(butcher_tableau(m.solver).stages() * m.substeps) * (T - 1);
     const double readout = 2 * T * K * static_cast<double>(sizes.neurons) * N;
-    const int64_t pilot = runs_tau_pilot(m.learn_tau, plan[i].train)
-                              ? plan[i].train.tau_pilot_iterations * static_cast<int64_t>(kTauPilotFactors.size())
-                              : 0;
-    cost[i] = static_cast<double>(plan[i].train.iterations + pilot) *
+    cost[i] = static_cast<double>(plan[i].train.iterations + tau_pilot_cost(m.learn_tau, plan[i].train)) *
               (evaluations * family_traits(m.kind).recurrent_flop(K, N, R) + readout);
   }
   std::vector<std::size_t> order(plan.size());

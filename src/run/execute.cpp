@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <iomanip>
@@ -116,11 +117,6 @@ json tau_pilot_json(const TauPilot& pilot) {
       {"starts", pilot.starts}, {"held_out_losses", losses}, {"chosen", pilot.chosen}, {"seconds", pilot.seconds}};
 }
 
-void set_tau(RnnModel& model, double tau) {
-  torch::NoGradGuard no_grad;
-  model->log_tau.fill_(std::log(tau));
-}
-
 // Short fits from the model's present parameters with tau starting at each multiple of the
 // configured one; the model is left at those parameters with the best start. A fit whose tau
 // starts far from the data's can settle where its weights compensate (a rank-2 fit of a
@@ -134,7 +130,7 @@ TauPilot choose_starting_tau(RnnModel& model, const FitTarget& target, const Tra
     torch::NoGradGuard no_grad;
     const auto parameters = model->parameters();
     for (std::size_t i = 0; i < parameters.size(); ++i) parameters[i].copy_(initial[i]);
-    set_tau(model, tau);
+    model->log_tau.fill_(std::log(tau));
   };
   const auto began = std::chrono::steady_clock::now();
   TrainConfig short_fit = config;

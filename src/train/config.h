@@ -83,6 +83,8 @@ inline const std::vector<double> kTauPilotFactors = {0.3, 1.0, 3.0, 10.0};
 // Whether a fit runs the tau pilot: tau is learnt, the pilot is on, and its fits take at most
 // a third of the iteration cap (short test fits and small budgets keep the configured start).
 bool runs_tau_pilot(bool learn_tau, const TrainConfig& c);
+// The iterations the tau pilot adds to a fit (0 when it does not run).
+int64_t tau_pilot_cost(bool learn_tau, const TrainConfig& c);
 
 // Checks values a JSON type cannot; InputError naming `pointer` + "/field".
 void validate(const TrainConfig& c, const std::string& pointer);
