@@ -188,8 +188,8 @@ int fit_command(int argc, const char* const* argv) {
     record = execute_run(dataset, masks, run.model, run.train, out / "runs" / run.id, run_options);
   } catch (const Interrupted& interrupted) {
     if (group) group->report_failure(std::string("interrupted (") + interrupted.what() + ")");
-    throw Interrupted(std::string(interrupted.what()) + "; checkpoint saved, continue with: " +
-                          command_line("ltrnn", argc, argv) + (resume ? "" : " --resume"),
+    throw Interrupted(std::string(interrupted.what()) + "; continue with: " + command_line("ltrnn", argc, argv) +
+                          (resume ? "" : " --resume"),
                       interrupted.signal_number);
   } catch (const std::exception& error) {
     if (group) group->report_failure(one_line_message(error));

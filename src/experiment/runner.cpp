@@ -500,8 +500,8 @@ std::vector<RunRecord> run_experiment(const Experiment& e, const RunnerOptions& 
     try {
       std::rethrow_exception(ended);
     } catch (const Interrupted& interrupted) {
-      throw Interrupted(std::string(interrupted.what()) +
-                            "; checkpoints saved, continue with: " + resume_command(e, options.out_dir, options.shard),
+      throw Interrupted(std::string(interrupted.what()) + "; finished runs are kept, continue with: " +
+                            resume_command(e, options.out_dir, options.shard),
                         interrupted.signal_number);
     } catch (const WriteError& error) {
       throw WriteError(std::string(error.what()) + " (finished runs are kept; free space, then: " +

@@ -140,7 +140,16 @@ TauPilot choose_starting_tau(RnnModel& model, const FitTarget& target, const Tra
     const double start = model->config().tau * factor;
     reset(start);
     PlateauTermination termination(short_fit.plateau_options());
-    const FitResult result = fit(model, target, short_fit, termination, FitHooks{}, nullptr, group);
+    FitResult result;
+    try {
+      result = fit(model, target, short_fit, termination, FitHooks{}, nullptr, group);
+    } catch (const Interrupted& interrupted) {
+      // The short fits write no checkpoint: say so, rather than let the caller promise one.
+      std::ostringstream what;
+      what << "the tau pilot's short fit from " << start << " s: " << interrupted.what()
+           << "; no checkpoint yet, this run starts over on resume";
+      throw Interrupted(what.str(), interrupted.signal_number);
+    }
     double lowest = std::numeric_limits<double>::infinity();
     if (!result.diverged)
       for (const auto& r : result.history) lowest = std::min(lowest, monitored_loss(r));

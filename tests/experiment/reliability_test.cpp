@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -69,6 +70,23 @@ class Reliability : public ::testing::Test {
   }
 };
 
+// The last iteration in a run's log.csv (-1 when it has no rows).
+int64_t last_logged_iteration(const fs::path& log_csv) {
+  std::istringstream lines(read_file(log_csv));
+  std::string line, last;
+  std::getline(lines, line);  // header
+  while (std::getline(lines, line))
+    if (!line.empty()) last = line;
+  return last.empty() ? -1 : std::stoll(last.substr(0, last.find(',')));
+}
+
+// The iteration N of "interrupted at iteration N" in a message (-1 when absent).
+int64_t interrupted_iteration(const std::string& output) {
+  const std::string marker = "interrupted at iteration ";
+  const auto at = output.find(marker);
+  return at == std::string::npos ? -1 : std::stoll(output.substr(at + marker.size()));
+}
+
 // SIGINT or SIGTERM while the second run fits: a checkpoint at the next iteration, a
 // message with the command that resumes, exit 128 + signal within seconds; the resumed
 // experiment equals an uninterrupted one.
@@ -80,8 +98,9 @@ TEST_P(InterruptSignals, SaveACheckpointExitWithTheShellsCodeAndResumeToTheSameR
   const fs::path out = dir_ / "interrupted";
   const Child child = start_ltrnn(run_args(experiment, out), dir_ / "interrupted.log");
   const fs::path second_run = out / "runs" / "tensor_rank-r2-n6-s0";
-  ASSERT_TRUE(wait_until([&] { return fs::exists(second_run / "config.json"); }, 120)) << output_of(child);
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // inside the fit (600 iterations: ~2 s)
+  // Inside the fit, past its tau pilot: the first periodic checkpoint (iteration 25) is
+  // written; the interrupt's own checkpoint must then hold every iteration up to the stop.
+  ASSERT_TRUE(wait_until([&] { return fs::exists(second_run / "log.csv"); }, 120)) << output_of(child);
   const auto signalled = Clock::now();
   kill(child.pid, signal_number);
   const int status = wait_for(child);
@@ -96,11 +115,55 @@ TEST_P(InterruptSignals, SaveACheckpointExitWithTheShellsCodeAndResumeToTheSameR
       << output;
   EXPECT_TRUE(fs::exists(out / "runs" / "tensor_rank-r1-n6-s0" / "summary.json"));
   EXPECT_TRUE(fs::exists(second_run / "checkpoint.pt"));
+  const int64_t stopped_at = interrupted_iteration(output);
+  EXPECT_GT(stopped_at, 0) << output;
+  EXPECT_NE(output.find("interrupted at iteration " + std::to_string(stopped_at) + ", checkpoint saved"),
+            std::string::npos)
+      << output;
+  EXPECT_EQ(last_logged_iteration(second_run / "log.csv"), stopped_at);
   EXPECT_FALSE(fs::exists(second_run / "summary.json"));
   EXPECT_TRUE(temporary_files(out).empty());
 
   const Outcome resumed = run_ltrnn(command(run_args(experiment, out, /*resume=*/true)));
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_EQ(results_without_timing(out), reference(experiment));
+}
+
+// SIGINT during the tau pilot's short fits (which write no checkpoint): the message says
+// the run starts over rather than promising a checkpoint, none is left behind, and the
+// resumed experiment equals an uninterrupted one.
+TEST_F(Reliability, AnInterruptDuringTheTauPilotSaysTheRunStartsOverAndResumesToTheSameResults) {
+  // 4 x 400 pilot iterations (over a second) before a 4,800-iteration fit: the signal, sent
+  // as the run's config.json appears, is acted on at the pilot's next iteration boundary.
+  TinyExperiment tiny;
+  tiny.iterations = 4800;
+  tiny.checkpoint_every = 25;
+  tiny.report = false;
+  tiny.runs = json::parse(R"([{"model": "tensor_rank", "ranks": [1], "hidden": 6}])");
+  const fs::path experiment = write_tiny_experiment(dir_, tiny);
+  json doc = json::parse(read_file(experiment));
+  doc["train"]["tau_pilot_iterations"] = 400;
+  write_file_atomic(experiment, doc.dump(2));
+
+  const fs::path out = dir_ / "interrupted";
+  const Child child = start_ltrnn(run_args(experiment, out), dir_ / "interrupted.log");
+  const fs::path run = out / "runs" / "tensor_rank-r1-n6-s0";
+  ASSERT_TRUE(wait_until([&] { return fs::exists(run / "config.json"); }, 120)) << output_of(child);
+  kill(child.pid, SIGINT);
+  const int status = wait_for(child);
+  const std::string output = read_file(child.output);
+  ASSERT_TRUE(WIFEXITED(status)) << output;
+  EXPECT_EQ(WEXITSTATUS(status), 130) << output;
+  EXPECT_NE(output.find("the tau pilot's short fit from"), std::string::npos) << output;
+  EXPECT_NE(output.find("(SIGINT); no checkpoint yet, this run starts over on resume"), std::string::npos) << output;
+  EXPECT_EQ(output.find("checkpoint saved"), std::string::npos) << output;
+  EXPECT_FALSE(fs::exists(run / "checkpoint.pt"));
+  EXPECT_FALSE(fs::exists(run / "tau_pilot.json"));
+  EXPECT_TRUE(temporary_files(out).empty());
+
+  const Outcome resumed = run_ltrnn(command(run_args(experiment, out, /*resume=*/true)));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_TRUE(fs::exists(run / "tau_pilot.json"));
   EXPECT_EQ(results_without_timing(out), reference(experiment));
 }
 
