@@ -318,11 +318,11 @@ FitResult fit(RnnModel& model, const FitTarget& target, const TrainConfig& confi
       // far, so that a resumed fit continues exactly here (docs/design.md section 7).
       if (hooks.on_checkpoint && iteration % config.checkpoint_every != 0)
         hooks.on_checkpoint(FitProgress{result.history, optimizer, best});
-      throw_if_interrupted("interrupted at iteration " + std::to_string(iteration) +
-                           (hooks.on_checkpoint ? ", checkpoint saved" : ""));
-      throw Interrupted(
-          "another process of the distributed fit was interrupted; stopped at iteration " + std::to_string(iteration),
-          SIGTERM);
+      const std::string saved = hooks.on_checkpoint ? ", checkpoint saved" : "";
+      throw_if_interrupted("interrupted at iteration " + std::to_string(iteration) + saved);
+      throw Interrupted("another process of the distributed fit was interrupted; stopped at iteration " +
+                            std::to_string(iteration) + saved,
+                        SIGTERM);
     }
   }
   // A diverged fit keeps its last good checkpoint rather than saving non-finite parameters.
