@@ -15,7 +15,6 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "child_process.h"
@@ -140,10 +139,8 @@ TEST_F(Reliability, AnInterruptDuringTheTauPilotSaysTheRunStartsOverAndResumesTo
   tiny.checkpoint_every = 25;
   tiny.report = false;
   tiny.runs = json::parse(R"([{"model": "tensor_rank", "ranks": [1], "hidden": 6}])");
+  tiny.more_train = {{"tau_pilot_iterations", 400}};
   const fs::path experiment = write_tiny_experiment(dir_, tiny);
-  json doc = json::parse(read_file(experiment));
-  doc["train"]["tau_pilot_iterations"] = 400;
-  write_file_atomic(experiment, doc.dump(2));
 
   const fs::path out = dir_ / "interrupted";
   const Child child = start_ltrnn(run_args(experiment, out), dir_ / "interrupted.log");

@@ -16,22 +16,24 @@ struct TinyExperiment {
   nlohmann::json seeds = {0};
   int64_t lr_patience = 0;  // 0: a constant rate and no convergence rule, so every fit runs to `iterations`
   bool report = true;
+  nlohmann::json more_train = nlohmann::json::object();  // further "train" keys (e.g. tau_pilot_iterations)
   nlohmann::json runs = nlohmann::json::parse(
       R"([{"model": "tensor_rank", "ranks": "1-2", "hidden": 6}, {"model": "static", "hidden": 6}])");
 };
 
 // Writes `dir`/tiny.json and returns its path.
 inline std::filesystem::path write_tiny_experiment(const std::filesystem::path& dir, const TinyExperiment& tiny) {
-  const nlohmann::json doc = {{"name", "tiny"},
-                              {"dataset", {{"generator", "teacher"}, {"parameters", tiny.teacher}}},
-                              {"seeds", tiny.seeds},
-                              {"train",
-                               {{"iterations", tiny.iterations},
-                                {"checkpoint_every", tiny.checkpoint_every},
-                                {"lr_patience", tiny.lr_patience},
-                                {"plateau_window", 0}}},
-                              {"outputs", {{"report", tiny.report}}},
-                              {"runs", tiny.runs}};
+  nlohmann::json doc = {{"name", "tiny"},
+                        {"dataset", {{"generator", "teacher"}, {"parameters", tiny.teacher}}},
+                        {"seeds", tiny.seeds},
+                        {"train",
+                         {{"iterations", tiny.iterations},
+                          {"checkpoint_every", tiny.checkpoint_every},
+                          {"lr_patience", tiny.lr_patience},
+                          {"plateau_window", 0}}},
+                        {"outputs", {{"report", tiny.report}}},
+                        {"runs", tiny.runs}};
+  doc["train"].update(tiny.more_train);
   const std::filesystem::path path = dir / "tiny.json";
   write_file_atomic(path, doc.dump(2));
   return path;
