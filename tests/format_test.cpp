@@ -35,7 +35,7 @@ TEST(Format, SourcesFollowClangFormat) {
   for (const char* folder : {"src", "tests", "fuzz"})
     for (const auto& entry : fs::recursive_directory_iterator(fs::path(LTRNN_SOURCE_DIR) / folder)) {
       const std::string ext = entry.path().extension().string();
-      if (entry.is_regular_file() && (ext == ".h" || ext == ".cpp" || ext == ".inc")) {
+      if (entry.is_regular_file() && (ext == ".h" || ext == ".cpp" || ext == ".inc" || ext == ".cu")) {
         files += " '" + entry.path().string() + "'";
         ++count;
       }

@@ -19,8 +19,10 @@
 #include "data/dataset.h"
 #include "data/masks.h"
 #include "model/butcher_tableau.h"
+#include "model/device.h"
 #include "model/family.h"
 #include "model/ltrnn_model.h"
+#include "train/device.h"
 #include "train/fit.h"
 #include "train/memory.h"
 #include "util/blas.h"
@@ -38,7 +40,8 @@ void visit_fields(Case& c, Visit&& visit) {
   visit("trials", c.trials), visit("neurons", c.neurons), visit("bins", c.bins);
   visit("preparatory_bins", c.preparatory_bins), visit("conditions", c.conditions), visit("solver", c.solver);
   visit("substeps", c.substeps), visit("float64", c.float64), visit("threads", c.threads);
-  visit("iterations", c.iterations), visit("warmup", c.warmup);
+  visit("iterations", c.iterations), visit("warmup", c.warmup), visit("device", c.device);
+  visit("fused", c.fused);
 }
 
 template <class Result, class Visit>
@@ -46,6 +49,7 @@ void visit_result_fields(Result& r, Visit&& visit) {
   visit("case", r.config), visit("milliseconds", r.milliseconds), visit("median_ms", r.median_ms);
   visit("min_ms", r.min_ms), visit("max_ms", r.max_ms), visit("gflop", r.gflop), visit("gflops", r.gflops);
   visit("peak_rss_mb", r.peak_rss_mb), visit("estimated_mb", r.estimated_mb), visit("probe_fraction", r.probe_fraction);
+  visit("device_peak_mb", r.device_peak_mb), visit("device_reserved_mb", r.device_reserved_mb);
 }
 
 struct Writer {
@@ -56,6 +60,7 @@ struct Writer {
   }
   void operator()(const char* key, ModelKind value) const { j[key] = enum_name(value); }
   void operator()(const char* key, Solver value) const { j[key] = enum_name(value); }
+  void operator()(const char* key, DeviceKind value) const { j[key] = enum_name(value); }
 };
 
 struct Reader {
@@ -69,6 +74,15 @@ struct Reader {
   }
   void operator()(const char* key, Solver& value) const {
     value = parse_enum<Solver>(j.at(key), std::string("/") + key);
+  }
+  void operator()(const char* key, DeviceKind& value) const {
+    value = j.contains(key) ? parse_enum<DeviceKind>(j.at(key), std::string("/") + key) : DeviceKind::Cpu;
+  }
+  void operator()(const char* key, bool& value) const {
+    value = j.contains(key) ? j.at(key).get<bool>() : key == std::string("fused");  // fields added later
+  }
+  void operator()(const char* key, double& value) const {
+    value = j.contains(key) ? j.at(key).get<double>() : 0.0;  // fields added later read as 0
   }
 };
 
@@ -93,6 +107,32 @@ BenchCase b1_case(ModelKind kind, int64_t threads) {
   c.name = kind == ModelKind::TensorRank ? "B1" : "B1 " + to_string(kind);
   if (threads != 2) c.name += " threads=" + std::to_string(threads);
   return c;
+}
+
+std::vector<BenchCase> device_cases() {
+  std::vector<BenchCase> cases;
+  for (const FamilyTraits& family : family_table()) {
+    BenchCase c = b1_case(family.kind, 2);
+    c.device = DeviceKind::Cuda;
+    cases.push_back(c);
+  }
+  BenchCase notebook = b1_case(ModelKind::TensorRank, 2);
+  notebook.name = "notebook";
+  notebook.bins = 41, notebook.neurons = 200;
+  notebook.device = DeviceKind::Cuda;
+  cases.push_back(notebook);
+  // B1 with one LibTorch operation per step: what the fused kernels save.
+  BenchCase generic = b1_case(ModelKind::TensorRank, 2);
+  generic.name = "B1 generic path";
+  generic.fused = false;
+  generic.device = DeviceKind::Cuda;
+  cases.push_back(generic);
+  BenchCase recording = b1_case(ModelKind::TensorRank, 2);
+  recording.name = "recording";
+  recording.bins = 100, recording.trials = 1000, recording.neurons = 200, recording.rank = 6;
+  recording.device = DeviceKind::Cuda;
+  cases.push_back(recording);
+  return cases;
 }
 
 std::vector<BenchCase> standard_cases(bool scaling, int64_t threads) {
@@ -165,10 +205,15 @@ BenchResult run_bench_case(const BenchCase& c) {
   train.plateau_window = 0;  // a fixed number of iterations
   train.float64 = c.float64;
   train.threads = c.threads;
+  train.device = c.device;
   const auto dtype = c.float64 ? torch::kFloat64 : torch::kFloat32;
-  const FitTarget target = make_fit_target(ds.data, masks, LossKind::MSE, false, dtype);
+  const torch::Device device = resolve_device(c.device, false, "bench case '" + c.name + "' device");
+  const FitTarget target = on_device(make_fit_target(ds.data, masks, LossKind::MSE, false, dtype), device);
   RnnModel model(model_config, TrialStructure::from_dataset(ds, model_config));
   model->to(dtype);
+  model->to(device);
+  model->fused_integration = c.fused;
+  reset_device_memory_peak();
 
   BenchResult result;
   result.config = c;
@@ -190,6 +235,10 @@ BenchResult run_bench_case(const BenchCase& c) {
   result.gflop = iteration_gflop(c);
   result.gflops = result.median_ms > 0 ? result.gflop / (result.median_ms * 1e-3) : 0;
   result.peak_rss_mb = peak_rss_mb();
+  synchronize(device);
+  const DeviceMemoryPeak device_memory = device_memory_peak();
+  result.device_peak_mb = device_memory.allocated_mib;
+  result.device_reserved_mb = device_memory.reserved_mib;
   result.estimated_mb = estimate_peak_bytes(model_config, train, {c.bins, c.trials, c.neurons}) / (1024.0 * 1024.0);
   return result;
 }
@@ -255,6 +304,48 @@ GemmProbe run_gemm_probe(int64_t threads, int64_t size) {
   return probe;
 }
 
+DeviceProbe run_device_probe(int64_t size) {
+  const torch::Device device = resolve_device(DeviceKind::Cuda, false, "--device");
+  DeviceProbe probe;
+  probe.device = cuda_device_description();
+  probe.size = size;
+  torch::manual_seed(0);
+  const auto options = torch::TensorOptions().dtype(torch::kFloat32).device(device);
+  const torch::Tensor a = torch::randn({size, size}, options), b = torch::randn({size, size}, options);
+  const int64_t copy_numbers = int64_t{1} << 28;  // 1 GiB of float32
+  const torch::Tensor from = torch::randn({copy_numbers}, options);
+  torch::Tensor to = torch::empty_like(from), product;
+  const auto fastest = [&](const auto& work) {
+    double best = INFINITY;
+    for (int repeat = 0; repeat < 23; ++repeat) {
+      synchronize(device);
+      const auto start = std::chrono::steady_clock::now();
+      work();
+      synchronize(device);
+      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      if (repeat >= 3) best = std::min(best, elapsed);
+    }
+    return best;
+  };
+  probe.gflops = 2.0 * static_cast<double>(size * size * size) * 1e-9 / fastest([&] { product = torch::mm(a, b); });
+  probe.copy_gb_per_s = 2.0 * 4.0 * static_cast<double>(copy_numbers) * 1e-9 / fastest([&] { to.copy_(from); });
+  return probe;
+}
+
+void to_json(json& j, const DeviceProbe& p) {
+  j = json{{"device", p.device}, {"size", p.size}, {"gflops", p.gflops}, {"copy_gb_per_s", p.copy_gb_per_s}};
+}
+
+std::string format_device_header(const DeviceProbe& p) {
+  char line[512];
+  std::snprintf(line, sizeof line,
+                "GPU: %s\nGEMM probe: %lld x %lld float32 (no TF32): %.1f GFLOP/s; copy probe: %.0f GB/s "
+                "(read + written)\n",
+                p.device.c_str(), static_cast<long long>(p.size), static_cast<long long>(p.size), p.gflops,
+                p.copy_gb_per_s);
+  return line;
+}
+
 BenchResult run_bench_case_in_child(const BenchCase& c, const std::string& executable) {
   const std::string case_json = json(c).dump();
   std::vector<std::string> args{executable, "bench", "--case", case_json};
@@ -290,20 +381,22 @@ BenchResult run_bench_case_in_child(const BenchCase& c, const std::string& execu
 std::string format_bench_table(const std::vector<BenchResult>& results) {
   std::ostringstream out;
   char line[256];
-  std::snprintf(line, sizeof line, "%-22s %-12s %5s %4s %5s %3s %7s %10s %10s %10s %7s %8s %8s %9s %8s\n", "case",
+  std::snprintf(line, sizeof line, "%-22s %-12s %5s %4s %5s %3s %7s %10s %10s %10s %7s %8s %8s %9s %8s %8s\n", "case",
                 "model", "N", "R", "K", "thr", "iters", "median ms", "min ms", "max ms", "GFLOP", "GFLOP/s", "of probe",
-                "peak MiB", "est MiB");
+                "peak MiB", "est MiB", "GPU MiB");
   out << line;
   for (const auto& r : results) {
     const BenchCase& c = r.config;
     char fraction[16] = "-";
     if (r.probe_fraction > 0) std::snprintf(fraction, sizeof fraction, "%.1f%%", 100 * r.probe_fraction);
+    char device_mb[16] = "-";
+    if (c.device != DeviceKind::Cpu) std::snprintf(device_mb, sizeof device_mb, "%.0f", r.device_peak_mb);
     std::snprintf(line, sizeof line,
-                  "%-22s %-12s %5lld %4lld %5lld %3lld %7zu %10.1f %10.1f %10.1f %7.2f %8.1f %8s %9.0f %8.0f\n",
+                  "%-22s %-12s %5lld %4lld %5lld %3lld %7zu %10.2f %10.2f %10.2f %7.2f %8.1f %8s %9.0f %8.0f %8s\n",
                   c.name.c_str(), to_string(c.kind).c_str(), static_cast<long long>(c.hidden),
                   static_cast<long long>(c.rank), static_cast<long long>(c.trials), static_cast<long long>(c.threads),
                   r.milliseconds.size(), r.median_ms, r.min_ms, r.max_ms, r.gflop, r.gflops, fraction, r.peak_rss_mb,
-                  r.estimated_mb);
+                  r.estimated_mb, device_mb);
     out << line;
   }
   // Growth per doubling along each scaling series: (t_b / t_a)^(1 / log2(b / a)).

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "model/config.h"
+#include "train/config.h"
 
 namespace ltrnn {
 
@@ -26,17 +27,23 @@ struct BenchCase {
   int64_t threads = 2;
   int64_t iterations = 20;  // timed iterations
   int64_t warmup = 3;       // untimed iterations before them
+  DeviceKind device = DeviceKind::Cpu;
+  // The fused integrator (docs/design.md section 3); false: the generic path of one
+  // LibTorch operation per step, for comparison.
+  bool fused = true;
 };
 
 struct BenchResult {
   BenchCase config;
   std::vector<double> milliseconds;  // per timed iteration
   double median_ms = 0, min_ms = 0, max_ms = 0;
-  double gflop = 0;           // GEMM work of one iteration (forward + backward), see iteration_gflop
-  double gflops = 0;          // gflop / median time
-  double peak_rss_mb = 0;     // peak resident memory of the process that ran the case
-  double estimated_mb = 0;    // what the plan's estimate (train/memory.h) expected of it
-  double probe_fraction = 0;  // gflops / the GEMM probe's GFLOP/s at the same thread count (0: no probe)
+  double gflop = 0;               // GEMM work of one iteration (forward + backward), see iteration_gflop
+  double gflops = 0;              // gflop / median time
+  double peak_rss_mb = 0;         // peak resident memory of the process that ran the case
+  double estimated_mb = 0;        // what the plan's estimate (train/memory.h) expected of it
+  double probe_fraction = 0;      // gflops / the GEMM probe's GFLOP/s at the same thread count (0: no probe)
+  double device_peak_mb = 0;      // CUDA: the caching allocator's peak bytes handed to tensors (0 on the CPU)
+  double device_reserved_mb = 0;  // CUDA: its peak bytes held from the device
 };
 
 // A plain square float32 GEMM through LibTorch and the BLAS, timed in the same run as the
@@ -50,6 +57,15 @@ struct GemmProbe {
   double error_bound = 0;         // size * float32 unit roundoff: a correct GEMM stays below it
 };
 
+// The GPU's ceilings, measured in the same run as the cases: a square float32 GEMM (TF32
+// off) and a device-to-device copy.
+struct DeviceProbe {
+  std::string device;  // model/device.h cuda_device_description()
+  int64_t size = 0;
+  double gflops = 0;         // the fastest of 20 timed products
+  double copy_gb_per_s = 0;  // bytes read + written per second, the fastest of 20 copies of 1 GiB
+};
+
 void to_json(nlohmann::json& j, const BenchCase& c);
 void from_json(const nlohmann::json& j, BenchCase& c);
 void to_json(nlohmann::json& j, const BenchResult& r);
@@ -60,12 +76,20 @@ void to_json(nlohmann::json& j, const GemmProbe& p);
 // the reference; throws std::runtime_error naming the BLAS kernels when they are wrong.
 GemmProbe run_gemm_probe(int64_t threads, int64_t size = 1024);
 
+// Times the CUDA device's ceilings (DeviceProbe); InputError when CUDA is not usable.
+DeviceProbe run_device_probe(int64_t size = 8192);
+void to_json(nlohmann::json& j, const DeviceProbe& p);
+
 // B1 of docs/design.md section 8 for a model family: N = 200, R = 5, K = 250, D = 100, T = 60
 // (10 preparatory + 50 execution bins), 8 conditions, Heun with one substep, float32.
 BenchCase b1_case(ModelKind kind, int64_t threads);
 // The named cases `ltrnn bench` runs: B1 for every family and B1 with one thread, and
 // with `scaling` B1 with K, N and R each varied over a doubling series.
 std::vector<BenchCase> standard_cases(bool scaling, int64_t threads);
+// On a CUDA device (`ltrnn bench --device cuda`): B1 for every family, the shape of the
+// reference's notebook (T 41, K 250, D 200, R 5) and a recording of today's size (T 100,
+// K 1000, D 200, N 200, R 6), all float32.
+std::vector<BenchCase> device_cases();
 // Matrix-product FLOPs of one training iteration: readout and recurrent products in the
 // forward pass, times 3 for forward + backward (each GEMM's backward is two GEMMs).
 double iteration_gflop(const BenchCase& c);
@@ -82,5 +106,6 @@ BenchResult run_bench_case_in_child(const BenchCase& c, const std::string& execu
 std::string format_bench_table(const std::vector<BenchResult>& results);
 // The header above it: the CPU, the BLAS and its kernels, and the probes.
 std::string format_bench_header(const std::vector<GemmProbe>& probes);
+std::string format_device_header(const DeviceProbe& probe);
 
 }  // namespace ltrnn

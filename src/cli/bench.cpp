@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "cli/commands.h"
 #include "cli/options.h"
@@ -42,6 +43,10 @@ int bench_command(int argc, const char* const* argv) {
       "warmup", "untimed iterations before the timed ones", cxxopts::value<int64_t>()->default_value("3"))(
       "out", "JSON file for the results", cxxopts::value<std::string>()->default_value("bench.json"))(
       "probe", "only the GEMM probe: time a plain float32 product and check it against a reference")(
+      "device",
+      "cpu, or cuda: B1 of every family, the reference notebook's shape and a recording of today's size "
+      "(T 100, K 1000, D 200, N 200, R 6) on the CUDA device, beside its GEMM and copy probes",
+      cxxopts::value<std::string>()->default_value("cpu"))(
       "case", "run one case given as JSON in this process and print its result (used internally)",
       cxxopts::value<std::string>());
   cxxopts::ParseResult r;
@@ -61,7 +66,13 @@ int bench_command(int argc, const char* const* argv) {
   if (threads < 1) throw InputError("--threads: must be >= 1");
   if (iterations < 1) throw InputError("--iterations: must be >= 1");
   if (warmup < 0) throw InputError("--warmup: must be >= 0");
-  std::vector<BenchCase> cases = standard_cases(r.count("scaling") > 0, threads);
+  const DeviceKind device = parse_enum<DeviceKind>(r["device"].as<std::string>(), "--device");
+  if (device == DeviceKind::Auto) throw InputError("--device: expected cpu or cuda");
+  const bool on_cuda = device == DeviceKind::Cuda;
+  if (on_cuda && r.count("scaling")) throw InputError("--scaling: the scaling series run on the CPU only");
+  std::vector<BenchCase> cases = on_cuda ? device_cases() : standard_cases(r.count("scaling") > 0, threads);
+  if (on_cuda)
+    for (BenchCase& c : cases) c.threads = threads;
   if (r.count("config")) {
     const std::string name = r["config"].as<std::string>();
     std::vector<BenchCase> chosen;
@@ -74,11 +85,18 @@ int bench_command(int argc, const char* const* argv) {
     }
     cases = chosen;
   }
-  // The GEMM probe at each thread count the cases use, in this process, before the cases.
+  // The GEMM probe at each thread count the cases use (or the GPU's probes), in this
+  // process, before the cases.
   std::vector<GemmProbe> probes;
+  std::optional<DeviceProbe> device_probe;
   if (r.count("probe")) cases.clear();
-  for (const int64_t t : probe_thread_counts(cases, threads)) probes.push_back(run_gemm_probe(t));
-  std::cout << format_bench_header(probes) << std::flush;
+  if (on_cuda) {
+    device_probe = run_device_probe();
+    std::cout << format_bench_header({}) << format_device_header(*device_probe) << std::flush;
+  } else {
+    for (const int64_t t : probe_thread_counts(cases, threads)) probes.push_back(run_gemm_probe(t));
+    std::cout << format_bench_header(probes) << std::flush;
+  }
   if (r.count("probe")) return kExitOk;
 
   const fs::path out = r["out"].as<std::string>();
@@ -90,12 +108,14 @@ int bench_command(int argc, const char* const* argv) {
     BenchResult result = run_bench_case_in_child(c, fs::canonical("/proc/self/exe").string());
     for (const GemmProbe& p : probes)
       if (p.threads == c.threads && p.gflops > 0) result.probe_fraction = result.gflops / p.gflops;
+    if (device_probe && device_probe->gflops > 0) result.probe_fraction = result.gflops / device_probe->gflops;
     results.push_back(result);
   }
   std::cout << format_bench_table(results);
-  const json document{{"cpu", cpu_model()},         {"cpu_features", describe(cpu_features())},
-                      {"blas", blas_description()}, {"blas_core", blas_core()},
-                      {"gemm_probes", probes},      {"results", results}};
+  json document{{"cpu", cpu_model()},         {"cpu_features", describe(cpu_features())},
+                {"blas", blas_description()}, {"blas_core", blas_core()},
+                {"gemm_probes", probes},      {"results", results}};
+  if (device_probe) document["device_probe"] = *device_probe;
   write_file_atomic(out, document.dump(2) + "\n");
   std::cout << "wrote " << out.string() << "\n";
   return kExitOk;

@@ -17,6 +17,7 @@
 #include "model/family.h"
 #include "run/execute.h"
 #include "run/results.h"
+#include "train/device.h"
 #include "train/distributed.h"
 #include "util/directory_lock.h"
 #include "util/interrupt.h"
@@ -134,6 +135,7 @@ int fit_command(int argc, const char* const* argv) {
   if (r.count("nan-as-missing")) preprocess_config.nan = NanPolicy::Missing;
   validate(model, "fit options");
   validate(train, "fit options");
+  resolve_device(train.device, train.tf32, "--device");  // refused before anything is written
   validate(mask_config, "fit options");
   validate(preprocess_config, "fit options");
 

@@ -5,7 +5,9 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "experiment/experiment.h"
+#include "experiment/plan.h"
 #include "experiment/runner.h"
+#include "train/device.h"
 #include "util/interrupt.h"
 
 namespace ltrnn {
@@ -20,7 +22,8 @@ int run_command(int argc, const char* const* argv) {
       "jobs", "runs fitted at the same time, each single-threaded unless --threads is given",
       cxxopts::value<int64_t>()->default_value("1"))(
       "resume", "skip finished runs and continue unfinished ones from their checkpoints")(
-      "force", "run even runs whose estimated peak memory exceeds this machine's")(
+      "device", "where every run computes, instead of the experiment's train.device: " + enum_choices<DeviceKind>(),
+      cxxopts::value<std::string>())("force", "run even runs whose estimated peak memory exceeds this machine's")(
       "shard",
       "fit only shard I of N (I/N: the plan entries i with i mod N = I), beside the other shards in the same --out; "
       "\"slurm\": the task of a SLURM job array. No results.json: `ltrnn collect OUT` assembles it",
@@ -43,6 +46,7 @@ int run_command(int argc, const char* const* argv) {
   runner.resume = r.count("resume") > 0;
   runner.progress = r.count("quiet") == 0;
   runner.force = r.count("force") > 0;
+  if (r.count("device")) runner.device = parse_enum<DeviceKind>(r["device"].as<std::string>(), "--device");
   if (r.count("shard")) runner.shard = parse_shard(r["shard"].as<std::string>());
   if (r.count("distributed")) {
     runner.distributed = distributed_setup();
@@ -50,6 +54,10 @@ int run_command(int argc, const char* const* argv) {
     if (timeout < 1) throw InputError("--distributed-timeout: must be >= 1 second");
     runner.distributed->timeout = std::chrono::seconds(timeout);
   }
+  // Every run's device is usable, before anything is written.
+  for (const PlannedRun& run : plan_runs(experiment))
+    resolve_device(runner.device.value_or(run.train.device), run.train.tf32,
+                   runner.device ? "--device" : experiment.source.string() + "#/train/device");
   // Ctrl-C / SIGTERM: the runs in progress save a checkpoint at their next iteration, then exit 130 / 143.
   install_interrupt_handlers();
   const std::vector<RunRecord> results = run_experiment(experiment, runner, std::cout);

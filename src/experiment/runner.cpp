@@ -52,11 +52,12 @@ void check_output_directory(const Experiment& e, const json& resolved, const fs:
   }
   json current = resolved;
   // What does not change the numbers may differ: where the file lives, its description,
-  // and whether a report is written.
+  // whether a report is written, and the device (its numbers agree to rounding).
   for (json* document : {&previous, &current}) {
     document->erase("source");
     document->erase("description");
     if (document->contains("outputs")) (*document)["outputs"].erase("report");
+    if (document->contains("train") && (*document)["train"].is_object()) (*document)["train"].erase("device");
   }
   if (previous != current)
     throw InputError(out_dir.string() + "/experiment.json differs from " + e.source.string() +
@@ -262,6 +263,7 @@ std::vector<RunRecord> help_with_distributed_runs(const Experiment& e, const Run
     if (decision.item<double>() == kSkipRun) continue;  // finished before (--resume)
     TrainConfig train = run.train;
     train.threads = 0;
+    if (options.device) train.device = *options.device;
     RunOptions run_options;
     run_options.progress = false;
     run_options.resume = options.resume;
@@ -402,6 +404,7 @@ std::vector<RunRecord> run_experiment(const Experiment& e, const RunnerOptions& 
       try {
         TrainConfig train = run.train;
         train.threads = 0;  // set once above, not per run (runs may share the process)
+        if (options.device) train.device = *options.device;
         RunOptions run_options{options.progress && options.jobs == 1,
                                options.resume,
                                e.outputs.predictions,

@@ -23,6 +23,8 @@ struct RunnerOptions {
   bool resume = false;            // skip finished runs, continue unfinished ones from checkpoints
   bool progress = true;
   bool force = false;  // run even what the memory estimate says this machine cannot hold
+  // Every run's device instead of the experiment's train.device (ltrnn run --device).
+  std::optional<DeviceKind> device;
   // Fit only this shard's runs (experiment/shards.h), beside the other shards in the same
   // directory; no results.json (`collect_experiment` assembles it).
   std::optional<Shard> shard;

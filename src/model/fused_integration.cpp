@@ -13,7 +13,7 @@
 //   d(1/tau) += dL/dk_j . (W r_j + e - y_j) = tau (G . e - G . y_j + (W^T G) . r_j).
 // The forward keeps each stage's rates r_j (and, low rank, projections r_j B; with a learnt
 // tau, states y_j) for the backward; dense weights are read again, never copied per step. The per-trial work is in
-// fused_kernels.h; this file schedules it over threads and speaks autograd.
+// fused_kernels.h (CPU) and fused_kernels_cuda.h (CUDA); this file schedules it and speaks autograd.
 #include "model/fused_integration.h"
 
 #include <ATen/Parallel.h>
@@ -21,7 +21,10 @@
 
 #include <atomic>
 
+#include "ltrnn_build_config.h"
+#include "model/device.h"
 #include "model/fused_kernels.h"
+#include "model/fused_kernels_cuda.h"
 
 namespace ltrnn {
 namespace {
@@ -106,6 +109,34 @@ FusedProblem<Scalar> problem(const Settings& s, const Tensor& At, const Tensor& 
 Tensor plain(const Tensor& t) { return t.defined() ? t.detach().contiguous() : Tensor(); }
 Tensor zeros_or_undefined(const Tensor& t) { return t.defined() ? torch::zeros_like(t) : Tensor(); }
 
+// The input slots of every bin on the device, for the CUDA kernels.
+Tensor slots_on(const Settings& s, const torch::Device& device) {
+  return torch::tensor(s.input_slot, torch::kInt64).to(device);
+}
+
+// The CUDA kernels on LibTorch's current stream (model/fused_kernels_cuda.h); a CPU-only
+// build refuses, naming the build option.
+template <class Scalar>
+void integrate_on_cuda(const FusedProblem<Scalar>& p, const Scalar* x0, const int64_t* slots) {
+#ifdef LTRNN_CUDA
+  integrate_trials_cuda<Scalar>(p, x0, slots, current_cuda_stream());
+#else
+  (void)p, (void)x0, (void)slots;
+  TORCH_CHECK(false, "integrate_fused: tensors on a CUDA device, but ltrnn was built without CUDA (LTRNN_CUDA)");
+#endif
+}
+
+template <class Scalar>
+void adjoint_on_cuda(const FusedProblem<Scalar>& p, const Scalar* grad_hidden, const Scalar* grad_rates,
+                     const DeviceTrialGradients<Scalar>& out, const int64_t* slots) {
+#ifdef LTRNN_CUDA
+  adjoint_trials_cuda<Scalar>(p, grad_hidden, grad_rates, out, slots, current_cuda_stream());
+#else
+  (void)p, (void)grad_hidden, (void)grad_rates, (void)out, (void)slots;
+  TORCH_CHECK(false, "integrate_fused: tensors on a CUDA device, but ltrnn was built without CUDA (LTRNN_CUDA)");
+#endif
+}
+
 class FusedIntegration : public torch::autograd::Function<FusedIntegration> {
  public:
   // A and B arrive as [N, R]; the kernels read their transposes, rows of N.
@@ -127,10 +158,15 @@ class FusedIntegration : public torch::autograd::Function<FusedIntegration> {
     Tensor stage_rates = torch::empty({steps, S, k, N}, x0.options());
     Tensor stage_projections = At.defined() ? torch::empty({steps, S, k, At.size(-2)}, x0.options()) : Tensor();
     Tensor stage_states = settings.learn_tau ? torch::empty({steps, S, k, N}, x0.options()) : Tensor();
+    const Tensor slots_on_device = x0.is_cuda() ? slots_on(settings, x0.device()) : Tensor();
     const auto run = [&](auto zero) {
       using Scalar = decltype(zero);
       const auto p = problem<Scalar>(settings, At, Bt, c_, W_, drive_, constant_, hidden, rates, stage_rates,
                                      stage_projections, stage_states);
+      if (x0.is_cuda()) {
+        integrate_on_cuda<Scalar>(p, x0_.data_ptr<Scalar>(), slots_on_device.data_ptr<int64_t>());
+        return;
+      }
       for_each_group(k, [&](int64_t, int64_t begin, int64_t end) {
         integrate_trials<Scalar>(p, x0_.data_ptr<Scalar>(), begin, end);
       });
@@ -176,6 +212,42 @@ class FusedIntegration : public torch::autograd::Function<FusedIntegration> {
     Tensor dc = zeros_or_undefined(c), dW = zeros_or_undefined(W), dAt = zeros_or_undefined(At),
            dBt = zeros_or_undefined(Bt), d_constant = torch::zeros_like(constant_drive);
     Tensor d_inv_tau_per_trial = settings.learn_tau ? torch::zeros({k}, rates.options()) : Tensor();
+    if (rates.is_cuda()) {
+      // Every gradient per trial on the device; those of shared weights summed over trials here.
+      Tensor dAt_trials = At.defined() ? (per_trial ? dAt : torch::zeros({k, R, N}, rates.options())) : Tensor();
+      Tensor dBt_trials = Bt.defined() ? (per_trial ? dBt : torch::zeros({k, R, N}, rates.options())) : Tensor();
+      Tensor dW_trials = W.defined() ? (per_trial ? dW : torch::zeros({k, N, N}, rates.options())) : Tensor();
+      Tensor d_constant_trials = torch::zeros({k, N}, rates.options());
+      const Tensor slots_on_device = slots_on(settings, rates.device());
+      const auto run = [&](auto zero) {
+        using Scalar = decltype(zero);
+        const auto p = problem<Scalar>(settings, At, Bt, c, W, drive, constant_drive, Tensor(), rates, stage_rates,
+                                       stage_projections, stage_states);
+        DeviceTrialGradients<Scalar> out;
+        out.dx0 = dx0.data_ptr<Scalar>();
+        out.dc = data_or_null<Scalar>(dc);
+        out.dAt = data_or_null<Scalar>(dAt_trials);
+        out.dBt = data_or_null<Scalar>(dBt_trials);
+        out.dW = data_or_null<Scalar>(dW_trials);
+        out.d_drive = d_drive.data_ptr<Scalar>();
+        out.d_constant = d_constant_trials.data_ptr<Scalar>();
+        out.d_inv_tau = data_or_null<Scalar>(d_inv_tau_per_trial);
+        adjoint_on_cuda<Scalar>(p, data_or_null<Scalar>(grad_hidden), data_or_null<Scalar>(grad_rates), out,
+                                slots_on_device.data_ptr<int64_t>());
+      };
+      if (rates.scalar_type() == torch::kFloat32)
+        run(float{});
+      else
+        run(double{});
+      if (!per_trial) {
+        if (dAt.defined()) dAt = dAt_trials.sum(0), dBt = dBt_trials.sum(0);
+        if (shared_dense) dW = dW_trials.sum(0);
+      }
+      const Tensor dA = dAt.defined() ? dAt.transpose(-1, -2) : Tensor(),
+                   dB = dBt.defined() ? dBt.transpose(-1, -2) : Tensor();
+      const Tensor d_inv_tau = settings.learn_tau ? d_inv_tau_per_trial.sum() : Tensor();
+      return {dx0, dA, dB, dc, dW, d_drive, d_constant_trials.sum(0), d_inv_tau, Tensor()};
+    }
     const auto run = [&](auto zero) {
       using Scalar = decltype(zero);
       const auto p = problem<Scalar>(settings, At, Bt, c, W, drive, constant_drive, Tensor(), rates, stage_rates,

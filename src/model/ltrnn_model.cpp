@@ -84,10 +84,12 @@ int64_t RnnModelImpl::n_params() const {
   return n;
 }
 
-RnnModelImpl::Output RnnModelImpl::simulate(const torch::Tensor& trials) {
-  // 1. Per-forward quantities: the input basis A [N, R_in] and the trials' conditions.
+RnnModelImpl::Output RnnModelImpl::simulate(const torch::Tensor& requested_trials) {
+  // 1. Per-forward quantities: the input basis A [N, R_in] and the trials' conditions, on the
+  //    parameters' device (the trial structure stays on the CPU).
+  const torch::Tensor trials = requested_trials.to(inputs.device());
   const torch::Tensor A = weights_->input_basis();
-  const torch::Tensor cond = structure_.condition.index_select(0, trials);  // [k]
+  const torch::Tensor cond = structure_.condition.to(inputs.device()).index_select(0, trials);  // [k]
 
   // 2. Drive in span(A) per bin, A (u_c(t) + b): inputs are held constant within a bin.
   const torch::Tensor bias_term = config_.recurrent_bias ? bias : torch::zeros_like(bias);

@@ -19,6 +19,7 @@
 #include "model/ltrnn_model.h"
 #include "run/comparison.h"
 #include "train/checkpoint.h"
+#include "train/device.h"
 #include "train/fit.h"
 #include "util/errors.h"
 #include "util/files.h"
@@ -188,6 +189,7 @@ RunRecord execute_run(const Dataset& dataset, const Masks& masks, const ModelCon
   // 1. Seeded model in the requested precision; readout baseline at the training means.
   const auto dtype = train_config.float64 ? torch::kFloat64 : torch::kFloat32;
   if (train_config.threads > 0) use_compute_threads(static_cast<int>(train_config.threads));
+  const torch::Device device = resolve_device(train_config.device, train_config.tf32, "/train/device");
   const FitTarget target = make_fit_target(dataset.data, masks, train_config.loss, dataset.counts, dtype);
   RnnModel model = [&] {
     // The initialisation draws from LibTorch's global generator: seed and draw under one
@@ -207,6 +209,9 @@ RunRecord execute_run(const Dataset& dataset, const Masks& masks, const ModelCon
   }
   model->to(dtype);
   record.n_params = model->n_params();
+  // The fit on its device; what follows it (scores, files, export) on the CPU.
+  model->to(device);
+  const FitTarget fit_target = device.is_cpu() ? target : on_device(target, device);
 
   // 2. Fit, with log.csv and a checkpoint every checkpoint_every iterations.
   PlateauTermination termination(train_config.plateau_options());
@@ -231,7 +236,7 @@ RunRecord execute_run(const Dataset& dataset, const Masks& masks, const ModelCon
     pilot_record = json::parse(read_file(pilot_file), nullptr, /*allow_exceptions=*/false);
     if (pilot_record.is_discarded()) pilot_record = nullptr;
   } else if (!start && runs_tau_pilot(model_config.learn_tau, train_config)) {
-    const TauPilot pilot = choose_starting_tau(model, target, train_config, options.distributed);
+    const TauPilot pilot = choose_starting_tau(model, fit_target, train_config, options.distributed);
     pilot_record = tau_pilot_json(pilot);
     pilot_seconds = pilot.seconds;
     if (writes) write_file_atomic(pilot_file, pilot_record.dump(2) + "\n");
@@ -243,8 +248,9 @@ RunRecord execute_run(const Dataset& dataset, const Masks& masks, const ModelCon
     }
   }
   const FitResult result =
-      fit(model, target, train_config, termination, hooks, start ? &*start : nullptr, options.distributed);
+      fit(model, fit_target, train_config, termination, hooks, start ? &*start : nullptr, options.distributed);
   if (progress) printer.finish();
+  model->to(torch::kCPU);
   record.iterations = static_cast<int64_t>(result.history.size());
   record.seconds = result.seconds + pilot_seconds;  // iterations: the fit's own
   record.outcome = result.diverged ? RunOutcome::failed(result.stop_reason) : RunOutcome::finished();

@@ -55,7 +55,7 @@ RnnModel model_from_checkpoint(const std::filesystem::path& path) {
   if (!std::filesystem::exists(path)) throw InputError(path.string() + ": file not found");
   torch::serialize::InputArchive archive;
   try {
-    archive.load_from(path.string());
+    archive.load_from(path.string(), torch::Device(torch::kCPU));  // written on any device
   } catch (const c10::Error&) {
     throw InputError(path.string() + ": not a readable ltrnn checkpoint");
   }
@@ -91,15 +91,19 @@ RnnModel model_from_checkpoint(const std::filesystem::path& path) {
 }
 
 FitStart load_checkpoint(const std::filesystem::path& path, RnnModel& model) {
+  // Read on the CPU whatever device wrote it, then moved to the model's device: a fit may
+  // resume on another device than it started on.
+  const torch::Device device = model->parameters().front().device();
   auto archive = std::make_shared<torch::serialize::InputArchive>();
   try {
-    archive->load_from(path.string());
+    archive->load_from(path.string(), torch::Device(torch::kCPU));
   } catch (const c10::Error&) {
     throw InputError(path.string() + ": not a readable ltrnn checkpoint");
   }
   torch::serialize::InputArchive model_archive;
   archive->read("model", model_archive);
   model->load(model_archive);
+  model->to(device);
   torch::Tensor records;
   archive->read("history", records);
   FitStart start;
@@ -117,12 +121,14 @@ FitStart load_checkpoint(const std::filesystem::path& path, RnnModel& model) {
     for (std::size_t i = 0; i < model->parameters().size(); ++i) {
       torch::Tensor p;
       archive->read("best_parameter_" + std::to_string(i), p);
-      start.best.parameters.push_back(p);
+      start.best.parameters.push_back(p.to(device));
     }
   }
-  start.restore_optimizer = [archive](torch::optim::Optimizer& optimizer) {
-    torch::serialize::InputArchive optimizer_archive;
-    if (archive->try_read("optimizer", optimizer_archive)) optimizer.load(optimizer_archive);
+  // Adam's state is read onto the parameters' device (it is created there, not moved).
+  start.restore_optimizer = [path, device](torch::optim::Optimizer& optimizer) {
+    torch::serialize::InputArchive on_device, optimizer_archive;
+    on_device.load_from(path.string(), device);
+    if (on_device.try_read("optimizer", optimizer_archive)) optimizer.load(optimizer_archive);
   };
   return start;
 }

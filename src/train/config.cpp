@@ -1,7 +1,14 @@
-// The loss kinds by name, and the checks of TrainConfig values.
+// The loss and device kinds by name, and the checks of TrainConfig values.
 #include "train/config.h"
 
 namespace ltrnn {
+
+template <>
+const std::vector<std::pair<DeviceKind, std::string>>& EnumNames<DeviceKind>::table() {
+  static const std::vector<std::pair<DeviceKind, std::string>> t{
+      {DeviceKind::Cpu, "cpu"}, {DeviceKind::Cuda, "cuda"}, {DeviceKind::Auto, "auto"}};
+  return t;
+}
 
 template <>
 const std::vector<std::pair<LossKind, std::string>>& EnumNames<LossKind>::table() {

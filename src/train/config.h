@@ -15,6 +15,11 @@ enum class LossKind { Auto, MSE, Poisson };
 template <>
 const std::vector<std::pair<LossKind, std::string>>& EnumNames<LossKind>::table();
 
+// Where a fit computes: the CPU, a CUDA device, or a CUDA device when there is one.
+enum class DeviceKind { Cpu, Cuda, Auto };
+template <>
+const std::vector<std::pair<DeviceKind, std::string>>& EnumNames<DeviceKind>::table();
+
 // When the plateau rule stops a fit (train/termination.h).
 struct PlateauOptions {
   int64_t iterations = 2000;  // the cap
@@ -44,6 +49,11 @@ struct TrainConfig {
   bool float64 = false;  // compute in double precision
   int64_t seed = 0;
   int64_t threads = 0;  // intra-op threads (0: LibTorch's default)
+  // cpu, cuda or auto (cuda when this build has it and a device is present). Like threads,
+  // it does not change what is fitted (the numbers agree to the precision's rounding), so
+  // a run started on one device may be resumed on another.
+  DeviceKind device = DeviceKind::Cpu;
+  bool tf32 = false;  // CUDA: TensorFloat-32 in matrix products (faster, ~1e-3 relative)
 
   PlateauOptions plateau_options() const { return {iterations, plateau_window, plateau_threshold, patience}; }
   ScheduleOptions schedule_options() const { return {lr_patience, lr_factor, lr_reductions, min_improvement}; }
@@ -73,6 +83,10 @@ struct TrainConfig {
     v.field("float64", c.float64, "compute in double precision");
     v.field("seed", c.seed, "random seed (model initialisation and trial dropout)");
     v.field("threads", c.threads, "intra-op threads (0: LibTorch default)");
+    v.field("device", c.device,
+            "where to compute: cpu, cuda, or auto (cuda when this build has CUDA and a device is present); a run "
+            "may be resumed on another device");
+    v.field("tf32", c.tf32, "CUDA only: allow TensorFloat-32 in matrix products (faster, about 1e-3 relative)");
   }
 };
 

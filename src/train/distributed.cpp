@@ -1,14 +1,18 @@
 // c10d's TCPStore and ProcessGroupGloo for the processes of one fit.
 #include "train/distributed.h"
 
+#include "ltrnn_build_config.h"
+
 #define USE_C10D_GLOO 1  // the Gloo process group of Debian's libtorch (its header is guarded)
 #include <torch/torch.h>
 
 #include <iomanip>
 #include <sstream>
 #include <thread>
+#ifdef LTRNN_DISTRIBUTED
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#endif
 
 #include "util/errors.h"
 
@@ -98,6 +102,8 @@ std::pair<int64_t, int64_t> trial_share(int64_t n_trials, int rank, int world_si
   return {n_trials * rank / world_size, n_trials * (rank + 1) / world_size};
 }
 
+#ifdef LTRNN_DISTRIBUTED
+
 struct TrialGroup::Connection {
   c10::intrusive_ptr<c10d::TCPStore> store;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
@@ -184,5 +190,21 @@ void TrialGroup::report_failure(const std::string& why) {
     // the store is gone with rank 0: the others learn of the failure from the broken connection
   }
 }
+
+#else  // built with -DLTRNN_DISTRIBUTED=OFF: no process group to form
+
+struct TrialGroup::Connection {};
+
+TrialGroup::TrialGroup(const DistributedSetup& setup) : setup_(setup) {
+  throw DistributedError(
+      "distributed fit: this ltrnn was built without distributed fits (-DLTRNN_DISTRIBUTED=OFF, no Gloo "
+      "headers); build it with libgloo-dev installed, or fit in one process");
+}
+TrialGroup::~TrialGroup() = default;
+void TrialGroup::sum(torch::Tensor&, const std::string&) {}
+void TrialGroup::require_agreement(const std::vector<double>&, const std::string&) {}
+void TrialGroup::report_failure(const std::string&) {}
+
+#endif
 
 }  // namespace ltrnn

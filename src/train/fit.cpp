@@ -228,7 +228,7 @@ FitResult fit(RnnModel& model, const FitTarget& target, const TrainConfig& confi
   for (int64_t iteration = static_cast<int64_t>(result.history.size()) + 1;; ++iteration) {
     // 1. Forward over this process's trials (all, or its share); the training term sees the
     //    kept trials' training entries. Every process draws the same keep mask.
-    const torch::Tensor kept = sample_kept_trials(K, config.fraction_masked, rng);
+    const torch::Tensor kept = sample_kept_trials(K, config.fraction_masked, rng).to(target.data.device());
     const Evaluation evaluation =
         evaluate(model, share, config, kept, kept_training_count(target, kept), with_input_penalty);
     const torch::Tensor& loss = evaluation.loss;

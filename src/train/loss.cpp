@@ -50,6 +50,14 @@ FitTarget make_fit_target(const torch::Tensor& data, const Masks& masks, LossKin
   return t;
 }
 
+FitTarget on_device(const FitTarget& target, const torch::Device& device) {
+  FitTarget t = target;
+  for (torch::Tensor* tensor : {&t.data, &t.train, &t.validation, &t.test, &t.train_weight, &t.validation_weight,
+                                &t.test_weight, &t.train_count_per_trial, &t.validation_groups})
+    if (tensor->defined()) *tensor = tensor->to(device);
+  return t;
+}
+
 torch::Tensor entry_losses(LossKind loss, const torch::Tensor& linear, const torch::Tensor& target) {
   if (loss == LossKind::Poisson) return torch::exp(linear) - target * linear;
   return (linear - target).square();

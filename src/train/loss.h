@@ -39,6 +39,10 @@ struct FitTarget {
 FitTarget make_fit_target(const torch::Tensor& data, const Masks& masks, LossKind loss, bool counts,
                           torch::ScalarType dtype);
 
+// The same target with its tensors on `device` (the fit's); its counts and variances, computed
+// on the CPU, unchanged.
+FitTarget on_device(const FitTarget& target, const torch::Device& device);
+
 // Per-entry data loss [T, K, D]: (yhat - y)^2 for MSE, exp(eta) - y eta for Poisson.
 torch::Tensor entry_losses(LossKind loss, const torch::Tensor& linear, const torch::Tensor& target);
 // What a data term's entry sum is divided by besides the count: the variance for MSE, 1 for Poisson.
