@@ -5,21 +5,15 @@
 # the headers and libraries are looked up directly.
 find_package(PkgConfig QUIET)
 
-# libzip (.npz archives). pkg-config rather than Debian's libzip CMake config, which also
-# demands libzip's command-line tools.
-if(PKG_CONFIG_FOUND)
-  pkg_check_modules(LIBZIP QUIET IMPORTED_TARGET libzip)
-endif()
+# libzip (.npz archives): header and library looked up directly. Not through Debian's libzip
+# CMake config, which also demands libzip's command-line tools, nor pkg-config, whose
+# libzip.pc names /usr even when the package is unpacked elsewhere.
+find_path(LTRNN_ZIP_INCLUDE_DIR zip.h REQUIRED)
+find_path(LTRNN_ZIPCONF_INCLUDE_DIR zipconf.h PATH_SUFFIXES ${CMAKE_LIBRARY_ARCHITECTURE} REQUIRED)
+find_library(LTRNN_ZIP_LIBRARY zip REQUIRED)
 add_library(ltrnn::zip INTERFACE IMPORTED)
-if(TARGET PkgConfig::LIBZIP)
-  target_link_libraries(ltrnn::zip INTERFACE PkgConfig::LIBZIP)
-else()
-  find_path(LTRNN_ZIP_INCLUDE_DIR zip.h REQUIRED)
-  find_path(LTRNN_ZIPCONF_INCLUDE_DIR zipconf.h PATH_SUFFIXES ${CMAKE_LIBRARY_ARCHITECTURE} REQUIRED)
-  find_library(LTRNN_ZIP_LIBRARY zip REQUIRED)
-  target_include_directories(ltrnn::zip INTERFACE ${LTRNN_ZIP_INCLUDE_DIR} ${LTRNN_ZIPCONF_INCLUDE_DIR})
-  target_link_libraries(ltrnn::zip INTERFACE ${LTRNN_ZIP_LIBRARY})
-endif()
+target_include_directories(ltrnn::zip INTERFACE ${LTRNN_ZIP_INCLUDE_DIR} ${LTRNN_ZIPCONF_INCLUDE_DIR})
+target_link_libraries(ltrnn::zip INTERFACE ${LTRNN_ZIP_LIBRARY})
 
 # libhdf5-dev (NWB files are HDF5): its C library (FindHDF5 needs the C language enabled).
 if(PKG_CONFIG_FOUND)

@@ -64,7 +64,7 @@ std::string cuda_device_description() {
   cudaGetDevice(&device);
   cudaDeviceProp properties{};
   if (cudaGetDeviceProperties(&properties, device) != cudaSuccess) return "CUDA device " + std::to_string(device);
-  char text[256];
+  char text[512];
   std::snprintf(text, sizeof text, "%s, compute capability %d.%d, %.1f GiB, %d multiprocessors", properties.name,
                 properties.major, properties.minor, properties.totalGlobalMem / (1024.0 * 1024.0 * 1024.0),
                 properties.multiProcessorCount);

@@ -1,6 +1,7 @@
 // One selected fit's charts, from its log.csv and its checkpoint.
 #include "report/fit_section.h"
 
+#include <torch/linalg.h>  // torch::linalg (not in <torch/torch.h> of LibTorch 2.x)
 #include <torch/torch.h>
 
 #include <algorithm>
