@@ -1,7 +1,6 @@
 // One selected fit's charts, from its log.csv and its checkpoint.
 #include "report/fit_section.h"
 
-#include <torch/linalg.h>  // torch::linalg (not in <torch/torch.h> of LibTorch 2.x)
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -192,7 +191,7 @@ json eigenvalue_rows(RnnModel& model, const std::vector<EpochSpan>& spans) {
   json rows = json::array();
   for (const EpochSpan& span : spans)
     for (const auto& [k, when] : {std::make_pair(span.first, "first trial"), std::make_pair(span.last, "last trial")}) {
-      const torch::Tensor eigenvalues = torch::linalg::eigvals(weights_of(model, {k})[0]);
+      const torch::Tensor eigenvalues = torch::linalg_eigvals(weights_of(model, {k})[0]);
       const std::vector<double> re = doubles(torch::real(eigenvalues)), im = doubles(torch::imag(eigenvalues));
       for (std::size_t i = 0; i < re.size(); ++i)
         rows.push_back({{"re", re[i]}, {"im", im[i]}, {"epoch", span.epoch}, {"when", when}, {"trial", k}});
@@ -229,7 +228,7 @@ void add_model_charts(ReportSection& section, const SelectedFit& fit, const fs::
     if (connectivity == ConnectivityView::WeightChange)
       section.charts.push_back(weight_change_chart(fit.label(), weights.change_rows, spans));
     const torch::Tensor left =
-        std::get<0>(torch::linalg::svd(weights.mean, /*full_matrices=*/false, /*driver=*/c10::nullopt));
+        std::get<0>(torch::linalg_svd(weights.mean, /*full_matrices=*/false));
     basis = left.slice(1, 0, 2);
     basis_name = "the leading left singular vectors of the trial-averaged W (this family has no column factors)";
   }
