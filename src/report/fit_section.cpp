@@ -227,8 +227,7 @@ void add_model_charts(ReportSection& section, const SelectedFit& fit, const fs::
     const WeightSummary weights = summarise_weights(model, K);
     if (connectivity == ConnectivityView::WeightChange)
       section.charts.push_back(weight_change_chart(fit.label(), weights.change_rows, spans));
-    const torch::Tensor left =
-        std::get<0>(torch::linalg_svd(weights.mean, /*full_matrices=*/false));
+    const torch::Tensor left = std::get<0>(torch::linalg_svd(weights.mean, /*full_matrices=*/false));
     basis = left.slice(1, 0, 2);
     basis_name = "the leading left singular vectors of the trial-averaged W (this family has no column factors)";
   }
