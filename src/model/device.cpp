@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
 #include <stdexcept>
 
 #include "ltrnn_build_config.h"
@@ -31,12 +32,19 @@ bool cuda_usable() { return built_with_cuda() && torch::cuda::is_available(); }
 #ifdef LTRNN_CUDA
 
 void configure_cuda_numerics(bool tf32) {
-  // cuBLAS is deterministic with a fixed workspace; set before its first use (an explicit
-  // setting in the environment wins).
-  setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", /*overwrite=*/0);
-  at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/true);
-  // "highest": float32 products in float32; "high" lets cuBLAS use TensorFloat-32.
-  at::globalContext().setFloat32MatmulPrecision(tf32 ? "high" : "highest");
+  // Once per process, before the first fit: these are process-wide settings that running
+  // fits read (with ltrnn run --jobs, the runs' threads would otherwise set them while
+  // others compute; a run of the quickstart on CUDA with --jobs 4 failed with std::bad_cast
+  // at its first iteration when each run set them). The first caller's tf32 holds.
+  static std::once_flag once;
+  std::call_once(once, [tf32] {
+    // cuBLAS is deterministic with a fixed workspace; set before its first use (an explicit
+    // setting in the environment wins).
+    setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", /*overwrite=*/0);
+    at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/true);
+    // "highest": float32 products in float32; "high" lets cuBLAS use TensorFloat-32.
+    at::globalContext().setFloat32MatmulPrecision(tf32 ? "high" : "highest");
+  });
 }
 
 void* current_cuda_stream() { return c10::cuda::getCurrentCUDAStream().stream(); }

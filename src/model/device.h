@@ -14,6 +14,7 @@ bool built_with_cuda();
 bool cuda_usable();
 // The CUDA numerics every CUDA fit uses: deterministic algorithms (cuBLAS's fixed workspace
 // and index_add's sorted path), and TensorFloat-32 in matrix products only when `tf32`.
+// Set once per process, by the first call (process-wide state that running fits read).
 void configure_cuda_numerics(bool tf32);
 // LibTorch's current CUDA stream (a cudaStream_t) of the current device.
 void* current_cuda_stream();
