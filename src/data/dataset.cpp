@@ -9,6 +9,7 @@
 #include <set>
 
 #include "util/errors.h"
+#include "util/files.h"
 
 namespace ltrnn {
 
@@ -244,8 +245,8 @@ Dataset dataset_from_arrays(const std::map<std::string, NpyArray>& arrays, const
 }
 
 Dataset load_dataset(const std::filesystem::path& path, NanPolicy nan) {
-  const std::string where = path.string();
-  if (!std::filesystem::exists(path)) throw InputError(where + ": file not found");
+  const std::string where = shortened_path(path);
+  if (const auto why = unreadable_file(path)) throw InputError(where + ": " + *why);
   const std::string ext = path.extension().string();
   if (ext == ".npy") return dataset_from_arrays({{"data", read_npy(path)}}, where, nan);
   if (ext == ".npz") return dataset_from_arrays(read_npz(path), where, nan);

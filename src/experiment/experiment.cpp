@@ -30,7 +30,8 @@ void throw_errors(const std::vector<std::string>& errors, const fs::path& source
 NwbImportOptions nwb_options_from_json(const json& j, const fs::path& source) {
   NwbImportOptions o;
   o.file = fs::absolute(source.parent_path() / j.at("file").get<std::string>());
-  if (!fs::exists(o.file)) throw InputError("/dataset/nwb/file: file not found: " + o.file.string());
+  if (const auto why = unreadable_file(o.file))
+    throw InputError("/dataset/nwb/file: " + *why + ": " + shortened_path(o.file));
   o.align = j.at("align").get<std::string>();
   const auto window = j.at("window").get<std::vector<double>>();
   o.window_start = window.at(0);
@@ -111,7 +112,8 @@ Experiment parse_experiment(const json& document, const fs::path& source) {
   } else if (dataset.contains("file")) {
     if (dataset.contains("parameters")) errors.push_back("/dataset/parameters: only a generator takes parameters");
     const fs::path file = source.parent_path() / dataset.at("file").get<std::string>();
-    if (!fs::exists(file)) errors.push_back("/dataset/file: file not found: " + file.string());
+    if (const auto why = unreadable_file(file))
+      errors.push_back("/dataset/file: " + *why + ": " + shortened_path(file));
     e.dataset.file = fs::absolute(file);
   } else {
     const json parameters = dataset.value("parameters", json::object());

@@ -110,4 +110,28 @@ std::string read_file(const fs::path& path) {
   return buffer.str();
 }
 
+std::optional<std::string> unreadable_file(const std::filesystem::path& path) {
+  namespace fs = std::filesystem;
+  std::error_code error;
+  const fs::file_status status = fs::status(path, error);
+  if (status.type() == fs::file_type::not_found || error == std::errc::no_such_file_or_directory)
+    return std::string("file not found");
+  if (error == std::errc::filename_too_long)
+    return "path too long (" + std::to_string(path.native().size()) + " characters)";
+  if (error == std::errc::not_a_directory) return std::string("file not found (a part of the path is not a directory)");
+  if (error) return error.message();
+  if (fs::is_directory(status)) return std::string("a directory, expected a file");
+  if (!fs::is_regular_file(status)) return std::string("not a regular file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::string("cannot be opened (") + std::strerror(errno) + ")";
+  return std::nullopt;
+}
+
+std::string shortened_path(const std::filesystem::path& path, std::size_t most) {
+  const std::string text = path.string();
+  if (text.size() <= most || most < 10) return text;
+  const std::size_t head = (most - 3) / 2, tail = most - 3 - head;
+  return text.substr(0, head) + "..." + text.substr(text.size() - tail);
+}
+
 }  // namespace ltrnn

@@ -2,6 +2,7 @@
 #pragma once
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "util/errors.h"
@@ -28,5 +29,12 @@ int remove_temporary_files(const std::filesystem::path& dir);
 
 // Reads a whole file; throws InputError naming the file when it cannot be read.
 std::string read_file(const std::filesystem::path& path);
+
+// Why `path` cannot be read as a file ("file not found", "path too long (4000 characters)",
+// "a directory, expected a file", "permission denied", ...), or nothing when it can. Never
+// throws: a path the system refuses is bad input, not an internal error.
+std::optional<std::string> unreadable_file(const std::filesystem::path& path);
+// `path` for a message: whole up to `most` characters, else its start and end around "...".
+std::string shortened_path(const std::filesystem::path& path, std::size_t most = 120);
 
 }  // namespace ltrnn

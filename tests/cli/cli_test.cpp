@@ -55,6 +55,25 @@ TEST_F(Cli, ValidateChecksExperimentFilesBeforeAnyWork) {
   }
 }
 
+// A path of 4,000 characters: exit 2 naming the field or option, the path shortened,
+// nothing written (it ended with exit 1 and a filesystem exception).
+TEST_F(Cli, OverLongDataPathsAreBadInput) {
+  const std::string long_path = path(std::string(4000, 'a') + ".npz");
+  const Outcome fit = run_ltrnn("fit --data " + long_path + " --rank 2 --out " + path("out"));
+  EXPECT_EQ(fit.exit_code, 2) << fit.output.substr(0, 300);
+  EXPECT_NE(fit.output.find(": path too long ("), std::string::npos) << fit.output.substr(0, 300);
+  EXPECT_LT(fit.output.size(), 600u);
+  EXPECT_FALSE(fs::exists(path("out")));
+
+  std::ofstream(path("long.json")) << R"({"name": "long", "dataset": {"file": ")" << long_path
+                                   << R"("}, "runs": [{"model": "tensor_rank", "ranks": [1]}]})";
+  const Outcome run = run_ltrnn("run " + path("long.json") + " --out " + path("run"));
+  EXPECT_EQ(run.exit_code, 2) << run.output.substr(0, 300);
+  EXPECT_NE(run.output.find("/dataset/file: path too long ("), std::string::npos) << run.output.substr(0, 300);
+  EXPECT_LT(run.output.size(), 800u);
+  EXPECT_FALSE(fs::exists(path("run")));
+}
+
 TEST_F(Cli, BadDataIsRefusedWithItsNameAndNothingIsWritten) {
   const Outcome missing = run_ltrnn("fit --data " + path("absent.npz") + " --rank 2 --out " + path("out"));
   EXPECT_EQ(missing.exit_code, 2);

@@ -34,6 +34,27 @@ json minimal() {
   return json::parse(R"({"name": "tiny", "dataset": {"generator": "teacher"}, "runs": [{"model": "tensor_rank"}]})");
 }
 
+// A dataset path the system refuses (a name of 4,000 characters, a directory) is bad input
+// naming its field, with the path shortened in the message; never a filesystem exception.
+TEST(Experiment, OverLongAndUnreadableDatasetPathsAreRefusedNamingTheField) {
+  const std::string long_name = std::string(4000, 'a') + ".npz";
+  json doc = minimal();
+  doc["dataset"] = {{"file", long_name}};
+  std::string message = refusal(doc);
+  EXPECT_NE(message.find("/dataset/file: path too long ("), std::string::npos) << message.substr(0, 300);
+  EXPECT_LT(message.size(), 400u) << "the path is shortened";
+  EXPECT_NE(message.find("..."), std::string::npos) << message;
+
+  doc["dataset"] = {{"file", "."}};
+  message = refusal(doc);
+  EXPECT_NE(message.find("/dataset/file: a directory, expected a file"), std::string::npos) << message;
+
+  doc["dataset"] = {{"nwb", {{"file", long_name}, {"align", "go"}, {"window", {0.0, 1.0}}, {"bin_width", 0.1}}}};
+  message = refusal(doc);
+  EXPECT_NE(message.find("/dataset/nwb/file: path too long ("), std::string::npos) << message.substr(0, 300);
+  EXPECT_LT(message.size(), 400u);
+}
+
 TEST(Experiment, ShippedExperimentsValidate) {
   int checked = 0;
   for (const auto& entry : fs::directory_iterator(fs::path(LTRNN_SOURCE_DIR) / "experiments")) {
