@@ -102,6 +102,12 @@ BenchResult run_bench_case(const BenchCase& c);
 // memory is its own; throws std::runtime_error when the child fails.
 BenchResult run_bench_case_in_child(const BenchCase& c, const std::string& executable);
 
+// `copies` processes of the case started at once (the machine shared, as by ltrnn run
+// --jobs or another program), each timed on its own.
+std::vector<BenchResult> run_bench_case_together(const BenchCase& c, int64_t copies, const std::string& executable);
+// "B1 shared by 2 processes at once: alone 47.0 ms; 80.1 ms (x1.70) 82.3 ms (x1.75); ...".
+std::string format_sharing(const BenchResult& alone, const std::vector<BenchResult>& together);
+
 // The table `ltrnn bench` prints, and, for scaling series, the growth per doubling.
 std::string format_bench_table(const std::vector<BenchResult>& results);
 // The header above it: the CPU, the BLAS and its kernels, and the probes.

@@ -43,6 +43,10 @@ int bench_command(int argc, const char* const* argv) {
       "warmup", "untimed iterations before the timed ones", cxxopts::value<int64_t>()->default_value("3"))(
       "out", "JSON file for the results", cxxopts::value<std::string>()->default_value("bench.json"))(
       "probe", "only the GEMM probe: time a plain float32 product and check it against a reference")(
+      "together",
+      "also run each case in this many processes at once and report each one's slowdown against the case alone "
+      "(how ltrnn fares on a shared machine; 0: off)",
+      cxxopts::value<int64_t>()->default_value("0"))(
       "device",
       "cpu, or cuda: B1 of every family, the reference notebook's shape and a recording of today's size "
       "(T 100, K 1000, D 200, N 200, R 6) on the CUDA device, beside its GEMM and copy probes",
@@ -66,6 +70,8 @@ int bench_command(int argc, const char* const* argv) {
   if (threads < 1) throw InputError("--threads: must be >= 1");
   if (iterations < 1) throw InputError("--iterations: must be >= 1");
   if (warmup < 0) throw InputError("--warmup: must be >= 0");
+  const int64_t together = r["together"].as<int64_t>();
+  if (together < 0 || together == 1 || together > 64) throw InputError("--together: 0 (off) or 2 to 64 processes");
   const DeviceKind device = parse_enum<DeviceKind>(r["device"].as<std::string>(), "--device");
   if (device == DeviceKind::Auto) throw InputError("--device: expected cpu or cuda");
   const bool on_cuda = device == DeviceKind::Cuda;
@@ -100,7 +106,8 @@ int bench_command(int argc, const char* const* argv) {
   if (r.count("probe")) return kExitOk;
 
   const fs::path out = r["out"].as<std::string>();
-  std::vector<BenchResult> results;
+  std::vector<BenchResult> results, shared_results;
+  std::string sharing;
   for (auto c : cases) {
     c.iterations = iterations;
     c.warmup = warmup;
@@ -110,8 +117,19 @@ int bench_command(int argc, const char* const* argv) {
       if (p.threads == c.threads && p.gflops > 0) result.probe_fraction = result.gflops / p.gflops;
     if (device_probe && device_probe->gflops > 0) result.probe_fraction = result.gflops / device_probe->gflops;
     results.push_back(result);
+    if (together > 0) {
+      std::cerr << "bench: " << c.name << " in " << together << " processes at once..." << std::endl;
+      const std::vector<BenchResult> shared =
+          run_bench_case_together(c, together, fs::canonical("/proc/self/exe").string());
+      sharing += format_sharing(result, shared);
+      for (BenchResult s : shared) {
+        s.config.name += " (1 of " + std::to_string(together) + " at once)";
+        shared_results.push_back(s);
+      }
+    }
   }
-  std::cout << format_bench_table(results);
+  results.insert(results.end(), shared_results.begin(), shared_results.end());
+  std::cout << format_bench_table(results) << sharing;
   json document{{"cpu", cpu_model()},         {"cpu_features", describe(cpu_features())},
                 {"blas", blas_description()}, {"blas_core", blas_core()},
                 {"gemm_probes", probes},      {"results", results}};

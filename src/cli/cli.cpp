@@ -108,8 +108,8 @@ int dispatch(int argc, const char* const* argv) {
     const bool two_words = argc >= 3 && c.name == word + " " + argv[2];
     if (c.name != word && !two_words) continue;
     // Every command, so that a report or an export computes with the same kernels as the
-    // run whose results it reads.
-    restart_with_better_blas_kernels(argv, std::cerr);
+    // run whose results it reads; the OpenMP waiting for those that compute.
+    restart_with_runtime_settings(argv, c.uses_blas, std::cerr);
     if (c.uses_blas) warn_without_openblas();
     const int skip = two_words ? 2 : 1;
     return c.run(argc - skip, argv + skip);

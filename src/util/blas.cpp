@@ -10,7 +10,10 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <ostream>
+#include <utility>
+#include <vector>
 
 namespace ltrnn {
 namespace {
@@ -73,31 +76,53 @@ std::optional<std::string> better_blas_core(const std::string& chosen, const Cpu
   return std::string("Haswell");
 }
 
-void restart_with_better_blas_kernels(const char* const* argv, std::ostream& note) {
+namespace {
+
+// The OPENBLAS_CORETYPE a restart should set, or nothing (see restart_with_runtime_settings).
+std::optional<std::string> blas_core_to_set(std::ostream& note) {
   const std::string core = blas_core();
   if (environment(kBlasCoreVariable)) {
     // Set by the user (kept as it is) or by this restart, in which case it should have acted.
     if (const char* chosen = environment(kBlasRestartMarker); chosen && better_blas_core(core, cpu_features()))
       note << "ltrnn: warning: restarted with " << kBlasCoreVariable << "=" << chosen << " but OpenBLAS still uses its "
            << core << " kernels\n";
-    return;
+    return std::nullopt;
   }
-  if (environment(kBlasRestartMarker)) return;  // a restart whose variable was removed: never loop
+  if (environment(kBlasRestartMarker)) return std::nullopt;  // a restart whose variable was removed: never loop
   const char* assumed = environment(kBlasAssumedCoreVariable);
   const std::string chosen = assumed ? assumed : core;
   const CpuFeatures cpu = cpu_features();
   const std::optional<std::string> better = better_blas_core(chosen, cpu);
-  if (!better) return;
-  note << "ltrnn: OpenBLAS chose its " << chosen << " kernels on a CPU with " << describe(cpu) << "; restarting with "
-       << kBlasCoreVariable << "=" << *better << " (set " << kBlasCoreVariable << " to choose yourself)" << std::endl;
-  setenv(kBlasCoreVariable, better->c_str(), 1);
-  setenv(kBlasRestartMarker, better->c_str(), 1);
+  if (better)
+    note << "ltrnn: OpenBLAS chose its " << chosen << " kernels on a CPU with " << describe(cpu) << "; restarting with "
+         << kBlasCoreVariable << "=" << *better << " (set " << kBlasCoreVariable << " to choose yourself)" << std::endl;
+  return better;
+}
+
+}  // namespace
+
+void restart_with_runtime_settings(const char* const* argv, bool computes, std::ostream& note) {
+  std::vector<std::pair<const char*, std::string>> settings;
+  if (const auto core = blas_core_to_set(note)) {
+    settings.emplace_back(kBlasCoreVariable, *core);
+    settings.emplace_back(kBlasRestartMarker, *core);
+  }
+  // A restart sets GOMP_SPINCOUNT, so a restarted process never comes here again.
+  if (computes && !environment(kSpinCountVariable) && !environment(kWaitPolicyVariable))
+    settings.emplace_back(kSpinCountVariable, kComputeSpinCount);
+  if (settings.empty()) return;
+  for (const auto& [name, value] : settings) setenv(name, value.c_str(), 1);
   execv("/proc/self/exe", const_cast<char* const*>(argv));
-  // Still here: the restart failed; go on with the kernels OpenBLAS chose.
-  note << "ltrnn: warning: could not restart (" << std::strerror(errno) << "); continuing with the " << chosen
-       << " kernels\n";
-  unsetenv(kBlasCoreVariable);
-  unsetenv(kBlasRestartMarker);
+  // Still here: the restart failed; go on as the process was started.
+  note << "ltrnn: warning: could not restart with the settings it needs (" << std::strerror(errno)
+       << "); continuing without\n";
+  for (const auto& setting : settings) unsetenv(setting.first);
+}
+
+std::string openmp_waiting() {
+  for (const char* name : {kSpinCountVariable, kWaitPolicyVariable})
+    if (const char* value = environment(name)) return std::string(name) + "=" + value;
+  return "libgomp's default";
 }
 
 }  // namespace ltrnn

@@ -38,12 +38,26 @@ inline constexpr const char* kBlasRestartMarker = "LTRNN_BLAS_CORE_CHOSEN";  // 
 // CPU OpenBLAS misjudges cannot be had on demand).
 inline constexpr const char* kBlasAssumedCoreVariable = "LTRNN_TEST_BLAS_CORE";
 
-// When OPENBLAS_CORETYPE is unset and OpenBLAS chose kernels older than this CPU supports
-// (better_blas_core), sets OPENBLAS_CORETYPE to the better core, prints one line to `note`
-// and replaces this process with a fresh start of the same executable and arguments (the
-// variable only acts when OpenBLAS loads). A value the user set is never overridden, and a
-// process that is itself such a restart is never restarted again (it warns instead if the
-// kernels still did not change). Returns only when no restart happened.
-void restart_with_better_blas_kernels(const char* const* argv, std::ostream& note);
+// How OpenMP threads wait (libgomp reads these when it loads). Threads that spin while
+// waiting for work take the cores another process needs: two B1 benchmarks at once on 2
+// cores took 2.6-5x their time alone with libgomp's default spin (300,000 iterations),
+// 1.8-2.1x with 1,000, which is no slower alone (docs/design.md section 8).
+inline constexpr const char* kSpinCountVariable = "GOMP_SPINCOUNT";
+inline constexpr const char* kWaitPolicyVariable = "OMP_WAIT_POLICY";
+inline constexpr const char* kComputeSpinCount = "1000";
+
+// Restarts this process, once, with the runtime settings that only act at load time:
+//  - when OPENBLAS_CORETYPE is unset and OpenBLAS chose kernels older than this CPU supports
+//    (better_blas_core), OPENBLAS_CORETYPE set to the better core, with one line to `note`;
+//  - for a command that computes (`computes`), GOMP_SPINCOUNT=1000 when neither it nor
+//    OMP_WAIT_POLICY is set (silently).
+// The process is replaced by a fresh start of the same executable and arguments. A value
+// the user set is never overridden, and a process that is itself such a restart is never
+// restarted again (it warns instead if the BLAS kernels still did not change). Returns only
+// when no restart happened (or it failed, with a warning).
+void restart_with_runtime_settings(const char* const* argv, bool computes, std::ostream& note);
+// The waiting of OpenMP threads as this process runs: "GOMP_SPINCOUNT=1000", "OMP_WAIT_POLICY=passive", or
+// "libgomp's default".
+std::string openmp_waiting();
 
 }  // namespace ltrnn

@@ -154,6 +154,26 @@ TEST(BlasKernels, TheUsersChoiceIsKept) {
   EXPECT_NE(o.output.find("BLAS kernels: Prescott (OPENBLAS_CORETYPE=Prescott)"), std::string::npos) << o.output;
 }
 
+// The OpenMP waiting (util/blas.h): a computing command started without GOMP_SPINCOUNT or
+// OMP_WAIT_POLICY restarts once with GOMP_SPINCOUNT=1000 (what the process then runs with
+// is printed by bench); a setting of the user's is kept.
+TEST(OpenMpWaiting, AComputingCommandRestartsOnceWithAShortSpin) {
+  const Outcome o = run_ltrnn("bench --probe", "-u GOMP_SPINCOUNT -u OMP_WAIT_POLICY");
+  ASSERT_EQ(o.exit_code, 0) << o.output;
+  EXPECT_EQ(count_of(o.output, "OpenMP threads wait: GOMP_SPINCOUNT=1000\n"), 1) << o.output;
+  EXPECT_EQ(count_of(o.output, "GEMM probe:"), 1) << o.output;  // the restarted process ran once
+  EXPECT_EQ(count_of(o.output, "restart"), 0) << o.output;      // silently
+}
+
+TEST(OpenMpWaiting, TheUsersSettingIsKept) {
+  const Outcome passive = run_ltrnn("bench --probe", "-u GOMP_SPINCOUNT OMP_WAIT_POLICY=passive");
+  ASSERT_EQ(passive.exit_code, 0) << passive.output;
+  EXPECT_NE(passive.output.find("OpenMP threads wait: OMP_WAIT_POLICY=passive\n"), std::string::npos) << passive.output;
+  const Outcome spin = run_ltrnn("bench --probe", "-u OMP_WAIT_POLICY GOMP_SPINCOUNT=50000");
+  ASSERT_EQ(spin.exit_code, 0) << spin.output;
+  EXPECT_NE(spin.output.find("OpenMP threads wait: GOMP_SPINCOUNT=50000\n"), std::string::npos) << spin.output;
+}
+
 // GEMM under each kernel set this CPU can run agrees with the reference product within the
 // rounding bound (run_gemm_probe throws, and bench exits 1, otherwise).
 TEST(BlasKernels, EveryUsableKernelSetMultipliesCorrectly) {
