@@ -1,5 +1,7 @@
 // NumPy .npy / .npz I/O. The zip container is handled by libzip (Debian's libzip-dev);
-// only the small .npy header (a Python dict literal) is parsed here.
+// only the small .npy header (a Python dict literal) is parsed here. Slightly over the usual
+// length because .npz is a zip of .npy entries: both formats' readers and writers share the
+// header and dtype code here, and splitting them would put one format in two files.
 #include "io/npy.h"
 
 #include <zip.h>

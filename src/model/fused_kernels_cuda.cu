@@ -82,6 +82,20 @@ __device__ inline void block_sums(int count, const Partial& partial, Scalar* scr
   __syncthreads();
 }
 
+// out[q] = v . rows[q] for q < R, rows [R, N] (the low-rank projections r B and G A).
+template <class Scalar>
+__device__ inline void project_onto_rows(const Scalar* v, const Scalar* rows, int64_t R, int64_t N, Scalar* scratch,
+                                         Scalar* out) {
+  block_sums(
+      static_cast<int>(R),
+      [&](int q) {
+        Scalar partial = 0;
+        for (int64_t l = threadIdx.x; l < N; l += blockDim.x) partial += v[l] * rows[q * N + l];
+        return partial;
+      },
+      scratch, out);
+}
+
 // Offsets into the [*, trials, N] blocks, as TrialRows of fused_kernels.inc.
 template <class Scalar>
 struct Rows {
@@ -147,14 +161,7 @@ __global__ void integrate_kernel(DeviceProblem<Scalar> p, const Scalar* x0) {
           __syncthreads();
         } else {
           // k = (A ((r B) * c) + e - y) / tau, keeping r B for the backward.
-          block_sums(
-              static_cast<int>(R),
-              [&](int q) {
-                Scalar partial = 0;
-                for (int64_t l = threadIdx.x; l < N; l += blockDim.x) partial += r[l] * Bt[q * N + l];
-                return partial;
-              },
-              scratch, projection);
+          project_onto_rows(r, Bt, R, N, scratch, projection);
           for (int64_t q = threadIdx.x; q < R; q += blockDim.x) p.stage_projections[stage * R + q] = projection[q];
           for (int64_t l = threadIdx.x; l < N; l += blockDim.x) {
             Scalar k = e[l] - y[l];
@@ -238,14 +245,7 @@ __global__ void adjoint_kernel(DeviceProblem<Scalar> p, const Scalar* grad_hidde
           }
         } else {
           // (G A)_q; M = ((G A) * c) B^T; dA += G^T ((r B) * c), dB += r^T ((G A) * c), dc += (G A) * (r B)
-          block_sums(
-              static_cast<int>(R),
-              [&](int q) {
-                Scalar partial = 0;
-                for (int64_t l = threadIdx.x; l < N; l += blockDim.x) partial += G[l] * At[q * N + l];
-                return partial;
-              },
-              scratch, GA);
+          project_onto_rows(G, At, R, N, scratch, GA);
           const Scalar* rB = p.stage_projections + stage * R;
           for (int64_t l = threadIdx.x; l < N; l += blockDim.x) {
             Scalar m = 0;
