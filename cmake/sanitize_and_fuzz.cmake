@@ -20,7 +20,9 @@ add_library(ltrnn_fuzz_targets STATIC fuzz/support.cpp fuzz/npy_target.cpp fuzz/
 target_include_directories(ltrnn_fuzz_targets PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
 target_link_libraries(ltrnn_fuzz_targets PUBLIC ltrnn_experiment)
 target_precompile_headers(ltrnn_fuzz_targets REUSE_FROM ltrnn_data)
-target_link_libraries(ltrnn_tests PRIVATE ltrnn_fuzz_targets)
+if(TARGET ltrnn_tests)
+  target_link_libraries(ltrnn_tests PRIVATE ltrnn_fuzz_targets)
+endif()
 
 if(LTRNN_FUZZ AND NOT LTRNN_SANITIZE)
   message(FATAL_ERROR "LTRNN_FUZZ needs LTRNN_SANITIZE=ON: a fuzzer finds memory errors through the sanitizers")
@@ -66,9 +68,15 @@ set_source_files_properties(${CMAKE_CURRENT_BINARY_DIR}/generated/sanitizer_opti
 # raises their timeout from 600 s.
 file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/sanitizer_test_timeouts.cmake
      "foreach(test \${ltrnn_tests_TESTS})\n  set_tests_properties(\${test} PROPERTIES TIMEOUT 6000)\nendforeach()\n")
-set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${CMAKE_CURRENT_BINARY_DIR}/sanitizer_test_timeouts.cmake)
-
-get_property(LTRNN_ALL_TARGETS DIRECTORY PROPERTY BUILDSYSTEM_TARGETS)
+set(LTRNN_ALL_TARGETS "")
+foreach(directory ${CMAKE_CURRENT_SOURCE_DIR} ${CMAKE_CURRENT_SOURCE_DIR}/tests)
+  if(EXISTS ${directory}/CMakeLists.txt AND (directory STREQUAL CMAKE_CURRENT_SOURCE_DIR OR BUILD_TESTING))
+    set_property(DIRECTORY ${directory} APPEND PROPERTY TEST_INCLUDE_FILES
+                 ${CMAKE_CURRENT_BINARY_DIR}/sanitizer_test_timeouts.cmake)
+    get_property(targets DIRECTORY ${directory} PROPERTY BUILDSYSTEM_TARGETS)
+    list(APPEND LTRNN_ALL_TARGETS ${targets})
+  endif()
+endforeach()
 foreach(target ${LTRNN_ALL_TARGETS})
   get_target_property(type ${target} TYPE)
   if(type STREQUAL "STATIC_LIBRARY" OR type STREQUAL "EXECUTABLE")

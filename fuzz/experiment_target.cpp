@@ -24,7 +24,7 @@ void check_experiment(const Experiment& e) {
     }
   }
   for (int64_t rank : e.analyses.cp_ranks) check(rank >= 1, "experiment", "a CP rank below 1");
-  if (e.dataset.nwb) nwb_options_json(*e.dataset.nwb).dump();
+  if (const auto* nwb = std::get_if<NwbImportOptions>(&e.dataset)) nwb_options_json(*nwb).dump();
 }
 
 }  // namespace

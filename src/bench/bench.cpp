@@ -24,72 +24,24 @@
 #include "train/fit.h"
 #include "train/memory.h"
 #include "util/blas.h"
+#include "util/json_fields.h"
 #include "util/machine.h"
 
 namespace ltrnn {
 using nlohmann::json;
 
-namespace {
-
-// Every field under its JSON name, listed once: serialisation and parsing both walk it.
-template <class Case, class Visit>
-void visit_fields(Case& c, Visit&& visit) {
-  visit("name", c.name), visit("model", c.kind), visit("hidden", c.hidden), visit("rank", c.rank);
-  visit("trials", c.trials), visit("neurons", c.neurons), visit("bins", c.bins);
-  visit("preparatory_bins", c.preparatory_bins), visit("conditions", c.conditions), visit("solver", c.solver);
-  visit("substeps", c.substeps), visit("float64", c.float64), visit("threads", c.threads);
-  visit("iterations", c.iterations), visit("warmup", c.warmup), visit("device", c.device);
-  visit("fused", c.fused);
+// The field lists of bench.h through util/json_fields.h; a field a file lacks (one written
+// before the field existed) keeps its default.
+void to_json(json& j, const BenchCase& c) { j = fields_to_json(c); }
+void from_json(const json& j, BenchCase& c) {
+  c = BenchCase{};
+  overlay_fields(c, j, "bench case");
 }
-
-template <class Result, class Visit>
-void visit_result_fields(Result& r, Visit&& visit) {
-  visit("case", r.config), visit("milliseconds", r.milliseconds), visit("median_ms", r.median_ms);
-  visit("min_ms", r.min_ms), visit("max_ms", r.max_ms), visit("gflop", r.gflop), visit("gflops", r.gflops);
-  visit("peak_rss_mb", r.peak_rss_mb), visit("estimated_mb", r.estimated_mb), visit("probe_fraction", r.probe_fraction);
-  visit("device_peak_mb", r.device_peak_mb), visit("device_reserved_mb", r.device_reserved_mb);
+void to_json(json& j, const BenchResult& r) { j = fields_to_json(r); }
+void from_json(const json& j, BenchResult& r) {
+  r = BenchResult{};
+  overlay_fields(r, j, "bench result");
 }
-
-struct Writer {
-  json& j;
-  template <class T>
-  void operator()(const char* key, const T& value) const {
-    j[key] = value;
-  }
-  void operator()(const char* key, ModelKind value) const { j[key] = enum_name(value); }
-  void operator()(const char* key, Solver value) const { j[key] = enum_name(value); }
-  void operator()(const char* key, DeviceKind value) const { j[key] = enum_name(value); }
-};
-
-struct Reader {
-  const json& j;
-  template <class T>
-  void operator()(const char* key, T& value) const {
-    value = j.at(key).get<T>();
-  }
-  void operator()(const char* key, ModelKind& value) const {
-    value = parse_enum<ModelKind>(j.at(key), std::string("/") + key);
-  }
-  void operator()(const char* key, Solver& value) const {
-    value = parse_enum<Solver>(j.at(key), std::string("/") + key);
-  }
-  void operator()(const char* key, DeviceKind& value) const {
-    value = j.contains(key) ? parse_enum<DeviceKind>(j.at(key), std::string("/") + key) : DeviceKind::Cpu;
-  }
-  void operator()(const char* key, bool& value) const {
-    value = j.contains(key) ? j.at(key).get<bool>() : key == std::string("fused");  // fields added later
-  }
-  void operator()(const char* key, double& value) const {
-    value = j.contains(key) ? j.at(key).get<double>() : 0.0;  // fields added later read as 0
-  }
-};
-
-}  // namespace
-
-void to_json(json& j, const BenchCase& c) { visit_fields(c, Writer{j}); }
-void from_json(const json& j, BenchCase& c) { visit_fields(c, Reader{j}); }
-void to_json(json& j, const BenchResult& r) { visit_result_fields(r, Writer{j}); }
-void from_json(const json& j, BenchResult& r) { visit_result_fields(r, Reader{j}); }
 void to_json(json& j, const GemmProbe& p) {
   j = json{{"size", p.size},
            {"threads", p.threads},
@@ -102,30 +54,30 @@ BenchCase b1_case(ModelKind kind, int64_t threads) {
   BenchCase c;
   c.kind = kind;
   c.threads = threads;
-  c.name = kind == ModelKind::TensorRank ? "B1" : "B1 " + to_string(kind);
+  c.name = kind == reference_family() ? "B1" : "B1 " + to_string(kind);
   if (threads != 2) c.name += " threads=" + std::to_string(threads);
   return c;
 }
 
 std::vector<BenchCase> device_cases() {
   std::vector<BenchCase> cases;
-  for (const FamilyTraits& family : family_table()) {
-    BenchCase c = b1_case(family.kind, 2);
+  for (const FamilyTraits* family : family_table()) {
+    BenchCase c = b1_case(family->kind, 2);
     c.device = DeviceKind::Cuda;
     cases.push_back(c);
   }
-  BenchCase notebook = b1_case(ModelKind::TensorRank, 2);
+  BenchCase notebook = b1_case(reference_family(), 2);
   notebook.name = "notebook";
   notebook.bins = 41, notebook.neurons = 200;
   notebook.device = DeviceKind::Cuda;
   cases.push_back(notebook);
   // B1 with one LibTorch operation per step: what the fused kernels save.
-  BenchCase generic = b1_case(ModelKind::TensorRank, 2);
+  BenchCase generic = b1_case(reference_family(), 2);
   generic.name = "B1 generic path";
   generic.fused = false;
   generic.device = DeviceKind::Cuda;
   cases.push_back(generic);
-  BenchCase recording = b1_case(ModelKind::TensorRank, 2);
+  BenchCase recording = b1_case(reference_family(), 2);
   recording.name = "recording";
   recording.bins = 100, recording.trials = 1000, recording.neurons = 200, recording.rank = 6;
   recording.device = DeviceKind::Cuda;
@@ -135,13 +87,13 @@ std::vector<BenchCase> device_cases() {
 
 std::vector<BenchCase> standard_cases(bool scaling, int64_t threads) {
   std::vector<BenchCase> cases;
-  for (const FamilyTraits& family : family_table()) cases.push_back(b1_case(family.kind, threads));
-  cases.push_back(b1_case(ModelKind::TensorRank, 1));
+  for (const FamilyTraits* family : family_table()) cases.push_back(b1_case(family->kind, threads));
+  cases.push_back(b1_case(reference_family(), 1));
   if (!scaling) return cases;
-  // Doubling series around B1 (tensor_rank): each varies one size, the others stay at B1.
+  // Doubling series around B1 (the reference family): each varies one size, the others stay at B1.
   const auto series = [&](const std::string& key, std::vector<int64_t> values, int64_t BenchCase::*field) {
     for (int64_t v : values) {
-      BenchCase c = b1_case(ModelKind::TensorRank, threads);
+      BenchCase c = b1_case(reference_family(), threads);
       c.*field = v;
       c.name = "scaling " + key + "=" + std::to_string(v);
       cases.push_back(c);

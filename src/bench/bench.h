@@ -31,6 +31,28 @@ struct BenchCase {
   // The fused integrator (docs/design.md section 3); false: the generic path of one
   // LibTorch operation per step, for comparison.
   bool fused = true;
+
+  // Every field under its JSON name (util/fields.h): serialisation and parsing both walk it.
+  template <class Self, class Visitor>
+  static void fields(Self& c, Visitor& v) {
+    v.field("name", c.name);
+    v.field("model", c.kind);
+    v.field("hidden", c.hidden);
+    v.field("rank", c.rank);
+    v.field("trials", c.trials);
+    v.field("neurons", c.neurons);
+    v.field("bins", c.bins);
+    v.field("preparatory_bins", c.preparatory_bins);
+    v.field("conditions", c.conditions);
+    v.field("solver", c.solver);
+    v.field("substeps", c.substeps);
+    v.field("float64", c.float64);
+    v.field("threads", c.threads);
+    v.field("iterations", c.iterations);
+    v.field("warmup", c.warmup);
+    v.field("device", c.device);
+    v.field("fused", c.fused);
+  }
 };
 
 struct BenchResult {
@@ -44,6 +66,22 @@ struct BenchResult {
   double probe_fraction = 0;      // gflops / the GEMM probe's GFLOP/s at the same thread count (0: no probe)
   double device_peak_mb = 0;      // CUDA: the caching allocator's peak bytes handed to tensors (0 on the CPU)
   double device_reserved_mb = 0;  // CUDA: its peak bytes held from the device
+
+  template <class Self, class Visitor>
+  static void fields(Self& r, Visitor& v) {
+    v.field("case", r.config);
+    v.field("milliseconds", r.milliseconds);
+    v.field("median_ms", r.median_ms);
+    v.field("min_ms", r.min_ms);
+    v.field("max_ms", r.max_ms);
+    v.field("gflop", r.gflop);
+    v.field("gflops", r.gflops);
+    v.field("peak_rss_mb", r.peak_rss_mb);
+    v.field("estimated_mb", r.estimated_mb);
+    v.field("probe_fraction", r.probe_fraction);
+    v.field("device_peak_mb", r.device_peak_mb);
+    v.field("device_reserved_mb", r.device_reserved_mb);
+  }
 };
 
 // A plain square float32 GEMM through LibTorch and the BLAS, timed in the same run as the

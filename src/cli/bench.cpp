@@ -61,6 +61,8 @@ int bench_command(int argc, const char* const* argv) {
       c = json::parse(r["case"].as<std::string>()).get<BenchCase>();
     } catch (const json::exception& e) {
       throw InputError(std::string("--case: expected a benchmark case as JSON (") + e.what() + ")");
+    } catch (const InputError& e) {  // a key of the wrong type or an unknown key
+      throw InputError(std::string("--case: expected a benchmark case as JSON (") + e.what() + ")");
     }
     std::cout << json(run_bench_case(c)).dump() << std::endl;
     return kExitOk;

@@ -26,7 +26,7 @@ int collect_command(int argc, const char* const* argv) {
   std::optional<fs::path> experiment;
   if (r.count("experiment")) experiment = fs::path(r["experiment"].as<std::string>());
   const CollectOutcome outcome = collect_experiment(out_dir, experiment, std::cout);
-  return outcome.missing.empty() ? kExitOk : kExitInternalError;
+  return outcome.missing.empty() ? kExitOk : kExitIncomplete;
 }
 
 }  // namespace ltrnn

@@ -23,6 +23,9 @@ int import_nwb_command(int argc, const char* const* argv);
 // Dispatches argv to a command and maps errors to exit codes.
 int run_cli(int argc, const char* const* argv);
 
-constexpr int kExitOk = 0, kExitInternalError = 1, kExitBadInput = 2;
+// 0: done. 1: an error (a full disk, an internal error). 2: bad input (a file, a field, an
+// option). 3: the command ran but its result is incomplete: no run finished, the fit
+// diverged, or runs are missing from a collected directory.
+constexpr int kExitOk = 0, kExitInternalError = 1, kExitBadInput = 2, kExitIncomplete = 3;
 
 }  // namespace ltrnn

@@ -49,7 +49,7 @@ Experiment single_run_experiment(const fs::path& data_path, const fs::path& out,
   Experiment e;
   e.name = out.filename().string();
   e.description = "One fit (ltrnn fit) of " + data_path.string();
-  e.dataset.file = fs::absolute(data_path);
+  e.dataset = DatasetFile{fs::absolute(data_path)};
   e.preprocess = preprocess_config;
   e.mask = mask;
   e.train = train;
@@ -202,7 +202,7 @@ int fit_command(int argc, const char* const* argv) {
               << " after " << record.iterations << " iterations; "
               << group->bytes_summed() / std::max<int64_t>(1, record.iterations)
               << " bytes summed per iteration; rank 0 writes " << out.string() << "\n";
-    return record.finished() ? kExitOk : kExitInternalError;
+    return record.finished() ? kExitOk : kExitIncomplete;
   }
   if (group)
     std::cout << "distributed fit: " << group->bytes_summed() / std::max<int64_t>(1, record.iterations)
@@ -213,7 +213,7 @@ int fit_command(int argc, const char* const* argv) {
   if (std::isfinite(record.test_bits_per_spike)) std::cout << ", test bits/spike " << record.test_bits_per_spike;
   std::cout << "\n"
             << "results in " << (out / "results.json").string() << "\n";
-  return record.finished() ? kExitOk : kExitInternalError;
+  return record.finished() ? kExitOk : kExitIncomplete;
 }
 
 }  // namespace ltrnn

@@ -64,7 +64,7 @@ int run_command(int argc, const char* const* argv) {
   if (runner.distributed && runner.distributed->rank != 0) return kExitOk;  // rank 0 reports the experiment
   const bool any_finished =
       std::any_of(results.begin(), results.end(), [](const RunRecord& s) { return s.finished(); });
-  return any_finished ? kExitOk : kExitInternalError;
+  return any_finished ? kExitOk : kExitIncomplete;
 }
 
 }  // namespace ltrnn

@@ -21,11 +21,10 @@ int validate_command(int argc, const char* const* argv) {
   const fs::path path = required_string(r, "experiment");
   const Experiment experiment = load_experiment(path);
   std::optional<DataSizes> sizes = data_sizes_from_settings(experiment);
-  if (experiment.dataset.file) {
-    const Dataset ds = load_dataset(*experiment.dataset.file,
-                                    experiment.preprocess.nan);  // refuses malformed data, naming file and key
-    std::cout << "data: " << experiment.dataset.file->string() << ": " << ds.n_bins() << " x " << ds.n_trials() << " x "
-              << ds.n_neurons() << "\n";
+  if (const fs::path* file = dataset_file(experiment)) {
+    const Dataset ds = load_dataset(*file, experiment.preprocess.nan);  // refuses malformed data, naming file and key
+    std::cout << "data: " << file->string() << ": " << ds.n_bins() << " x " << ds.n_trials() << " x " << ds.n_neurons()
+              << "\n";
     sizes = DataSizes{ds.n_bins(), ds.n_trials(), ds.n_neurons()};
   }
   const std::vector<PlannedRun> plan = plan_runs(experiment);

@@ -12,6 +12,7 @@ namespace ltrnn {
 void validate(const MaskConfig& c, const std::string& p) {
   require(c.test_fraction > 0 && c.test_fraction < 0.5, p + "/test_fraction", "must be in (0, 0.5)");
   require(c.validation_fraction >= 0 && c.validation_fraction < 0.5, p + "/validation_fraction", "must be in [0, 0.5)");
+  require(c.seed >= 0, p + "/seed", "must be >= 0");
   for (int a = 0; a < 3; ++a) {
     require(c.test_half[a] >= 0, p + "/test_half", "half-sizes must be >= 0");
     require(c.test_half[a] <= c.train_half[a], p + "/test_half",

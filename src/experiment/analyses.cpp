@@ -9,6 +9,7 @@
 #include "analysis/cp.h"
 #include "analysis/cp_files.h"
 #include "data/dataset.h"
+#include "model/family.h"
 #include "util/files.h"
 
 namespace ltrnn {
@@ -30,16 +31,18 @@ double chance_similarity(const torch::Tensor& fitted, const torch::Tensor& refer
   return total / shuffles;
 }
 
-// Each tensor_rank rank's best fit: its trial-factor updates c(k) - c(first) against the
+// Each rank's best fit of the trial-factor family: its updates c(k) - c(first) against the
 // trial factors of the CP model of the same rank (kruskal_align's score on that mode).
 json compare_trial_factors(const CpAnalysis& cp, const fs::path& out_dir, const std::vector<RunRecord>& results,
-                           const std::map<std::string, int64_t>& selected_rank, std::ostream& out) {
+                           const std::map<ModelKind, int64_t>& selected_rank, std::ostream& out) {
   json comparisons = json::array();
-  const auto selected = selected_rank.find("tensor_rank");
+  // The family whose fits have trial factors c(k), as a CP model of the weights has.
+  const ModelKind family = family_with_view(ConnectivityView::TrialFactors);
+  const auto selected = selected_rank.find(family);
   out << "trial factors of the fits (c(k) - c(first)) vs the CP trial factors of the same rank:\n";
   for (const CpModel& model : cp.models) {
-    const RunRecord* run = best_finished_run(
-        results, [&](const RunRecord& r) { return r.model == "tensor_rank" && r.rank == model.rank(); });
+    const RunRecord* run =
+        best_finished_run(results, [&](const RunRecord& r) { return r.model == family && r.rank == model.rank(); });
     if (!run) continue;
     const auto arrays = read_npz(out_dir / "runs" / run->id / "factors.npz");
     const torch::Tensor c = from_npy(arrays.at("trial_factors")).to(torch::kFloat64);
@@ -66,7 +69,7 @@ json compare_trial_factors(const CpAnalysis& cp, const fs::path& out_dir, const 
 }  // namespace
 
 json run_analyses(const Experiment& e, const fs::path& out_dir, const fs::path& dataset_npz,
-                  const std::vector<RunRecord>& results, const std::map<std::string, int64_t>& selected_rank,
+                  const std::vector<RunRecord>& results, const std::map<ModelKind, int64_t>& selected_rank,
                   std::ostream& out) {
   json analyses = json::object();
   if (!e.analyses.cp) return analyses;

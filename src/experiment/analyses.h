@@ -19,6 +19,6 @@ namespace ltrnn {
 // (the generated out_dir/dataset.npz for generators). Nothing to do: an empty object.
 nlohmann::json run_analyses(const Experiment& experiment, const std::filesystem::path& out_dir,
                             const std::filesystem::path& dataset_npz, const std::vector<RunRecord>& results,
-                            const std::map<std::string, int64_t>& selected_rank, std::ostream& out);
+                            const std::map<ModelKind, int64_t>& selected_rank, std::ostream& out);
 
 }  // namespace ltrnn

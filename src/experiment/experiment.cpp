@@ -85,6 +85,128 @@ Experiment load_experiment(const fs::path& path) {
   return parse_experiment(document, path);
 }
 
+namespace {
+
+// Collects the InputErrors of the checks of one experiment, to report them all at once.
+class ErrorList {
+ public:
+  void add(std::string message) { errors_.push_back(std::move(message)); }
+  void check(const std::function<void()>& f) {
+    try {
+      f();
+    } catch (const InputError& error) {
+      errors_.push_back(error.what());
+    }
+  }
+  const std::vector<std::string>& all() const { return errors_; }
+
+ private:
+  std::vector<std::string> errors_;
+};
+
+// "/dataset": exactly one of a file, an NWB recording or a generator.
+DatasetSpec parse_dataset(const json& dataset, const fs::path& source, ErrorList& errors) {
+  const int sources = dataset.contains("file") + dataset.contains("generator") + dataset.contains("nwb");
+  if (sources != 1) {
+    errors.add("/dataset: give exactly one of \"file\", \"nwb\" or \"generator\"");
+    return DatasetFile{};
+  }
+  if (!dataset.contains("generator") && dataset.contains("parameters"))
+    errors.add("/dataset/parameters: only a generator takes parameters");
+  DatasetSpec spec = DatasetFile{};
+  if (dataset.contains("nwb")) {
+    errors.check([&] { spec = nwb_options_from_json(dataset.at("nwb"), source); });
+  } else if (dataset.contains("file")) {
+    const fs::path file = source.parent_path() / dataset.at("file").get<std::string>();
+    if (const auto why = unreadable_file(file)) errors.add("/dataset/file: " + *why + ": " + shortened_path(file));
+    spec = DatasetFile{fs::absolute(file)};
+  } else {
+    const json parameters = dataset.value("parameters", json::object());
+    if (dataset.at("generator") == "reach")
+      errors.check([&] { spec = generator_from_json<ReachConfig>(parameters, "reach"); });
+    else
+      errors.check([&] { spec = generator_from_json<TeacherConfig>(parameters, "teacher"); });
+  }
+  return spec;
+}
+
+// What the schema's per-field ranges cannot say about a generator's parameters.
+void check_generator(const DatasetSpec& dataset, ErrorList& errors) {
+  if (const auto* t = std::get_if<TeacherConfig>(&dataset)) {
+    if (t->preparatory_bins >= t->bins) errors.add("/dataset/parameters/preparatory_bins: must be < bins");
+    if (t->hidden < t->rank) errors.add("/dataset/parameters/hidden: must be >= rank");
+    if (t->conditions > 3 * t->trials_per_epoch)
+      errors.add("/dataset/parameters/conditions: must be <= the number of trials (3 x trials_per_epoch)");
+  }
+  if (const auto* r = std::get_if<ReachConfig>(&dataset)) {
+    if (r->preparatory_bins >= r->bins) errors.add("/dataset/parameters/preparatory_bins: must be < bins");
+    if (r->recorded > r->hidden) errors.add("/dataset/parameters/recorded: must be <= hidden");
+  }
+}
+
+// "/analyses": the CP decomposition of a dataset array and the comparison with its factors.
+AnalysesConfig parse_analyses(const json& a, const DatasetSpec& dataset, ErrorList& errors) {
+  AnalysesConfig analyses;
+  if (a.contains("cp")) {
+    const json& cp = a["cp"];
+    analyses.cp = true;
+    analyses.cp_key = cp.value("key", analyses.cp_key);
+    analyses.cp_updates = cp.value("updates", analyses.cp_updates);
+    if (cp.contains("ranks")) {
+      analyses.cp_ranks = parse_ranks(cp["ranks"]);
+      if (analyses.cp_ranks.empty()) errors.add("/analyses/cp/ranks: the range is empty");
+    }
+    analyses.cp_starts = cp.value("starts", analyses.cp_starts);
+    analyses.cp_iterations = cp.value("iterations", analyses.cp_iterations);
+  }
+  analyses.compare_trial_factors = a.value("compare_trial_factors", false);
+  if (analyses.compare_trial_factors && !analyses.cp)
+    errors.add("/analyses/compare_trial_factors: needs /analyses/cp (the trial factors to compare with)");
+  const auto* file = std::get_if<DatasetFile>(&dataset);
+  if (analyses.cp && file && file->path.extension() != ".npz")
+    errors.add("/analyses/cp: needs an .npz dataset (or a generator) holding '" + analyses.cp_key + "'");
+  if (analyses.cp && std::holds_alternative<TeacherConfig>(dataset) && analyses.cp_key != "true_trial_factors")
+    errors.add("/analyses/cp/key: the teacher dataset has no 3-tensor '" + analyses.cp_key + "'");
+  return analyses;
+}
+
+// One entry of "/runs": a family (its preset), ranks, hidden sizes, overrides; with what a
+// schema cannot check (ranks of a family without one, ranks above the hidden size).
+RunGroup parse_run_group(const json& entry, const std::string& pointer, const TrainConfig& train, ErrorList& errors) {
+  RunGroup group;
+  group.kind = parse_enum<ModelKind>(entry.at("model").get<std::string>(), pointer + "/model");
+  const ModelConfig preset = model_preset(group.kind);
+  if (entry.contains("ranks")) {
+    if (!has_rank(group.kind))
+      errors.add(pointer + "/ranks: the " + to_string(group.kind) + " family has no rank; remove \"ranks\"");
+    group.ranks = parse_ranks(entry["ranks"]);
+    if (group.ranks.empty()) errors.add(pointer + "/ranks: the range is empty");
+  } else if (has_rank(group.kind)) {
+    group.ranks = {preset.rank};
+  }
+  group.hidden = !entry.contains("hidden")    ? std::vector<int64_t>{preset.hidden}
+                 : entry["hidden"].is_array() ? entry["hidden"].get<std::vector<int64_t>>()
+                                              : std::vector<int64_t>{entry["hidden"].get<int64_t>()};
+  if (entry.contains("overrides")) group.overrides = entry["overrides"];
+  if (entry.contains("train")) group.train = entry["train"];
+  if (entry.contains("distributed")) group.distributed = entry["distributed"].get<bool>();
+  ModelConfig probe = preset;
+  errors.check([&] { overlay_fields(probe, group.overrides, pointer + "/overrides"); });
+  TrainConfig train_probe = train;
+  errors.check([&] { overlay_fields(train_probe, group.train, pointer + "/train"); });
+  errors.check([&] { validate(train_probe, pointer + "/train"); });
+  for (int64_t h : group.hidden) {
+    for (int64_t r : group.ranks)
+      if (r > h)
+        errors.add(pointer + "/ranks: rank " + std::to_string(r) + " must be <= hidden (" + std::to_string(h) + ")");
+    if (probe.input_rank > h)
+      errors.add(pointer + "/overrides/input_rank: must be <= hidden (" + std::to_string(h) + ")");
+  }
+  return group;
+}
+
+}  // namespace
+
 Experiment parse_experiment(const json& document, const fs::path& source) {
   // 1. The schema: types, ranges, required and unknown keys, everywhere at once.
   throw_errors(schema_errors(document), source);
@@ -94,117 +216,24 @@ Experiment parse_experiment(const json& document, const fs::path& source) {
   e.source = source;
   e.name = document.at("name").get<std::string>();
   e.description = document.value("description", "");
-  std::vector<std::string> errors;
-  const auto check = [&](const std::function<void()>& f) {
-    try {
-      f();
-    } catch (const InputError& error) {
-      errors.push_back(error.what());
-    }
-  };
-  const json& dataset = document.at("dataset");
-  const int sources = dataset.contains("file") + dataset.contains("generator") + dataset.contains("nwb");
-  if (sources != 1) {
-    errors.push_back("/dataset: give exactly one of \"file\", \"nwb\" or \"generator\"");
-  } else if (dataset.contains("nwb")) {
-    if (dataset.contains("parameters")) errors.push_back("/dataset/parameters: only a generator takes parameters");
-    check([&] { e.dataset.nwb = nwb_options_from_json(dataset.at("nwb"), source); });
-  } else if (dataset.contains("file")) {
-    if (dataset.contains("parameters")) errors.push_back("/dataset/parameters: only a generator takes parameters");
-    const fs::path file = source.parent_path() / dataset.at("file").get<std::string>();
-    if (const auto why = unreadable_file(file))
-      errors.push_back("/dataset/file: " + *why + ": " + shortened_path(file));
-    e.dataset.file = fs::absolute(file);
-  } else {
-    const json parameters = dataset.value("parameters", json::object());
-    if (dataset.at("generator") == "reach")
-      check([&] { e.dataset.reach = generator_from_json<ReachConfig>(parameters, "reach"); });
-    else
-      check([&] { e.dataset.teacher = generator_from_json<TeacherConfig>(parameters, "teacher"); });
-  }
+  ErrorList errors;
+  e.dataset = parse_dataset(document.at("dataset"), source, errors);
   if (document.contains("preprocess"))
-    check([&] { overlay_fields(e.preprocess, document["preprocess"], "/preprocess"); });
-  if (document.contains("mask")) check([&] { overlay_fields(e.mask, document["mask"], "/mask"); });
-  if (document.contains("train")) check([&] { overlay_fields(e.train, document["train"], "/train"); });
-  check([&] { validate(e.preprocess, "/preprocess"); });
-  check([&] { validate(e.mask, "/mask"); });
+    errors.check([&] { overlay_fields(e.preprocess, document["preprocess"], "/preprocess"); });
+  if (document.contains("mask")) errors.check([&] { overlay_fields(e.mask, document["mask"], "/mask"); });
+  if (document.contains("train")) errors.check([&] { overlay_fields(e.train, document["train"], "/train"); });
+  errors.check([&] { validate(e.preprocess, "/preprocess"); });
+  errors.check([&] { validate(e.mask, "/mask"); });
   if (document.contains("seeds")) e.seeds = document["seeds"].get<std::vector<int64_t>>();
-  if (document.contains("outputs")) check([&] { overlay_fields(e.outputs, document["outputs"], "/outputs"); });
-
-  if (document.contains("analyses")) {
-    const json& a = document["analyses"];
-    if (a.contains("cp")) {
-      const json& cp = a["cp"];
-      e.analyses.cp = true;
-      e.analyses.cp_key = cp.value("key", e.analyses.cp_key);
-      e.analyses.cp_updates = cp.value("updates", e.analyses.cp_updates);
-      if (cp.contains("ranks")) {
-        e.analyses.cp_ranks = parse_ranks(cp["ranks"]);
-        if (e.analyses.cp_ranks.empty()) errors.push_back("/analyses/cp/ranks: the range is empty");
-      }
-      e.analyses.cp_starts = cp.value("starts", e.analyses.cp_starts);
-      e.analyses.cp_iterations = cp.value("iterations", e.analyses.cp_iterations);
-    }
-    e.analyses.compare_trial_factors = a.value("compare_trial_factors", false);
-    if (e.analyses.compare_trial_factors && !e.analyses.cp)
-      errors.push_back("/analyses/compare_trial_factors: needs /analyses/cp (the trial factors to compare with)");
-    if (e.analyses.cp && e.dataset.file && e.dataset.file->extension() != ".npz")
-      errors.push_back("/analyses/cp: needs an .npz dataset (or a generator) holding '" + e.analyses.cp_key + "'");
-    if (e.analyses.cp && e.dataset.teacher && e.analyses.cp_key != "true_trial_factors")
-      errors.push_back("/analyses/cp/key: the teacher dataset has no 3-tensor '" + e.analyses.cp_key + "'");
-  }
+  if (document.contains("outputs")) errors.check([&] { overlay_fields(e.outputs, document["outputs"], "/outputs"); });
+  if (document.contains("analyses")) e.analyses = parse_analyses(document["analyses"], e.dataset, errors);
 
   // 3. Runs: family presets, ranks, hidden sizes; what a schema cannot check.
   const json& runs = document.at("runs");
-  for (std::size_t i = 0; i < runs.size(); ++i) {
-    const std::string pointer = "/runs/" + std::to_string(i);
-    const json& entry = runs[i];
-    RunGroup group;
-    group.kind = parse_enum<ModelKind>(entry.at("model").get<std::string>(), pointer + "/model");
-    const ModelConfig preset = model_preset(group.kind);
-    if (entry.contains("ranks")) {
-      if (!has_rank(group.kind))
-        errors.push_back(pointer + "/ranks: the " + to_string(group.kind) + " family has no rank; remove \"ranks\"");
-      group.ranks = parse_ranks(entry["ranks"]);
-      if (group.ranks.empty()) errors.push_back(pointer + "/ranks: the range is empty");
-    } else if (has_rank(group.kind)) {
-      group.ranks = {preset.rank};
-    }
-    group.hidden = !entry.contains("hidden")    ? std::vector<int64_t>{preset.hidden}
-                   : entry["hidden"].is_array() ? entry["hidden"].get<std::vector<int64_t>>()
-                                                : std::vector<int64_t>{entry["hidden"].get<int64_t>()};
-    if (entry.contains("overrides")) group.overrides = entry["overrides"];
-    if (entry.contains("train")) group.train = entry["train"];
-    if (entry.contains("distributed")) group.distributed = entry["distributed"].get<bool>();
-    ModelConfig probe = preset;
-    check([&] { overlay_fields(probe, group.overrides, pointer + "/overrides"); });
-    TrainConfig train_probe = e.train;
-    check([&] { overlay_fields(train_probe, group.train, pointer + "/train"); });
-    check([&] { validate(train_probe, pointer + "/train"); });
-    for (int64_t h : group.hidden) {
-      for (int64_t r : group.ranks)
-        if (r > h)
-          errors.push_back(pointer + "/ranks: rank " + std::to_string(r) + " must be <= hidden (" + std::to_string(h) +
-                           ")");
-      if (probe.input_rank > h)
-        errors.push_back(pointer + "/overrides/input_rank: must be <= hidden (" + std::to_string(h) + ")");
-    }
-    e.runs.push_back(group);
-  }
-  if (e.dataset.teacher) {
-    // What the schema's per-field ranges cannot say about the teacher's parameters.
-    const TeacherConfig& t = *e.dataset.teacher;
-    if (t.preparatory_bins >= t.bins) errors.push_back("/dataset/parameters/preparatory_bins: must be < bins");
-    if (t.hidden < t.rank) errors.push_back("/dataset/parameters/hidden: must be >= rank");
-    if (t.conditions > 3 * t.trials_per_epoch)
-      errors.push_back("/dataset/parameters/conditions: must be <= the number of trials (3 x trials_per_epoch)");
-  }
-  if (e.dataset.reach) {
-    const ReachConfig& r = *e.dataset.reach;
-    if (r.preparatory_bins >= r.bins) errors.push_back("/dataset/parameters/preparatory_bins: must be < bins");
-    if (r.recorded > r.hidden) errors.push_back("/dataset/parameters/recorded: must be <= hidden");
-  }
-  throw_errors(errors, source);
+  for (std::size_t i = 0; i < runs.size(); ++i)
+    e.runs.push_back(parse_run_group(runs[i], "/runs/" + std::to_string(i), e.train, errors));
+  check_generator(e.dataset, errors);
+  throw_errors(errors.all(), source);
   return e;
 }
 

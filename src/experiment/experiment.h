@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "data/masks.h"
@@ -17,13 +18,14 @@
 
 namespace ltrnn {
 
-// A file, an NWB recording to import, or an in-process generator (exactly one).
-struct DatasetSpec {
-  std::optional<std::filesystem::path> file;  // absolute (resolved against the experiment file)
-  std::optional<NwbImportOptions> nwb;        // its file absolute, like `file`
-  std::optional<TeacherConfig> teacher;
-  std::optional<ReachConfig> reach;
+// A data file (.npz or .npy), its path absolute (resolved against the experiment file).
+struct DatasetFile {
+  std::filesystem::path path;
 };
+
+// Where an experiment's data come from: a file, an NWB recording to import (its file
+// absolute, like a DatasetFile's), or an in-process generator; exactly one.
+using DatasetSpec = std::variant<DatasetFile, NwbImportOptions, TeacherConfig, ReachConfig>;
 
 // One entry of "runs": a family at some ranks and hidden sizes, with overrides.
 struct RunGroup {
@@ -76,6 +78,12 @@ struct Experiment {
   OutputsConfig outputs;
   AnalysesConfig analyses;
 };
+
+// The data file of an experiment whose dataset is a file, else null.
+inline const std::filesystem::path* dataset_file(const Experiment& e) {
+  const auto* file = std::get_if<DatasetFile>(&e.dataset);
+  return file ? &file->path : nullptr;
+}
 
 // The schema-checked, defaults-filled experiment, or every error found.
 // Throws InputError listing each error as "<pointer>: <message>" on its own line.

@@ -10,6 +10,7 @@
 #include "model/butcher_tableau.h"
 #include "model/family.h"
 #include "run/execute.h"
+#include "train/tau_pilot.h"
 #include "util/errors.h"
 #include "util/files.h"
 #include "util/json_fields.h"
@@ -65,14 +66,10 @@ std::string format_plan(const std::vector<PlannedRun>& plan, const std::optional
 }
 
 std::optional<DataSizes> data_sizes_from_settings(const Experiment& e) {
-  if (e.dataset.teacher) {
-    const TeacherConfig& t = *e.dataset.teacher;
-    return DataSizes{t.bins, 3 * t.trials_per_epoch, t.neurons};
-  }
-  if (e.dataset.reach) {
-    const ReachConfig& r = *e.dataset.reach;
-    return DataSizes{r.bins, 3 * r.trials_per_epoch, r.recorded > 0 ? r.recorded : r.hidden};
-  }
+  if (const auto* t = std::get_if<TeacherConfig>(&e.dataset))
+    return DataSizes{t->bins, 3 * t->trials_per_epoch, t->neurons};
+  if (const auto* r = std::get_if<ReachConfig>(&e.dataset))
+    return DataSizes{r->bins, 3 * r->trials_per_epoch, r->recorded > 0 ? r->recorded : r->hidden};
   return std::nullopt;
 }
 
@@ -109,15 +106,15 @@ std::vector<std::size_t> longest_runs_first(const std::vector<PlannedRun>& plan,
 
 json resolved_json(const Experiment& e) {
   json dataset;
-  if (e.dataset.file) dataset["file"] = e.dataset.file->string();
-  if (e.dataset.nwb) dataset["nwb"] = nwb_options_json(*e.dataset.nwb);
-  if (e.dataset.teacher) {
+  if (const auto* file = std::get_if<DatasetFile>(&e.dataset)) dataset["file"] = file->path.string();
+  if (const auto* nwb = std::get_if<NwbImportOptions>(&e.dataset)) dataset["nwb"] = nwb_options_json(*nwb);
+  if (const auto* teacher = std::get_if<TeacherConfig>(&e.dataset)) {
     dataset["generator"] = "teacher";
-    dataset["parameters"] = fields_to_json(*e.dataset.teacher);
+    dataset["parameters"] = fields_to_json(*teacher);
   }
-  if (e.dataset.reach) {
+  if (const auto* reach = std::get_if<ReachConfig>(&e.dataset)) {
     dataset["generator"] = "reach";
-    dataset["parameters"] = fields_to_json(*e.dataset.reach);
+    dataset["parameters"] = fields_to_json(*reach);
   }
   json analyses = json::object();
   if (e.analyses.cp)

@@ -87,16 +87,24 @@ std::string utc_now() {
 
 }  // namespace
 
+template <>
+const std::vector<std::pair<ShardState, std::string>>& EnumNames<ShardState>::table() {
+  static const std::vector<std::pair<ShardState, std::string>> t{
+      {ShardState::Running, "running"}, {ShardState::Finished, "finished"}, {ShardState::Stopped, "stopped"}};
+  return t;
+}
+
 void write_shard_record(const fs::path& out_dir, const Shard& shard, const std::vector<std::string>& run_ids,
-                        const std::string& state) {
+                        ShardState state, const std::string& reason) {
   const fs::path path = shard_record_path(out_dir, shard);
   try {
     fs::create_directories(path.parent_path());
   } catch (const fs::filesystem_error& error) {
     throw write_error(path.parent_path(), error.code().value());
   }
-  const json record{{"shard", shard.index}, {"count", shard.count}, {"runs", run_ids},     {"state", state},
-                    {"host", host_name()},  {"pid", ::getpid()},    {"updated", utc_now()}};
+  json record{{"shard", shard.index}, {"count", shard.count}, {"runs", run_ids},     {"state", enum_name(state)},
+              {"host", host_name()},  {"pid", ::getpid()},    {"updated", utc_now()}};
+  if (!reason.empty()) record["reason"] = reason;
   write_file_atomic(path, record.dump(2) + "\n");
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "experiment/plan.h"
+#include "util/fields.h"
 #include "util/machine.h"
 
 namespace ltrnn {
@@ -31,10 +32,17 @@ Shard parse_shard(const std::string& text, const EnvironmentLookup& environment 
 // family's fits (a `full` fit costs about 40 `tensor_rank` fits) are spread over the shards.
 std::vector<std::size_t> runs_of_shard(std::size_t plan_size, const Shard& shard);
 
-// OUT/shards/<I>-of-<N>.json: the shard, its run ids, host, pid, start time and state
-// ("running", then "finished" or "stopped: <why>"); written atomically by that shard only.
+// Where a shard is: fitting its runs, done with all of them, or stopped before that (an
+// interrupt, a full disk, a failed distributed fit: --resume continues it).
+enum class ShardState { Running, Finished, Stopped };
+template <>
+const std::vector<std::pair<ShardState, std::string>>& EnumNames<ShardState>::table();
+
+// OUT/shards/<I>-of-<N>.json: the shard, its run ids, host, pid, update time, its "state"
+// ("running", "finished" or "stopped") and, when stopped, the "reason"; written atomically by
+// that shard only.
 void write_shard_record(const std::filesystem::path& out_dir, const Shard& shard,
-                        const std::vector<std::string>& run_ids, const std::string& state);
+                        const std::vector<std::string>& run_ids, ShardState state, const std::string& reason = "");
 
 // The shard that owns each run id, from the records in OUT/shards/ (empty when there are
 // none); a run owned by shards of two different counts lists both ("1/3, 0/2").

@@ -94,8 +94,9 @@ torch::jit::Module to_torchscript(const RnnModel& model) {
   const FamilyTraits& family = family_traits(config.kind);
   bool has_input_basis = false;
   for (const auto& [name, tensor] : model->named_factors()) {
-    const auto renamed = family.torchscript_buffer_names.find(name);
-    buffer(renamed == family.torchscript_buffer_names.end() ? name : renamed->second, tensor);
+    const std::map<std::string, std::string> renames = family.torchscript_buffer_names();
+    const auto renamed = renames.find(name);
+    buffer(renamed == renames.end() ? name : renamed->second, tensor);
     has_input_basis = has_input_basis || name == "input_basis";
   }
   if (!has_input_basis) buffer("input_basis", model->weights_->input_basis());
@@ -124,7 +125,7 @@ torch::jit::Module to_torchscript(const RnnModel& model) {
   module.register_attribute("input_slot", c10::ListType::ofInts(), c10::List<int64_t>(structure.input_slot));
 
   // 3. The methods.
-  module.define(family.torchscript_methods + step_source(config.solver) + kSharedSource);
+  module.define(family.torchscript_methods() + step_source(config.solver) + kSharedSource);
   module.eval();
   return module;
 }

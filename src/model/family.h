@@ -2,7 +2,6 @@
 // model/family_list.h, defined in that family's file, src/model/families/<name>.cpp.
 // Nothing outside model/families/ switches on the family: it asks its traits.
 #pragma once
-#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -22,38 +21,52 @@ enum class ConnectivityView {
   Fixed,         // one W for every trial: nothing changes over learning
 };
 
-struct FamilyTraits {
-  ModelKind kind{};             // from the family's row
-  std::string name;             // from the family's row; also models/<name>.json
-  std::string weights_formula;  // W(k) in one line, with its parameter count
-  bool has_rank = false;        // R is a hyperparameter of the family (else `rank` is unused)
+// A family's answers, one method each. Every method is pure: a family file that leaves one
+// out does not compile (its row in model/family_list.h instantiates its class).
+class FamilyTraits {
+ public:
+  virtual ~FamilyTraits() = default;
+  ModelKind kind{};  // from the family's row
+  std::string name;  // from the family's row; also models/<name>.json
+
+  // W(k) in one line, with its parameter count.
+  virtual std::string weights_formula() const = 0;
+  // R is a hyperparameter of the family (else `rank` is unused).
+  virtual bool has_rank() const = 0;
   // Inputs and initial states live in the family's own column space (input_rank = rank);
   // otherwise in a free basis of input_rank directions.
-  bool inputs_in_column_space = false;
-  std::function<std::shared_ptr<RecurrentWeightsImpl>(const ModelConfig&, const TrialStructure&)> make_weights;
+  virtual bool inputs_in_column_space() const = 0;
+  virtual std::shared_ptr<RecurrentWeightsImpl> make_weights(const ModelConfig& config,
+                                                             const TrialStructure& structure) const = 0;
   // TorchScript methods `select(trials)`, `recurrent(rates, selected)` and `weights(trials)`
   // over the family's buffers (export/torchscript.cpp adds the shared dynamics).
-  std::string torchscript_methods;
+  virtual std::string torchscript_methods() const = 0;
   // Buffer names of named_factors() entries where they differ (a buffer may not be called
   // like a method).
-  std::map<std::string, std::string> torchscript_buffer_names;
+  virtual std::map<std::string, std::string> torchscript_buffer_names() const = 0;
   // Matrix-product FLOPs of one evaluation of the recurrent term for K trials.
-  std::function<double(double K, double N, double R)> recurrent_flop;
+  virtual double recurrent_flop(double K, double N, double R) const = 0;
   // Peak memory beyond what every family needs (train/memory.h), in numbers of the fit's
   // precision for K trials: what the family keeps per drift evaluation for the backward
   // pass, and its weight parameters. Calibrated against `ltrnn bench`'s peak MiB of B1.
-  std::function<double(double K, double N, double R)> saved_per_evaluation;
-  std::function<double(double K, double N, double R)> weight_parameters;
+  virtual double saved_per_evaluation(double K, double N, double R) const = 0;
+  virtual double weight_parameters(double K, double N, double R) const = 0;
   // Numbers the family's weights take per iteration beyond those copies (per-trial values
-  // built from the parameters, and their gradients); 0 for most.
-  std::function<double(double K, double N, double R)> weight_intermediates = [](double, double, double) { return 0.0; };
-  ConnectivityView connectivity_view = ConnectivityView::WeightChange;
+  // built from the parameters, and their gradients).
+  virtual double weight_intermediates(double K, double N, double R) const = 0;
+  // How the report shows the family's connectivity over learning.
+  virtual ConnectivityView connectivity_view() const = 0;
 };
 
 // Every family, in the order of model/family_list.h.
-const std::vector<FamilyTraits>& family_table();
+const std::vector<const FamilyTraits*>& family_table();
 const FamilyTraits& family_traits(ModelKind kind);
 bool has_rank(ModelKind kind);
+// The family the benchmarks and the paper's figures are stated for (docs/design.md
+// section 8): the first row of model/family_list.h, the low-tensor-rank model.
+ModelKind reference_family();
+// The first family whose connectivity the report shows as `view`.
+ModelKind family_with_view(ConnectivityView view);
 // Number of input/initial-state directions: rank for families whose inputs live in their
 // column space, else input_rank (or rank when input_rank is 0).
 int64_t input_rank_of(const ModelConfig& config);

@@ -1,5 +1,6 @@
 // The family table: one entry per row of model/family_list.h.
 #include <algorithm>
+#include <memory>
 #include <stdexcept>
 
 #include "model/family.h"
@@ -8,37 +9,56 @@
 
 namespace ltrnn {
 
-#define LTRNN_DECLARE_FAMILY(value, name) FamilyTraits name##_family();
+#define LTRNN_DECLARE_FAMILY(value, name) std::unique_ptr<FamilyTraits> name##_family();
 LTRNN_MODEL_FAMILIES(LTRNN_DECLARE_FAMILY)
 #undef LTRNN_DECLARE_FAMILY
 
 namespace {
-FamilyTraits with_identity(FamilyTraits traits, ModelKind kind, const char* name) {
-  traits.kind = kind;
-  traits.name = name;
-  return traits;
+std::unique_ptr<FamilyTraits> with_identity(std::unique_ptr<FamilyTraits> family, ModelKind kind, const char* name) {
+  family->kind = kind;
+  family->name = name;
+  return family;
+}
+
+const std::vector<std::unique_ptr<FamilyTraits>>& families() {
+  static const std::vector<std::unique_ptr<FamilyTraits>> owned = [] {
+    std::vector<std::unique_ptr<FamilyTraits>> rows;
+#define LTRNN_FAMILY_ROW(value, name) rows.push_back(with_identity(name##_family(), ModelKind::value, #name));
+    LTRNN_MODEL_FAMILIES(LTRNN_FAMILY_ROW)
+#undef LTRNN_FAMILY_ROW
+    return rows;
+  }();
+  return owned;
 }
 }  // namespace
 
-const std::vector<FamilyTraits>& family_table() {
-  static const std::vector<FamilyTraits> table{
-#define LTRNN_FAMILY_ROW(value, name) with_identity(name##_family(), ModelKind::value, #name),
-      LTRNN_MODEL_FAMILIES(LTRNN_FAMILY_ROW)
-#undef LTRNN_FAMILY_ROW
-  };
+const std::vector<const FamilyTraits*>& family_table() {
+  static const std::vector<const FamilyTraits*> table = [] {
+    std::vector<const FamilyTraits*> rows;
+    for (const auto& family : families()) rows.push_back(family.get());
+    return rows;
+  }();
   return table;
 }
 
 const FamilyTraits& family_traits(ModelKind kind) {
-  for (const FamilyTraits& traits : family_table())
-    if (traits.kind == kind) return traits;
+  for (const FamilyTraits* traits : family_table())
+    if (traits->kind == kind) return *traits;
   throw std::logic_error("family_traits: a model kind without a row in model/family_list.h");
 }
 
-bool has_rank(ModelKind kind) { return family_traits(kind).has_rank; }
+bool has_rank(ModelKind kind) { return family_traits(kind).has_rank(); }
+
+ModelKind reference_family() { return family_table().front()->kind; }
+
+ModelKind family_with_view(ConnectivityView view) {
+  for (const FamilyTraits* traits : family_table())
+    if (traits->connectivity_view() == view) return traits->kind;
+  throw std::logic_error("no family of model/family_list.h has the connectivity view asked for");
+}
 
 int64_t input_rank_of(const ModelConfig& config) {
-  if (family_traits(config.kind).inputs_in_column_space) return config.rank;
+  if (family_traits(config.kind).inputs_in_column_space()) return config.rank;
   return config.input_rank > 0 ? config.input_rank : config.rank;
 }
 

@@ -133,16 +133,15 @@ Chart rank_selection_chart(const std::vector<RunRecord>& runs, const ComparisonT
   const bool on_validation = table.basis == SelectionBasis::Validation;
   for (const RunRecord& run : runs)
     if (run.finished() && run.rank > 0 && std::isfinite(selection_loss(run)))
-      seeds.push_back({{"model", run.model},
+      seeds.push_back({{"model", to_string(run.model)},
                        {"rank", run.rank},
                        {"seed", run.seed},
                        {"id", run.id},
                        {"score", selection_loss(run)}});
-  const std::map<std::string, int64_t>& selected_rank = table.selected_rank;
   std::map<std::string, std::pair<double, double>> best;  // family -> (mean, se) of the best rank
   for (const ComparisonRow& row : table.rows) {
     if (row.finished == 0 || !std::isfinite(row.score)) continue;
-    const std::string& model = row.model;
+    const std::string model = to_string(row.model);
     // Paired: the standard error of the difference from the best rank (the rule's margin).
     const bool paired = on_validation && !std::isnan(row.difference_se);
     const double mean = row.score, se = paired ? row.difference_se : row.score_se;
@@ -154,7 +153,7 @@ Chart rank_selection_chart(const std::vector<RunRecord>& runs, const ComparisonT
     means.push_back(
         {{"model", model}, {"rank", rank}, {"score", mean}, {"low", mean - se}, {"high", mean + se}, {"se", se}});
     if (!best.count(model) || mean < best[model].first) best[model] = {mean, paired ? 0.0 : se};
-    if (selected_rank.count(model) && selected_rank.at(model) == rank)
+    if (table.selected_rank.count(row.model) && table.selected_rank.at(row.model) == rank)
       selected.push_back(
           {{"model", model}, {"rank", rank}, {"score", mean}, {"label", "selected: rank " + std::to_string(rank)}});
   }
@@ -294,8 +293,8 @@ Chart parameter_count_chart(const std::vector<RunRecord>& records, const std::ve
   json runs = json::array(), selected = json::array();
   for (const RunRecord& run : records) {
     if (!run.finished() || !std::isfinite(run.test_nmse)) continue;
-    json row{{"model", run.model}, {"rank", run.rank},         {"seed", run.seed},
-             {"id", run.id},       {"n_params", run.n_params}, {"test_nmse", run.test_nmse}};
+    json row{{"model", to_string(run.model)}, {"rank", run.rank},          {"seed", run.seed}, {"id", run.id},
+             {"n_params", run.n_params},      {"test_nmse", run.test_nmse}};
     runs.push_back(row);
     if (std::find(selected_ids.begin(), selected_ids.end(), run.id) != selected_ids.end()) selected.push_back(row);
   }

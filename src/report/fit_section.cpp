@@ -214,7 +214,7 @@ void add_model_charts(ReportSection& section, const SelectedFit& fit, const fs::
 
   // Connectivity over learning, as the family's traits say: trial factors and loadings, or
   // the change of W(k) (none for a family whose W is the same on every trial).
-  const ConnectivityView connectivity = family_traits(model->config().kind).connectivity_view;
+  const ConnectivityView connectivity = family_traits(model->config().kind).connectivity_view();
   torch::Tensor basis;  // [N, 1 or 2] directions for the hidden trajectories
   std::string basis_name;
   if (connectivity == ConnectivityView::TrialFactors) {

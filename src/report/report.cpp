@@ -38,22 +38,29 @@ json read_json(const fs::path& path) {
   }
 }
 
-std::vector<std::string> families_of(const std::vector<RunRecord>& runs) {
-  std::vector<std::string> families;
+// The families of the runs, in order of first appearance.
+std::vector<ModelKind> families_of(const std::vector<RunRecord>& runs) {
+  std::vector<ModelKind> families;
   for (const RunRecord& run : runs)
     if (std::find(families.begin(), families.end(), run.model) == families.end()) families.push_back(run.model);
   return families;
 }
 
+std::vector<std::string> family_names(const std::vector<ModelKind>& families) {
+  std::vector<std::string> names;
+  for (const ModelKind family : families) names.push_back(to_string(family));
+  return names;
+}
+
 // Per family, its best finished seed at the selected rank (or over all runs without one).
 std::vector<SelectedFit> selected_fits(const ResultsFile& results) {
   std::vector<SelectedFit> fits;
-  for (const std::string& family : families_of(results.runs)) {
+  for (const ModelKind family : families_of(results.runs)) {
     const auto selected = results.selected_rank.find(family);
     const RunRecord* best = best_finished_run(results.runs, [&](const RunRecord& r) {
       return r.model == family && (selected == results.selected_rank.end() || r.rank == selected->second);
     });
-    if (best) fits.push_back(SelectedFit{family, best->id, best->rank, best->seed, best->test_nmse});
+    if (best) fits.push_back(SelectedFit{to_string(family), best->id, best->rank, best->seed, best->test_nmse});
   }
   return fits;
 }
@@ -112,10 +119,11 @@ std::string runs_table(const std::vector<RunRecord>& runs, const std::vector<Sel
   for (const RunRecord& run : runs) {
     const bool selected = std::any_of(fits.begin(), fits.end(), [&](const SelectedFit& f) { return f.id == run.id; });
     out << "<tr" << (selected ? " class=\"selected\"" : "") << "><td>" << html_escape(run.id) << "</td><td>"
-        << html_escape(run.model) << "</td><td class=\"num\">" << (run.rank > 0 ? std::to_string(run.rank) : "–")
-        << "</td><td class=\"num\">" << run.hidden << "</td><td class=\"num\">" << run.seed << "</td><td class=\"num\">"
-        << run.n_params << "</td><td class=\"num\">" << run.iterations << "</td><td class=\"num\">"
-        << number(run.seconds, 3) << "</td>";
+        << html_escape(to_string(run.model)) << "</td><td class=\"num\">"
+        << (run.rank > 0 ? std::to_string(run.rank) : "–") << "</td><td class=\"num\">" << run.hidden
+        << "</td><td class=\"num\">" << run.seed << "</td><td class=\"num\">" << run.n_params
+        << "</td><td class=\"num\">" << run.iterations << "</td><td class=\"num\">" << number(run.seconds, 3)
+        << "</td>";
     if (validated) out << "<td class=\"num\">" << number(run.validation_loss, 4) << "</td>";
     out << "<td class=\"num\">" << number(run.test_nmse, 4) << "</td><td class=\"num\">" << number(run.test_r2, 4)
         << "</td>";
@@ -177,7 +185,7 @@ ReportSection experiment_section(const json& experiment, const ResultsFile& resu
 // The lead paragraph: which rank was selected for each family, and why.
 std::string selection_html(const ResultsFile& results, const ComparisonTable& table) {
   std::ostringstream out;
-  std::map<std::string, std::vector<const ComparisonRow*>> rows;
+  std::map<ModelKind, std::vector<const ComparisonRow*>> rows;
   for (const ComparisonRow& row : table.rows)
     if (row.rank > 0 && row.finished > 0) rows[row.model].push_back(&row);
   for (const auto& [family, rank] : results.selected_rank) {
@@ -188,7 +196,8 @@ std::string selection_html(const ResultsFile& results, const ComparisonTable& ta
     const ComparisonRow* best =
         *std::min_element(family_rows.begin(), family_rows.end(),
                           [](const ComparisonRow* a, const ComparisonRow* b) { return a->score < b->score; });
-    out << "<p class=\"selection\"><b>" << html_escape(family) << ": rank " << rank << " selected.</b> It is the "
+    out << "<p class=\"selection\"><b>" << html_escape(to_string(family)) << ": rank " << rank
+        << " selected.</b> It is the "
         << "smallest rank whose " << basis_description(table.basis) << " (" << number((*chosen)->score)
         << ") is within one standard error of the best (rank " << best->rank << ": " << number(best->score);
     if (table.basis != SelectionBasis::Validation)
@@ -324,7 +333,7 @@ ReportPage report_page(const fs::path& out_dir) {
   const ComparisonTable table = compare_runs(results.runs, entry_losses_in(out_dir));
   const DatasetView view = load_dataset_view(experiment, out_dir);
   const std::vector<SelectedFit> fits = selected_fits(results);
-  const std::vector<std::string> families = families_of(results.runs);
+  const std::vector<std::string> families = family_names(families_of(results.runs));
 
   ReportPage page;
   page.title = "ltrnn report: " + experiment.value("name", out_dir.filename().string());

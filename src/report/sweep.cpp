@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "model/family.h"
 #include "report/charts.h"
 #include "util/errors.h"
 #include "util/files.h"
@@ -67,18 +68,23 @@ std::string cell_setting(const Sweep& sweep, const SweepCell& cell) {
   return text.empty() ? cell.name : text;
 }
 
-// The rank selected for tensor_rank and the largest rank it was fitted at.
+// The family whose rank a sweep cell selects (the trial-factor family, model/family.h), and
+// the one whose weights do not change over learning (the no-learning baseline).
+std::string ranked_family() { return to_string(family_with_view(ConnectivityView::TrialFactors)); }
+std::string fixed_family() { return to_string(family_with_view(ConnectivityView::Fixed)); }
+
+// The rank selected for the ranked family and the largest rank it was fitted at.
 struct RankChoice {
   int64_t selected = 0, largest = 0;
   double selected_nmse = 0;
 };
 
-RankChoice tensor_rank_choice(const json& results) {
+RankChoice ranked_choice(const json& results) {
   RankChoice c;
   const json selected = results.value("selected_rank", json::object());
-  c.selected = value_or<int64_t>(selected, "tensor_rank", 0);
+  c.selected = value_or<int64_t>(selected, ranked_family().c_str(), 0);
   for (const json& row : results.value("summary", json::array())) {
-    if (row.value("model", "") != "tensor_rank") continue;
+    if (row.value("model", "") != ranked_family()) continue;
     const int64_t rank = row.value("rank", int64_t{0});
     c.largest = std::max(c.largest, rank);
     if (rank == c.selected) c.selected_nmse = value_or<double>(row, "mean_test_nmse", 0.0);
@@ -146,13 +152,13 @@ std::string cell_table_html(const Sweep& sweep) {
     }
     for (const json& u : array_member(r, {"analyses", "cp", "unfolding_rank_99"}))
       unfolding += (unfolding.empty() ? "" : " / ") + u.dump();
-    const RankChoice choice = tensor_rank_choice(r);
+    const RankChoice choice = ranked_choice(r);
     const json similarity = selected_similarity(r);
     std::snprintf(cell, sizeof cell, "%.3f", value_or<double>(reach, "pretrain_rms_error", 0.0));
     out << "<tr><td>" << html_escape(cell_setting(sweep, c)) << "</td><td>" << cell << "</td><td>" << deviations
         << "</td><td>" << errors << "</td><td>" << unfolding << "</td><td>" << update_rank_99(c, "–") << "</td><td>"
         << choice.selected << " (" << choice.largest << ")</td><td>";
-    std::snprintf(cell, sizeof cell, "%.4f / %.4f", choice.selected_nmse, family_nmse(r, "static"));
+    std::snprintf(cell, sizeof cell, "%.4f / %.4f", choice.selected_nmse, family_nmse(r, fixed_family()));
     out << cell << "</td><td>";
     if (similarity.is_null()) {
       out << "–";
@@ -227,9 +233,9 @@ static ReportPage build_sweep_page(const Sweep& sweep) {
     for (const json& row : array_member(r, {"analyses", "cp", "errors"}))
       cp.push_back(
           {{"cell", name}, {"rank", row.value("rank", json())}, {"value", row.value("relative_error", json())}});
-    const RankChoice choice = tensor_rank_choice(r);
+    const RankChoice choice = ranked_choice(r);
     for (const json& row : r.value("summary", json::array()))
-      if (row.value("model", "") == "tensor_rank" && row.value("mean_test_nmse", json()).is_number())
+      if (row.value("model", "") == ranked_family() && row.value("mean_test_nmse", json()).is_number())
         nmse.push_back({{"cell", name},
                         {"rank", row.value("rank", json())},
                         {"value", row.value("mean_test_nmse", json())},
@@ -255,11 +261,11 @@ static ReportPage build_sweep_page(const Sweep& sweep) {
         "curve that drops to near zero within a few components.",
         "relative error (ratio)", cp));
   if (!nmse.empty())
-    charts.charts.push_back(sweep_rank_chart(
-        "ltrRNN test error against rank",
-        "Mean test nMSE of the tensor_rank fits over seeds; the ring marks the rank each cell selected (the "
-        "smallest within one standard error of the best).",
-        "test nMSE (ratio)", nmse, "", "selected"));
+    charts.charts.push_back(sweep_rank_chart("ltrRNN test error against rank",
+                                             "Mean test nMSE of the " + ranked_family() +
+                                                 " fits over seeds; the ring marks the rank each cell selected (the "
+                                                 "smallest within one standard error of the best).",
+                                             "test nMSE (ratio)", nmse, "", "selected"));
   if (!similarity.empty())
     charts.charts.push_back(sweep_rank_chart(
         "Trial factors of the fits against the true ones",
@@ -291,7 +297,7 @@ static std::string sweep_table(const Sweep& sweep) {
     }
     for (const json& u : array_member(r, {"analyses", "cp", "unfolding_rank_99"}))
       unfolding += (unfolding.empty() ? "" : "/") + u.dump();
-    const RankChoice choice = tensor_rank_choice(r);
+    const RankChoice choice = ranked_choice(r);
     const json similarity = selected_similarity(r);
     std::string selected = std::to_string(choice.selected) + " of " + std::to_string(choice.largest);
     char sim[32] = "-";

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "io/npy.h"
+#include "util/errors.h"
 
 namespace ltrnn {
 
@@ -88,8 +89,8 @@ double paired_standard_error(const std::vector<double>& a, const std::vector<dou
 
 // Per ranked family, the index of its row with the lowest score among rows with a finished
 // run (the first such row on ties): the rank the one-standard-error rule measures from.
-std::map<std::string, std::size_t> best_rows(const ComparisonTable& table) {
-  std::map<std::string, std::size_t> best;
+std::map<ModelKind, std::size_t> best_rows(const ComparisonTable& table) {
+  std::map<ModelKind, std::size_t> best;
   for (std::size_t i = 0; i < table.rows.size(); ++i) {
     const ComparisonRow& row = table.rows[i];
     if (row.rank == 0 || row.finished == 0) continue;
@@ -100,14 +101,14 @@ std::map<std::string, std::size_t> best_rows(const ComparisonTable& table) {
 }
 
 // Each ranked row's paired standard error against its family's best row.
-void add_paired_errors(ComparisonTable& table, const std::map<std::string, std::size_t>& best,
+void add_paired_errors(ComparisonTable& table, const std::map<ModelKind, std::size_t>& best,
                        const std::vector<RunRecord>& runs, const EntryLosses& losses) {
   const auto losses_of = [&](const std::string& id) {
     for (const RunRecord& r : runs)
       if (r.id == id) return losses(r);
     return std::vector<double>{};
   };
-  std::map<std::string, std::vector<double>> best_losses;
+  std::map<ModelKind, std::vector<double>> best_losses;
   for (const auto& [family, index] : best) best_losses[family] = losses_of(table.rows[index].best_id);
   for (ComparisonRow& row : table.rows)
     if (row.rank > 0 && !row.best_id.empty() && best_losses.count(row.model))
@@ -116,7 +117,7 @@ void add_paired_errors(ComparisonTable& table, const std::map<std::string, std::
 
 // Each ranked row's standard error of its difference from its family's best row: sampling
 // (paired, or the best's own) and optimisation (both rows' seed spreads).
-void add_difference_errors(ComparisonTable& table, const std::map<std::string, std::size_t>& best) {
+void add_difference_errors(ComparisonTable& table, const std::map<ModelKind, std::size_t>& best) {
   for (std::size_t i = 0; i < table.rows.size(); ++i) {
     ComparisonRow& row = table.rows[i];
     const auto found = best.find(row.model);
@@ -144,8 +145,8 @@ ComparisonTable compare_runs(const std::vector<RunRecord>& runs, const EntryLoss
     }
   table.basis = any_finished && all_validated ? SelectionBasis::Validation : SelectionBasis::Test;
   // 1. Group by (family, rank) in first-appearance order.
-  std::vector<std::pair<std::string, int64_t>> keys;
-  std::map<std::pair<std::string, int64_t>, std::vector<const RunRecord*>> groups;
+  std::vector<std::pair<ModelKind, int64_t>> keys;
+  std::map<std::pair<ModelKind, int64_t>, std::vector<const RunRecord*>> groups;
   for (const auto& run : runs) {
     const auto key = std::make_pair(run.model, run.rank);
     if (!groups.count(key)) keys.push_back(key);
@@ -179,7 +180,7 @@ ComparisonTable compare_runs(const std::vector<RunRecord>& runs, const EntryLoss
     table.rows.push_back(row);
   }
   // 3. One-standard-error rule per ranked family, measured from its best row.
-  const std::map<std::string, std::size_t> best = best_rows(table);
+  const std::map<ModelKind, std::size_t> best = best_rows(table);
   if (table.basis == SelectionBasis::Validation) {
     if (losses) add_paired_errors(table, best, runs, losses);
     add_difference_errors(table, best);
@@ -220,15 +221,16 @@ std::string format_validation_comparison(const ComparisonTable& table) {
       difference_text << "-";
     else
       difference_text << std::scientific << std::setprecision(3) << row.difference_se;
-    out << std::left << std::setw(14) << row.model << std::setw(6) << (row.rank > 0 ? std::to_string(row.rank) : "-")
-        << std::setw(8) << runs.str() << std::setw(9) << row.stalled << std::right << std::scientific
-        << std::setprecision(3) << std::setw(13) << row.score << std::setw(12) << row.score_se << std::setw(12)
-        << difference_text.str() << std::setw(13) << row.best_test_nmse << std::defaultfloat;
+    out << std::left << std::setw(14) << to_string(row.model) << std::setw(6)
+        << (row.rank > 0 ? std::to_string(row.rank) : "-") << std::setw(8) << runs.str() << std::setw(9) << row.stalled
+        << std::right << std::scientific << std::setprecision(3) << std::setw(13) << row.score << std::setw(12)
+        << row.score_se << std::setw(12) << difference_text.str() << std::setw(13) << row.best_test_nmse
+        << std::defaultfloat;
     if (counts) out << std::fixed << std::setprecision(4) << std::setw(18) << row.best_test_bits_per_spike;
     out << std::defaultfloat << (is_selected(table, row) ? "   <- selected" : "") << "\n";
   }
   for (const auto& [family, rank] : table.selected_rank)
-    out << "selected rank for " << family << ": " << rank
+    out << "selected rank for " << to_string(family) << ": " << rank
         << " (smallest rank whose best seed's validation loss is within one standard error of the best's; "
            "s.e. diff: of the difference from the best, over the same validation blocks and over seeds; test "
            "scores are "
@@ -248,21 +250,37 @@ std::string format_comparison(const ComparisonTable& table) {
     const bool selected = is_selected(table, row);
     std::ostringstream runs;
     runs << row.finished << "/" << row.planned;
-    out << std::left << std::setw(14) << row.model << std::setw(6) << (row.rank > 0 ? std::to_string(row.rank) : "-")
-        << std::setw(10) << runs.str() << std::right << std::scientific << std::setprecision(3) << std::setw(13)
-        << row.mean_nmse << std::setw(12) << row.std_nmse << std::setw(12) << row.sem_nmse << std::defaultfloat
-        << (selected ? "   <- selected" : "") << "\n";
+    out << std::left << std::setw(14) << to_string(row.model) << std::setw(6)
+        << (row.rank > 0 ? std::to_string(row.rank) : "-") << std::setw(10) << runs.str() << std::right
+        << std::scientific << std::setprecision(3) << std::setw(13) << row.mean_nmse << std::setw(12) << row.std_nmse
+        << std::setw(12) << row.sem_nmse << std::defaultfloat << (selected ? "   <- selected" : "") << "\n";
   }
   for (const auto& [family, rank] : table.selected_rank)
-    out << "selected rank for " << family << ": " << rank
+    out << "selected rank for " << to_string(family) << ": " << rank
         << " (smallest rank within one standard error of the best mean test nMSE)\n";
   return out.str();
+}
+
+nlohmann::json selected_rank_json(const std::map<ModelKind, int64_t>& selected_rank) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [family, rank] : selected_rank) j[to_string(family)] = rank;
+  return j;
+}
+
+std::map<ModelKind, int64_t> selected_rank_from_json(const nlohmann::json& j, const std::string& where) {
+  if (!j.is_object()) throw InputError(where + ": /selected_rank: expected family -> rank");
+  std::map<ModelKind, int64_t> selected;
+  for (const auto& [name, rank] : j.items()) {
+    if (!rank.is_number_integer()) throw InputError(where + ": /selected_rank/" + name + ": expected an integer rank");
+    selected[parse_enum<ModelKind>(name, where + ": /selected_rank")] = rank.get<int64_t>();
+  }
+  return selected;
 }
 
 nlohmann::json comparison_rows_json(const ComparisonTable& table) {
   nlohmann::json rows = nlohmann::json::array();
   for (const auto& row : table.rows)
-    rows.push_back({{"model", row.model},
+    rows.push_back({{"model", to_string(row.model)},
                     {"rank", row.rank},
                     {"finished", row.finished},
                     {"planned", row.planned},

@@ -18,7 +18,7 @@ namespace ltrnn {
 
 // One row: a family at a rank (0 for families without one).
 struct ComparisonRow {
-  std::string model;
+  ModelKind model = ModelKind::TensorRank;
   int64_t rank = 0;
   int64_t finished = 0, planned = 0;  // runs over seeds
   // Over finished seeds: mean, std (n - 1), and the standard error of the mean,
@@ -56,8 +56,14 @@ struct ComparisonTable {
   SelectionBasis basis = SelectionBasis::Test;
   // Per ranked family: the smallest rank whose score is within one standard error
   // (score_se of the best rank) of the best score -- the one-standard-error rule.
-  std::map<std::string, int64_t> selected_rank;
+  std::map<ModelKind, int64_t> selected_rank;
 };
+
+// {"<family name>": rank, ...}: results.json's "selected_rank".
+nlohmann::json selected_rank_json(const std::map<ModelKind, int64_t>& selected_rank);
+// The same read back; InputError naming `where` for an unknown family or a rank that is
+// not an integer.
+std::map<ModelKind, int64_t> selected_rank_from_json(const nlohmann::json& j, const std::string& where);
 
 // What the table's score is, in words (for the printed table and the report).
 std::string basis_description(SelectionBasis basis);

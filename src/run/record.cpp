@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <type_traits>
 
 #include "util/errors.h"
 #include "util/files.h"
@@ -12,29 +13,39 @@ namespace ltrnn {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-RunOutcome RunOutcome::failed(std::string why) {
-  const bool diverged = why.rfind("diverged", 0) == 0;
-  return {diverged ? RunStatus::Diverged : RunStatus::Failed, std::move(why), true};
+template <>
+const std::vector<std::pair<RunStatus, std::string>>& EnumNames<RunStatus>::table() {
+  static const std::vector<std::pair<RunStatus, std::string>> t{
+      {RunStatus::Finished, "finished"}, {RunStatus::Diverged, "diverged"}, {RunStatus::Failed, "failed"}};
+  return t;
 }
 
 std::string RunOutcome::text() const {
   if (status == RunStatus::Finished) return "finished";
-  return prefixed ? "failed: " + reason : reason;
+  return enum_name(status) + (reason.empty() ? "" : ": " + reason);
 }
 
-RunOutcome RunOutcome::parse(const std::string& text) {
-  if (text == "finished") return finished();
-  const std::string prefix = "failed: ";
-  if (text.rfind(prefix, 0) == 0) return failed(text.substr(prefix.size()));
-  return {RunStatus::Failed, text, false};  // not written by ltrnn: kept, and fitted again on resume
+RunOutcome RunOutcome::parse(const std::string& status, const std::string& reason) {
+  for (const auto& [value, name] : EnumNames<RunStatus>::table())
+    if (status == name) return {value, value == RunStatus::Finished ? "" : reason};
+  // An older record: "failed: <reason>", a diverged run's reason starting with "diverged".
+  const std::string failed_prefix = "failed: ", diverged_prefix = "diverged";
+  if (status.rfind(failed_prefix, 0) == 0) {
+    std::string why = status.substr(failed_prefix.size());
+    if (why.rfind(diverged_prefix, 0) != 0) return failed(why);
+    why = why.substr(diverged_prefix.size());
+    return diverged(why.rfind(": ", 0) == 0 ? why.substr(2) : why);
+  }
+  return failed(status);  // not written by ltrnn: kept, and fitted again on resume
 }
 
-void to_json(json& j, const RunOutcome& outcome) { j = outcome.text(); }
+void to_json(json& j, const RunOutcome& outcome) { j = enum_name(outcome.status); }
 
 void to_json(json& j, const RunRecord& record) {
   j = json::object();
   JsonFieldWriter writer(j);
   RunRecord::fields(record, writer);
+  if (!record.outcome.reason.empty()) j["status_reason"] = record.outcome.reason;
 }
 
 namespace {
@@ -44,7 +55,7 @@ class RecordReader {
  public:
   RecordReader(const json& j, std::string where) : j_(j), where_(std::move(where)) {}
   template <class T>
-  void field(const char* key, T& value) {
+  std::enable_if_t<!std::is_enum_v<T>> field(const char* key, T& value) {
     optional_ = optional_ || std::string(key) == "test_nmse_se";
     if (optional_ && !j_.contains(key)) return;
     try {
@@ -63,10 +74,19 @@ class RecordReader {
     }
     field<double>(key, value);
   }
+  template <typename E>
+  std::enable_if_t<std::is_enum_v<E>> field(const char* key, E& value) {
+    std::string name;
+    field(key, name);
+    value = parse_enum<E>(name, where_ + ": /" + key);
+  }
   void field(const char* key, RunOutcome& value) {
-    std::string text;
-    field(key, text);
-    value = RunOutcome::parse(text);
+    std::string status;
+    field(key, status);
+    std::string reason;
+    if (j_.contains("status_reason") && j_.at("status_reason").is_string())
+      reason = j_.at("status_reason").get<std::string>();
+    value = RunOutcome::parse(status, reason);
   }
 
  private:

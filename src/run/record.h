@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "model/config.h"
+
 namespace ltrnn {
 
 enum class RunStatus {
@@ -17,25 +19,31 @@ enum class RunStatus {
   Diverged,  // the loss became non-finite; the last good checkpoint is kept (final, not retried)
   Failed,    // an error (bad data, a full disk, ...): `--resume` tries it again
 };
+template <>
+const std::vector<std::pair<RunStatus, std::string>>& EnumNames<RunStatus>::table();
 
-// How a run ended. In JSON and CSV: "finished", or "failed: <reason>" (a diverged run's
-// reason starts with "diverged").
+// How a run ended. In JSON and CSV: "status" ("finished", "diverged" or "failed") and, when
+// not finished, "status_reason". Records written before the two were separate hold one
+// "status" text, "finished" or "failed: <reason>" (a diverged run's reason starting with
+// "diverged"); `parse` reads both.
 struct RunOutcome {
   RunStatus status = RunStatus::Failed;
-  std::string reason;    // empty when finished
-  bool prefixed = true;  // written as "failed: <reason>" (false: a text kept as it was read)
+  std::string reason;  // empty when finished
 
-  static RunOutcome finished() { return {RunStatus::Finished, "", true}; }
-  static RunOutcome failed(std::string why);  // Diverged when `why` starts with "diverged"
+  static RunOutcome finished() { return {RunStatus::Finished, ""}; }
+  static RunOutcome diverged(std::string why) { return {RunStatus::Diverged, std::move(why)}; }
+  static RunOutcome failed(std::string why) { return {RunStatus::Failed, std::move(why)}; }
+  // For people: "finished", "diverged: <reason>", "failed: <reason>".
   std::string text() const;
-  static RunOutcome parse(const std::string& text);
+  // "status" and "status_reason" as written, or a status text of an older record.
+  static RunOutcome parse(const std::string& status, const std::string& reason = "");
 };
-void to_json(nlohmann::json& j, const RunOutcome& outcome);
+void to_json(nlohmann::json& j, const RunOutcome& outcome);  // the status's name
 
 struct RunRecord {
-  std::string id;     // "<model>-r<rank>-n<hidden>-s<seed>" (run/execute.h)
-  std::string model;  // the family's name
-  int64_t rank = 0;   // 0 for families without a rank (full, static)
+  std::string id;                           // "<model>-r<rank>-n<hidden>-s<seed>" (run/execute.h)
+  ModelKind model = ModelKind::TensorRank;  // the family (its name in JSON and CSV)
+  int64_t rank = 0;                         // 0 for families without a rank (full, static)
   int64_t hidden = 0, seed = 0, n_params = 0;
   double train_loss = 0, test_loss = 0, test_nmse = 0, test_r2 = 0;
   int64_t iterations = 0;

@@ -37,7 +37,12 @@ class CsvLine {
       if (ch == ',' || ch == '"' || ch == '\n') ch = ';';
     out_ << text;
   }
-  void field(const char* key, const RunOutcome& value) { field(key, value.text()); }
+  // Two columns: the status's name and its reason (empty when finished).
+  void field(const char* key, const RunOutcome& value) {
+    field(key, enum_name(value.status));
+    field(key, value.reason);
+  }
+  void field(const char* key, ModelKind value) { field(key, to_string(value)); }
 
  private:
   void separate() {
@@ -54,6 +59,9 @@ struct CsvHeader {
   void field(const char* key, const T&) {
     if (in_csv(key)) line += (line.empty() ? "" : ",") + std::string(key);
   }
+  void field(const char* key, const RunOutcome&) {
+    line += (line.empty() ? "" : ",") + std::string(key) + ",status_reason";
+  }
 };
 
 }  // namespace
@@ -65,7 +73,7 @@ void write_results(const fs::path& out_dir, const json& experiment, const std::v
                {"runs", runs},
                {"best", nullptr},
                {"summary", comparison_rows_json(table)},
-               {"selected_rank", table.selected_rank}};
+               {"selected_rank", selected_rank_json(table.selected_rank)}};
   if (extra.is_object()) results.update(extra);
   if (const RunRecord* best = best_finished_run(runs)) results["best"] = *best;
   write_file_atomic(out_dir / "results.json", results.dump(2) + "\n");
@@ -101,11 +109,7 @@ ResultsFile results_from_json(json document, const std::string& where) {
   for (std::size_t i = 0; i < runs.size(); ++i)
     results.runs.push_back(run_record_from_json(runs[i], where + " /runs/" + std::to_string(i)));
   if (results.document.contains("selected_rank")) {
-    try {
-      results.selected_rank = results.document["selected_rank"].get<std::map<std::string, int64_t>>();
-    } catch (const json::exception& error) {
-      throw InputError(where + ": /selected_rank: expected family -> rank (" + error.what() + ")");
-    }
+    results.selected_rank = selected_rank_from_json(results.document["selected_rank"], where);
   }
   return results;
 }

@@ -21,7 +21,7 @@ void write_results(const std::filesystem::path& out_dir, const nlohmann::json& e
 // ranked family, and the whole document for the rest (analyses, generator notes).
 struct ResultsFile {
   std::vector<RunRecord> runs;
-  std::map<std::string, int64_t> selected_rank;
+  std::map<ModelKind, int64_t> selected_rank;
   nlohmann::json document;
 };
 // InputError naming the file when it is missing, not JSON, or its runs are malformed.

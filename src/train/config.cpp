@@ -35,11 +35,4 @@ void validate(const TrainConfig& c, const std::string& p) {
   require(c.threads >= 0, p + "/threads", "must be >= 0");
 }
 
-int64_t tau_pilot_cost(bool learn_tau, const TrainConfig& c) {
-  const int64_t cost = c.tau_pilot_iterations * static_cast<int64_t>(kTauPilotFactors.size());
-  return learn_tau && c.tau_pilot_iterations > 0 && 3 * cost <= c.iterations ? cost : 0;
-}
-
-bool runs_tau_pilot(bool learn_tau, const TrainConfig& c) { return tau_pilot_cost(learn_tau, c) > 0; }
-
 }  // namespace ltrnn

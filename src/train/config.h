@@ -44,7 +44,7 @@ struct TrainConfig {
   double plateau_threshold = 1e-5;    // stop when std(held-out loss over last S) < this (validation, else test)
   int64_t patience = 0;               // stop after this many iterations without a new best held-out loss (0: off)
   int64_t checkpoint_every = 100;     // M: iterations between checkpoints
-  int64_t tau_pilot_iterations = 50;  // each short fit choosing tau's start (kTauPilotFactors; 0: off)
+  int64_t tau_pilot_iterations = 50;  // each short fit choosing tau's start (train/tau_pilot.h; 0: off)
   LossKind loss = LossKind::Auto;
   bool float64 = false;  // compute in double precision
   int64_t seed = 0;
@@ -89,16 +89,6 @@ struct TrainConfig {
     v.field("tf32", c.tf32, "CUDA only: allow TensorFloat-32 in matrix products (faster, about 1e-3 relative)");
   }
 };
-
-// The starting time constants the tau pilot tries, as multiples of the configured tau
-// (docs/design.md section 4): from a third of it to ten times it.
-inline const std::vector<double> kTauPilotFactors = {0.3, 1.0, 3.0, 10.0};
-
-// Whether a fit runs the tau pilot: tau is learnt, the pilot is on, and its fits take at most
-// a third of the iteration cap (short test fits and small budgets keep the configured start).
-bool runs_tau_pilot(bool learn_tau, const TrainConfig& c);
-// The iterations the tau pilot adds to a fit (0 when it does not run).
-int64_t tau_pilot_cost(bool learn_tau, const TrainConfig& c);
 
 // Checks values a JSON type cannot; InputError naming `pointer` + "/field".
 void validate(const TrainConfig& c, const std::string& pointer);

@@ -84,7 +84,7 @@ DistributedSetup distributed_setup(const EnvironmentLookup& environment) {
   } else {
     throw InputError(
         "--distributed: neither RANK and WORLD_SIZE (torchrun-style launchers) nor SLURM_PROCID and SLURM_NTASKS "
-        "(srun) are set; start one process per share with those variables (see the README, Scaling out)");
+        "(srun) are set; start one process per share with those variables (see docs/scaling.md)");
   }
   if (environment("MASTER_PORT")) {
     const int64_t port = required_number(environment, "MASTER_PORT");

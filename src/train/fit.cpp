@@ -107,37 +107,92 @@ double kept_training_count(const FitTarget& target, const torch::Tensor& kept_tr
   return std::max(1.0, (target.train_count_per_trial * kept_trials).sum().item<double>());
 }
 
-// One sum over the processes of a distributed fit per iteration: every trainable
-// parameter's gradient (each process's share of it), then the terms its record needs.
-struct SharedTerms {
+// The terms an iteration's record needs, as sums over this process's trials (a share's
+// parts add up to the whole data's sums), and whether a process was interrupted.
+struct IterationTerms {
   double loss = 0, train = 0, test = 0, validation = 0;
   bool interrupted = false;  // a process received SIGINT/SIGTERM
 };
 
-SharedTerms sum_over_processes(TrialGroup& group, const std::vector<torch::Tensor>& parameters,
-                               const SharedTerms& local, int64_t iteration) {
-  std::vector<torch::Tensor> parts;
-  for (const auto& p : parameters)
-    parts.push_back(p.grad().defined() ? p.grad().reshape(-1) : torch::zeros({p.numel()}, p.options()));
-  const auto dtype = parameters.front().scalar_type();
-  parts.push_back(torch::tensor({local.loss, local.train, local.test, local.validation, local.interrupted ? 1.0 : 0.0},
-                                torch::dtype(torch::kFloat64))
-                      .to(dtype));
-  torch::Tensor buffer = torch::cat(parts);
-  group.sum(buffer, "the sum of the gradients of iteration " + std::to_string(iteration));
-  int64_t offset = 0;
-  for (const auto& p : parameters) {
-    const torch::Tensor summed = buffer.narrow(0, offset, p.numel()).view(p.sizes());
-    if (p.grad().defined())
-      p.mutable_grad().copy_(summed);
-    else
-      p.mutable_grad() = summed.clone();
-    offset += p.numel();
+// What a fit shares between processes (docs/design.md section 9). In one process nothing:
+// the gradients and terms are already the whole data's. In a distributed fit, one sum per
+// iteration over the group of every trainable parameter's gradient (each process's share of
+// it) and of the terms, so that every process takes the same step.
+class Reducer {
+ public:
+  virtual ~Reducer() = default;
+  // The whole data's gradients (in place) and terms.
+  virtual IterationTerms sum(const std::vector<torch::Tensor>& parameters, const IterationTerms& local,
+                             int64_t iteration) = 0;
+  // Whether the fit stops for an interrupt after this iteration (a group: where the processes
+  // agreed, the flag in the last sum; alone: a signal received up to now).
+  virtual bool interrupted(const IterationTerms& summed) const = 0;
+  // Checks that every process starts from the same state.
+  virtual void agree_on_start(RnnModel& model, const FitTarget& target, std::size_t iterations_done) = 0;
+  // The trials this process simulates.
+  virtual TrialShare share(const FitTarget& target) const = 0;
+  // Terms shared by every process (the input penalty) are counted by one of them.
+  virtual bool counts_shared_terms() const = 0;
+};
+
+class SingleProcess final : public Reducer {
+ public:
+  IterationTerms sum(const std::vector<torch::Tensor>&, const IterationTerms& local, int64_t) override { return local; }
+  bool interrupted(const IterationTerms&) const override { return interrupt_signal() != 0; }
+  void agree_on_start(RnnModel&, const FitTarget&, std::size_t) override {}
+  TrialShare share(const FitTarget& target) const override { return share_of(target, nullptr); }
+  bool counts_shared_terms() const override { return true; }
+};
+
+class GroupReducer final : public Reducer {
+ public:
+  explicit GroupReducer(TrialGroup& group) : group_(group) {}
+
+  IterationTerms sum(const std::vector<torch::Tensor>& parameters, const IterationTerms& local,
+                     int64_t iteration) override {
+    std::vector<torch::Tensor> parts;
+    for (const auto& p : parameters)
+      parts.push_back(p.grad().defined() ? p.grad().reshape(-1) : torch::zeros({p.numel()}, p.options()));
+    const auto dtype = parameters.front().scalar_type();
+    parts.push_back(
+        torch::tensor({local.loss, local.train, local.test, local.validation, local.interrupted ? 1.0 : 0.0},
+                      torch::dtype(torch::kFloat64))
+            .to(dtype));
+    torch::Tensor buffer = torch::cat(parts);
+    group_.sum(buffer, "the sum of the gradients of iteration " + std::to_string(iteration));
+    int64_t offset = 0;
+    for (const auto& p : parameters) {
+      const torch::Tensor summed = buffer.narrow(0, offset, p.numel()).view(p.sizes());
+      if (p.grad().defined())
+        p.mutable_grad().copy_(summed);
+      else
+        p.mutable_grad() = summed.clone();
+      offset += p.numel();
+    }
+    const torch::Tensor terms = buffer.narrow(0, offset, 5).to(torch::kFloat64);
+    const auto* t = terms.data_ptr<double>();
+    return {t[0], t[1], t[2], t[3], t[4] > 0};
   }
-  const torch::Tensor terms = buffer.narrow(0, offset, 5).to(torch::kFloat64);
-  const auto* t = terms.data_ptr<double>();
-  return {t[0], t[1], t[2], t[3], t[4] > 0};
-}
+  bool interrupted(const IterationTerms& summed) const override { return summed.interrupted; }
+  // The same iteration (a resume reads the checkpoint rank 0 writes, so every process must
+  // see it), parameters and data.
+  void agree_on_start(RnnModel& model, const FitTarget& target, std::size_t iterations_done) override {
+    torch::NoGradGuard no_grad;
+    double parameter_sum = 0;
+    for (const auto& p : model->parameters()) parameter_sum += p.to(torch::kFloat64).sum().item<double>();
+    group_.require_agreement(
+        {static_cast<double>(iterations_done), parameter_sum, target.data.to(torch::kFloat64).sum().item<double>(),
+         target.train_count, target.validation_count, target.test_count},
+        "the state a distributed fit starts from (iterations done, parameter sum, data sum, "
+        "training/validation/test entries); every process must read the same data and, "
+        "with --resume, rank 0's checkpoint");
+  }
+  TrialShare share(const FitTarget& target) const override { return share_of(target, &group_); }
+  bool counts_shared_terms() const override { return group_.rank() == 0; }
+
+ private:
+  TrialGroup& group_;
+};
 
 // Random trial dropout (docs/design.md section 4, fraction_masked): keep each trial with
 // probability 1 - fraction, but never drop every trial.
@@ -149,7 +204,185 @@ torch::Tensor sample_kept_trials(int64_t K, double fraction, std::mt19937_64& rn
   return torch::from_blob(keep.data(), {K}, torch::kUInt8).to(torch::kBool);
 }
 
+// One fit, iteration by iteration (docs/design.md section 4): forward, the gradient, the
+// reducer's sums, the record, one Adam step, the schedule and the stopping rule.
+class FitLoop {
+ public:
+  FitLoop(RnnModel& model, const FitTarget& target, const TrainConfig& config, Termination& termination,
+          const FitHooks& hooks, Reducer& reducer)
+      : model_(model),
+        target_(target),
+        config_(config),
+        termination_(termination),
+        hooks_(hooks),
+        reducer_(reducer),
+        rng_(static_cast<uint64_t>(config.seed) * 0x9E3779B97F4A7C15ull + 1),
+        optimizer_(trainable(model), torch::optim::AdamOptions(config.learning_rate)),
+        schedule_(config.schedule_options()) {}
+
+  FitResult run(const FitStart* start) {
+    if (start && resume(*start)) return finish();
+    reducer_.agree_on_start(model_, target_, result_.history.size());
+    model_->train();
+    const TrialShare share = reducer_.share(target_);
+    const std::vector<torch::Tensor> parameters = trainable(model_);
+    for (int64_t iteration = static_cast<int64_t>(result_.history.size()) + 1;; ++iteration)
+      if (const std::optional<StopReason> stop = step(iteration, share, parameters)) {
+        result_.stop_reason = *stop;
+        break;
+      }
+    if (result_.diverged()) {
+      // A diverged fit keeps its last good checkpoint rather than saving non-finite parameters.
+      result_.seconds = elapsed();
+      return result_;
+    }
+    return finish();
+  }
+
+ private:
+  double elapsed() const {
+    return seconds_before_ + std::chrono::duration<double>(std::chrono::steady_clock::now() - clock_start_).count();
+  }
+
+  // A resumed fit: the saved history, best iterate and Adam state; the dropout draws made so
+  // far replayed. True when it stops at once.
+  bool resume(const FitStart& start) {
+    seconds_before_ = start.history.empty() ? 0.0 : start.history.back().seconds;
+    result_.history = start.history;
+    best_ = start.best;
+    if (start.restore_optimizer) start.restore_optimizer(optimizer_);
+    const int64_t K = target_.data.size(1);
+    for (std::size_t i = 0; i < result_.history.size(); ++i) sample_kept_trials(K, config_.fraction_masked, rng_);
+    // The schedule's state is a function of the history: replay it, and the step size follows.
+    const bool converged = schedule_.replay(result_.history) == LearningRateSchedule::Action::Converged;
+    set_learning_rate(optimizer_, config_.learning_rate * schedule_.scale());
+    if (converged) {
+      result_.stop_reason = StopReason::Converged;
+      return true;
+    }
+    if (result_.history.empty()) return false;
+    const std::optional<StopReason> reason = termination_.should_stop(result_.history);
+    if (reason) result_.stop_reason = *reason;
+    return reason.has_value();
+  }
+
+  // The record of an iteration from the summed terms: each data term normalised by the
+  // whole data's entries and variance.
+  IterationRecord record_of(int64_t iteration, const IterationTerms& terms) const {
+    const auto normalised = [&](double sum, double count, double variance) {
+      return sum / (std::max(1.0, count) * loss_normaliser(target_.loss, variance));
+    };
+    IterationRecord record;
+    record.iteration = iteration;
+    record.train_loss = normalised(terms.train, target_.train_count, target_.train_variance);
+    record.test_loss = normalised(terms.test, target_.test_count, target_.test_variance);
+    if (target_.has_validation())
+      record.validation_loss = normalised(terms.validation, target_.validation_count, target_.validation_variance);
+    return record;
+  }
+
+  // Forward over this process's trials (every process draws the same keep mask), the
+  // gradient of its share, then the reducer's sums of gradients and terms.
+  IterationTerms forward_and_backward(int64_t iteration, const TrialShare& share,
+                                      const std::vector<torch::Tensor>& parameters) {
+    const int64_t K = target_.data.size(1);
+    const torch::Tensor kept = sample_kept_trials(K, config_.fraction_masked, rng_).to(target_.data.device());
+    const Evaluation evaluation =
+        evaluate(model_, share, config_, kept, kept_training_count(target_, kept), reducer_.counts_shared_terms());
+    IterationTerms terms;
+    {
+      torch::NoGradGuard no_grad;
+      const torch::Tensor entries = evaluation.entries.detach();
+      terms.loss = evaluation.loss.item<double>();
+      terms.train = evaluation.per_trial.sum().item<double>();
+      terms.test = (entries * share.target.test_weight).sum().item<double>();
+      if (target_.has_validation()) terms.validation = (entries * share.target.validation_weight).sum().item<double>();
+      terms.interrupted = interrupt_signal() != 0;
+    }
+    optimizer_.zero_grad();
+    evaluation.loss.backward();
+    return reducer_.sum(parameters, terms, iteration);
+  }
+
+  // One iteration; the reason to stop after it, if any.
+  std::optional<StopReason> step(int64_t iteration, const TrialShare& share,
+                                 const std::vector<torch::Tensor>& parameters) {
+    const IterationTerms terms = forward_and_backward(iteration, share, parameters);
+    IterationRecord record = record_of(iteration, terms);
+    // The monitored loss (validation when there is a validation set) must be finite.
+    const double monitored = target_.has_validation() ? record.validation_loss : record.test_loss;
+    if (!std::isfinite(terms.loss) || !std::isfinite(monitored)) {
+      result_.diverged_at = iteration;
+      return StopReason::Diverged;
+    }
+    // The parameters before the step are those the record describes; then one Adam step.
+    if (target_.has_validation()) remember_if_best(model_, record, best_);
+    optimizer_.step();
+    record.seconds = elapsed();
+    result_.history.push_back(record);
+    // The schedule: on a plateau, a smaller step from the best iterate (the noise of the
+    // larger steps is left behind), or the end of the fit when the plateau persists.
+    const LearningRateSchedule::Action action = schedule_.observe(monitored);
+    if (action == LearningRateSchedule::Action::Reduce) {
+      set_learning_rate(optimizer_, config_.learning_rate * schedule_.scale());
+      if (best_.iteration > 0) restore(model_, best_);
+    }
+    if (hooks_.on_iteration) hooks_.on_iteration(record);
+    if (hooks_.on_checkpoint && iteration % config_.checkpoint_every == 0) checkpoint();
+    if (action == LearningRateSchedule::Action::Converged) return StopReason::Converged;
+    if (const std::optional<StopReason> reason = termination_.should_stop(result_.history)) return reason;
+    if (reducer_.interrupted(terms)) stop_for_interrupt(iteration);
+    return std::nullopt;
+  }
+
+  void checkpoint() { hooks_.on_checkpoint(FitProgress{result_.history, optimizer_, best_}); }
+
+  // SIGINT/SIGTERM: stop at this iteration boundary with a checkpoint of every step so far,
+  // so that a resumed fit continues exactly here (docs/design.md section 7).
+  [[noreturn]] void stop_for_interrupt(int64_t iteration) {
+    if (hooks_.on_checkpoint && iteration % config_.checkpoint_every != 0) checkpoint();
+    const std::string saved = hooks_.on_checkpoint ? ", checkpoint saved" : "";
+    throw_if_interrupted("interrupted at iteration " + std::to_string(iteration) + saved);
+    throw Interrupted("another process of the distributed fit was interrupted; stopped at iteration " +
+                          std::to_string(iteration) + saved,
+                      SIGTERM);
+  }
+
+  // The end of a fit that did not diverge: the saved model is the best iterate on the
+  // validation loss (early stopping's choice, docs/design.md section 4), else the last
+  // parameters; then the final checkpoint. Also on a resume that stops at once, whose
+  // checkpoint may predate the restore (killed between the two writes).
+  FitResult finish() {
+    result_.seconds = elapsed();
+    if (best_.iteration > 0) restore(model_, best_);
+    // The record of iteration i describes the parameters after i - 1 steps.
+    result_.saved_steps = best_.iteration > 0 ? best_.iteration - 1 : static_cast<int64_t>(result_.history.size());
+    if (hooks_.on_checkpoint) checkpoint();
+    return result_;
+  }
+
+  RnnModel& model_;
+  const FitTarget& target_;
+  const TrainConfig& config_;
+  Termination& termination_;
+  const FitHooks& hooks_;
+  Reducer& reducer_;
+  std::mt19937_64 rng_;
+  torch::optim::Adam optimizer_;
+  LearningRateSchedule schedule_;
+  FitResult result_;
+  BestIterate best_;
+  const std::chrono::steady_clock::time_point clock_start_ = std::chrono::steady_clock::now();
+  double seconds_before_ = 0;
+};
+
 }  // namespace
+
+std::string FitResult::divergence() const {
+  return diverged() ? "non-finite loss at iteration " + std::to_string(diverged_at) : "";
+}
+
+std::string FitResult::stop_text() const { return diverged() ? "diverged: " + divergence() : enum_name(stop_reason); }
 
 void use_compute_threads(int threads) {
   torch::set_num_threads(threads);
@@ -164,174 +397,11 @@ torch::Tensor objective(RnnModel& model, const FitTarget& target, const TrainCon
 
 FitResult fit(RnnModel& model, const FitTarget& target, const TrainConfig& config, Termination& termination,
               const FitHooks& hooks, const FitStart* start, TrialGroup* group) {
-  const auto clock_start = std::chrono::steady_clock::now();
-  const double seconds_before = start && !start->history.empty() ? start->history.back().seconds : 0.0;
-  const auto elapsed = [&] {
-    return seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - clock_start).count();
-  };
-  const int64_t K = target.data.size(1);
-  std::mt19937_64 rng(static_cast<uint64_t>(config.seed) * 0x9E3779B97F4A7C15ull + 1);
-  torch::optim::Adam optimizer(trainable(model), torch::optim::AdamOptions(config.learning_rate));
-  FitResult result;
-  BestIterate best;
-  LearningRateSchedule schedule(config.schedule_options());
-  // The end of a fit that did not diverge: the saved model is the best iterate on the
-  // validation loss (early stopping's choice, docs/design.md section 4), else the last
-  // parameters; then the final checkpoint. Also on a resume that stops at once, whose
-  // checkpoint may predate the restore (killed between the two writes).
-  const auto finish = [&] {
-    result.seconds = elapsed();
-    if (best.iteration > 0) restore(model, best);
-    // The record of iteration i describes the parameters after i - 1 steps.
-    result.saved_steps = best.iteration > 0 ? best.iteration - 1 : static_cast<int64_t>(result.history.size());
-    if (hooks.on_checkpoint) hooks.on_checkpoint(FitProgress{result.history, optimizer, best});
-  };
-  if (start) {
-    // Resume: the saved history, best iterate and Adam state; replay the dropout draws made so far.
-    result.history = start->history;
-    best = start->best;
-    if (start->restore_optimizer) start->restore_optimizer(optimizer);
-    for (std::size_t i = 0; i < result.history.size(); ++i) sample_kept_trials(K, config.fraction_masked, rng);
-    // The schedule's state is a function of the history: replay it, and the step size follows.
-    const bool converged = schedule.replay(result.history) == LearningRateSchedule::Action::Converged;
-    set_learning_rate(optimizer, config.learning_rate * schedule.scale());
-    if (converged) {
-      result.stop_reason = "converged";
-      finish();
-      return result;
-    }
-    if (!result.history.empty()) {
-      if (auto reason = termination.should_stop(result.history)) {
-        result.stop_reason = *reason;
-        finish();
-        return result;
-      }
-    }
-  }
-  if (group) {
-    // Every process must start from the same state: the same iteration (a resume reads the
-    // checkpoint rank 0 writes, so every process must see it), parameters and data.
-    torch::NoGradGuard no_grad;
-    double parameter_sum = 0;
-    for (const auto& p : model->parameters()) parameter_sum += p.to(torch::kFloat64).sum().item<double>();
-    group->require_agreement({static_cast<double>(result.history.size()), parameter_sum,
-                              target.data.to(torch::kFloat64).sum().item<double>(), target.train_count,
-                              target.validation_count, target.test_count},
-                             "the state a distributed fit starts from (iterations done, parameter sum, data sum, "
-                             "training/validation/test entries); every process must read the same data and, "
-                             "with --resume, rank 0's checkpoint");
-  }
-  model->train();
-  const TrialShare share = share_of(target, group);
-  const std::vector<torch::Tensor> parameters = trainable(model);
-  const bool with_input_penalty = !group || group->rank() == 0;  // a shared term: counted once
-  for (int64_t iteration = static_cast<int64_t>(result.history.size()) + 1;; ++iteration) {
-    // 1. Forward over this process's trials (all, or its share); the training term sees the
-    //    kept trials' training entries. Every process draws the same keep mask.
-    const torch::Tensor kept = sample_kept_trials(K, config.fraction_masked, rng).to(target.data.device());
-    const Evaluation evaluation =
-        evaluate(model, share, config, kept, kept_training_count(target, kept), with_input_penalty);
-    const torch::Tensor& loss = evaluation.loss;
-
-    // 2. Record train and test loss of the current parameters (same forward pass).
-    IterationRecord record;
-    record.iteration = iteration;
-    double loss_value = 0;
-    bool interrupted = false;
-    {
-      torch::NoGradGuard no_grad;
-      const FitTarget& local = share.target;
-      const torch::Tensor entries = evaluation.entries.detach();
-      if (!group) {
-        record.train_loss = evaluation.per_trial.sum().item<double>() /
-                            (std::max(1.0, target.train_count) * loss_normaliser(target.loss, target.train_variance));
-        record.test_loss = held_out_term(target, entries, target.test_weight, target.test_count, target.test_variance);
-        if (target.has_validation())
-          record.validation_loss = held_out_term(target, entries, target.validation_weight, target.validation_count,
-                                                 target.validation_variance);
-        loss_value = loss.item<double>();
-      } else {
-        // A distributed fit: the gradient of this share first, then one sum of the
-        // gradients and of the terms over the processes (docs/design.md section 9).
-        SharedTerms terms;
-        terms.loss = loss.item<double>();
-        terms.train = evaluation.per_trial.sum().item<double>();
-        terms.test = (entries * local.test_weight).sum().item<double>();
-        terms.validation = (entries * local.validation_weight).sum().item<double>();
-        terms.interrupted = interrupt_signal() != 0;
-        {
-          torch::AutoGradMode enable_grad(true);
-          optimizer.zero_grad();
-          loss.backward();
-        }
-        terms = sum_over_processes(*group, parameters, terms, iteration);
-        const auto normalised = [&](double sum, double count, double variance) {
-          return sum / (std::max(1.0, count) * loss_normaliser(target.loss, variance));
-        };
-        record.train_loss = normalised(terms.train, target.train_count, target.train_variance);
-        record.test_loss = normalised(terms.test, target.test_count, target.test_variance);
-        if (target.has_validation())
-          record.validation_loss = normalised(terms.validation, target.validation_count, target.validation_variance);
-        loss_value = terms.loss;
-        interrupted = terms.interrupted;
-      }
-    }
-    // The monitored loss (validation when there is a validation set) must be finite.
-    const double monitored = target.has_validation() ? record.validation_loss : record.test_loss;
-    if (!std::isfinite(loss_value) || !std::isfinite(monitored)) {
-      result.diverged = true;
-      result.stop_reason = "diverged: non-finite loss at iteration " + std::to_string(iteration);
-      break;
-    }
-
-    // 3. The parameters before the step are those the record describes; then one Adam step.
-    if (target.has_validation()) remember_if_best(model, record, best);
-    if (!group) {
-      optimizer.zero_grad();
-      loss.backward();
-    }
-    optimizer.step();
-
-    record.seconds = elapsed();
-    result.history.push_back(record);
-    // 4. The schedule: on a plateau, a smaller step from the best iterate (the noise of the
-    // larger steps is left behind), or the end of the fit when the plateau persists.
-    const LearningRateSchedule::Action action = schedule.observe(monitored);
-    if (action == LearningRateSchedule::Action::Reduce) {
-      set_learning_rate(optimizer, config.learning_rate * schedule.scale());
-      if (best.iteration > 0) restore(model, best);
-    }
-    if (hooks.on_iteration) hooks.on_iteration(record);
-    if (hooks.on_checkpoint && iteration % config.checkpoint_every == 0)
-      hooks.on_checkpoint(FitProgress{result.history, optimizer, best});
-    if (action == LearningRateSchedule::Action::Converged) {
-      result.stop_reason = "converged";
-      break;
-    }
-    if (auto reason = termination.should_stop(result.history)) {
-      result.stop_reason = *reason;
-      break;
-    }
-    // A distributed fit stops where the processes agreed (the flag in the last sum).
-    if (group ? interrupted : interrupt_signal() != 0) {
-      // SIGINT/SIGTERM: stop at this iteration boundary with a checkpoint of every step so
-      // far, so that a resumed fit continues exactly here (docs/design.md section 7).
-      if (hooks.on_checkpoint && iteration % config.checkpoint_every != 0)
-        hooks.on_checkpoint(FitProgress{result.history, optimizer, best});
-      const std::string saved = hooks.on_checkpoint ? ", checkpoint saved" : "";
-      throw_if_interrupted("interrupted at iteration " + std::to_string(iteration) + saved);
-      throw Interrupted("another process of the distributed fit was interrupted; stopped at iteration " +
-                            std::to_string(iteration) + saved,
-                        SIGTERM);
-    }
-  }
-  // A diverged fit keeps its last good checkpoint rather than saving non-finite parameters.
-  if (result.diverged) {
-    result.seconds = elapsed();
-    return result;
-  }
-  finish();
-  return result;
+  SingleProcess alone;
+  std::optional<GroupReducer> together;
+  if (group) together.emplace(*group);
+  Reducer& reducer = group ? static_cast<Reducer&>(*together) : alone;
+  return FitLoop(model, target, config, termination, hooks, reducer).run(start);
 }
 
 }  // namespace ltrnn

@@ -41,8 +41,14 @@ struct FitHooks {
 
 struct FitResult {
   std::vector<IterationRecord> history;
-  std::string stop_reason;  // "converged", "plateau", "patience", "iterations", "diverged: ..."
-  bool diverged = false;
+  StopReason stop_reason = StopReason::Iterations;
+  int64_t diverged_at = 0;  // the iteration whose loss was not finite (StopReason::Diverged)
+  bool diverged() const { return stop_reason == StopReason::Diverged; }
+  // "converged", "plateau", "patience", "iterations", or "diverged: non-finite loss at
+  // iteration N" (summary.json's stop_reason, a failed run's reason).
+  std::string stop_text() const;
+  // "non-finite loss at iteration N" (empty unless diverged).
+  std::string divergence() const;
   double seconds = 0;
   // How many Adam steps the parameters the model holds at the end have had: those of the
   // best validation loss, or all of them without a validation set.

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "train/config.h"
+#include "util/fields.h"
 
 namespace ltrnn {
 
@@ -25,11 +26,17 @@ inline double monitored_loss(const IterationRecord& r) {
   return std::isnan(r.validation_loss) ? r.test_loss : r.validation_loss;
 }
 
+// Why a fit stopped: the schedule's persisting plateau, the plateau rule, patience, the
+// iteration cap, or a non-finite loss.
+enum class StopReason { Converged, Plateau, Patience, Iterations, Diverged };
+template <>
+const std::vector<std::pair<StopReason, std::string>>& EnumNames<StopReason>::table();
+
 // Decides after each iteration whether to stop; returns the reason, or nothing to go on.
 class Termination {
  public:
   virtual ~Termination() = default;
-  virtual std::optional<std::string> should_stop(const std::vector<IterationRecord>& history) = 0;
+  virtual std::optional<StopReason> should_stop(const std::vector<IterationRecord>& history) = 0;
 };
 
 // The reference rule: stop when std(monitored loss over the last `window` iterations) <
@@ -37,7 +44,7 @@ class Termination {
 class PlateauTermination : public Termination {
  public:
   explicit PlateauTermination(const PlateauOptions& options) : options_(options) {}
-  std::optional<std::string> should_stop(const std::vector<IterationRecord>& history) override;
+  std::optional<StopReason> should_stop(const std::vector<IterationRecord>& history) override;
 
  private:
   PlateauOptions options_;

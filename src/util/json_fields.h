@@ -70,11 +70,23 @@ class JsonFieldOverlay {
       }
     }
   }
-  template <typename E, typename = std::enable_if_t<std::is_enum_v<E>>>
-  void field(const char* key, E& value, const char* = nullptr) {
+  template <typename E>
+  std::enable_if_t<std::is_enum_v<E>> field(const char* key, E& value, const char* = nullptr) {
     if (const nlohmann::json* v = find(key)) {
       if (!v->is_string()) fail(key, "must be a string");
       value = parse_enum<E>(v->get<std::string>(), pointer_ + "/" + key);
+    }
+  }
+  // Any other type nlohmann::json converts (a list of numbers, a struct with its own
+  // from_json).
+  template <typename T>
+  std::enable_if_t<!std::is_enum_v<T>> field(const char* key, T& value, const char* = nullptr) {
+    if (const nlohmann::json* v = find(key)) {
+      try {
+        value = v->get<T>();
+      } catch (const nlohmann::json::exception& error) {
+        fail(key, error.what());
+      }
     }
   }
   // Throws on any key that no field used.

@@ -165,8 +165,9 @@ TEST(NwbImport, ExperimentImportsFitsAndKeepsMissingEntriesOut) {
       {"outputs", {{"report", false}}}};
   write_file_atomic(dir / "experiment.json", document.dump());
   const Experiment e = load_experiment(dir / "experiment.json");
-  ASSERT_TRUE(e.dataset.nwb);
-  EXPECT_EQ(e.dataset.nwb->file, dir / "session.nwb");
+  const auto* nwb = std::get_if<NwbImportOptions>(&e.dataset);
+  ASSERT_TRUE(nwb);
+  EXPECT_EQ(nwb->file, dir / "session.nwb");
   RunnerOptions options;
   options.out_dir = dir / "out";
   options.progress = false;

@@ -112,8 +112,9 @@ TEST(Experiment, ReachGeneratorAndAnalysesAreChecked) {
   EXPECT_NE(refusal(doc).find("/analyses/cp/starts: must be >= 1, got 0"), std::string::npos) << refusal(doc);
   doc["analyses"] = {{"cp", {{"ranks", "1-3"}}}, {"compare_trial_factors", true}};
   const Experiment e = parse_experiment(doc, fs::path(LTRNN_SOURCE_DIR) / "experiments/x.json");
-  ASSERT_TRUE(e.dataset.reach);
-  EXPECT_EQ(e.dataset.reach->curl, 2.5);
+  const auto* reach = std::get_if<ReachConfig>(&e.dataset);
+  ASSERT_TRUE(reach);
+  EXPECT_EQ(reach->curl, 2.5);
   EXPECT_EQ(e.analyses.cp_ranks, (std::vector<int64_t>{1, 2, 3}));
   EXPECT_EQ(e.analyses.cp_key, "weights");
   EXPECT_EQ(resolved_json(e)["dataset"]["parameters"]["curl"], 2.5);
@@ -142,7 +143,8 @@ TEST(Experiment, ResolvedFormWithoutAnalysesIsUnchangedSoOldOutputsResume) {
 
 TEST(Experiment, PresetsHoldOnlyWhatDiffersPerFamily) {
   const json defaults = fields_to_json(ModelConfig{});
-  for (const FamilyTraits& family : family_table()) {
+  for (const FamilyTraits* family_row : family_table()) {
+    const FamilyTraits& family = *family_row;
     const std::string path = "models/" + family.name + ".json";
     const json preset = json::parse(embedded_resource(path));
     EXPECT_EQ(preset.at("family"), family.name);

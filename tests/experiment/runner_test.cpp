@@ -70,6 +70,7 @@ TEST_F(RunnerDirectory, WritesTheOutputDirectoryAndRefusesToOverwriteIt) {
   std::getline(csv, header);
   EXPECT_EQ(header,
             "id,model,rank,hidden,seed,n_params,train_loss,test_loss,test_nmse,test_r2,iterations,seconds,status,"
+            "status_reason,"
             "validation_entries,validation_loss,validation_nmse,test_bits_per_spike,validation_bits_per_spike,"
             "test_deviance_explained");
   // masks.npz holds the three disjoint sets the runs used.
@@ -217,9 +218,9 @@ TEST_F(RunnerDirectory, SelectionDoesNotDependOnThreadsOrTheOrderOfHeldOutBlocks
     run_experiment(e, options, log);
     results[threads] = read_results(options.out_dir / "results.json");
   }
-  ASSERT_EQ(results[1].selected_rank.count("tensor_rank"), 1u);
+  ASSERT_EQ(results[1].selected_rank.count(ModelKind::TensorRank), 1u);
   EXPECT_EQ(results[1].selected_rank, results[2].selected_rank);
-  EXPECT_EQ(results[1].selected_rank.at("tensor_rank"), 2) << "the planted rank";
+  EXPECT_EQ(results[1].selected_rank.at(ModelKind::TensorRank), 2) << "the planted rank";
 
   // The same runs compared with their block losses in a shuffled order.
   const EntryLosses in_order = entry_losses_in(dir_ / "threads1");

@@ -138,7 +138,7 @@ TEST_F(ShardedRun, ThreeShardsWithOneKilledAndResumedCollectToTheResultsOfOneRun
 
   // Collect before shard 1 is done: the results so far, and its runs listed as its own.
   const Outcome early = run_ltrnn("collect " + out.string());
-  EXPECT_EQ(early.exit_code, 1) << early.output;
+  EXPECT_EQ(early.exit_code, 3) << early.output;  // incomplete
   EXPECT_NE(early.output.find("collected 4 of 6 runs"), std::string::npos) << early.output;
   EXPECT_NE(early.output.find(first_of_shard_1 + " (shard 1/3, has a checkpoint)"), std::string::npos) << early.output;
   EXPECT_NE(early.output.find(plan[4]["id"].get<std::string>() + " (shard 1/3)"), std::string::npos) << early.output;
@@ -204,7 +204,7 @@ TEST_F(ShardedRun, ADuplicateShardAnUnshardedRunAndAnotherExperimentAreRefused) 
   summary["summary"]["status"] = "failed: out of memory";
   write_file_atomic(out / "runs" / "static-n6-s0" / "summary.json", summary.dump());
   const Outcome collected = run_ltrnn("collect " + out.string());
-  EXPECT_EQ(collected.exit_code, 1) << collected.output;
+  EXPECT_EQ(collected.exit_code, 3) << collected.output;
   EXPECT_NE(collected.output.find("tensor_rank-r1-n6-s1 (shard 0/1)"), std::string::npos) << collected.output;
   EXPECT_NE(collected.output.find("static-n6-s0 (failed: out of memory; shard 0/1, 0/2)"), std::string::npos)
       << collected.output;

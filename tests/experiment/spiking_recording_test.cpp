@@ -21,7 +21,7 @@ TEST(SpikingRecording, PlantedRank2IsSelectedOnValidationAndScoresInBitsPerSpike
   const ScratchDirectory dir;
   TeacherConfig teacher_config;  // rank 2, 40 units, 120 trials of 40 bins of 20 ms
   teacher_config.spikes = true;
-  // Of teacher seeds 0-3 (all select rank 2, README), one where rank 2's best fit is the
+  // Of teacher seeds 0-3 (all select rank 2, docs/recordings.md), one where rank 2's best fit is the
   // best on validation and rank 1 is 8 standard errors behind: the choice does not hang on
   // the last digits of one machine's floating point.
   teacher_config.seed = 2;
@@ -53,7 +53,7 @@ TEST(SpikingRecording, PlantedRank2IsSelectedOnValidationAndScoresInBitsPerSpike
   for (const RunRecord& run : runs) ASSERT_TRUE(run.finished()) << run.id << ": " << run.outcome.text();
 
   const ResultsFile results = read_results(options.out_dir / "results.json");
-  EXPECT_EQ(results.selected_rank.at("tensor_rank"), 2) << log.str();
+  EXPECT_EQ(results.selected_rank.at(ModelKind::TensorRank), 2) << log.str();
   const nlohmann::json& summary = results.document.at("summary");
   ASSERT_EQ(summary.size(), 3u);
   EXPECT_EQ(summary[1].at("basis"), "validation");

@@ -119,7 +119,7 @@ RunRecord record(const std::string& id, const std::string& model, int64_t rank, 
                  double nmse, const std::string& status = "finished") {
   RunRecord r;
   r.id = id;
-  r.model = model;
+  r.model = parse_enum<ModelKind>(model, "model");
   r.rank = rank;
   r.seed = seed;
   r.n_params = n_params;
@@ -139,7 +139,7 @@ Comparison comparison_results() {
   c.runs.push_back(record("full-s0", "full", 0, 0, 5000, 0.105));
   const auto row = [](const std::string& model, int64_t rank, int64_t finished, double mean, double se) {
     ComparisonRow r;
-    r.model = model;
+    r.model = parse_enum<ModelKind>(model, "model");
     r.rank = rank;
     r.finished = finished;
     r.planned = std::max<int64_t>(finished, 1);
@@ -149,7 +149,7 @@ Comparison comparison_results() {
   };
   c.table.rows = {row("tensor_rank", 1, 2, 0.31, 0.01), row("tensor_rank", 2, 2, 0.115, 0.01),
                   row("tensor_rank", 3, 2, 0.10, 0.02), row("tensor_rank", 4, 0, 0, 0), row("full", 0, 1, 0.105, 0.01)};
-  c.table.selected_rank = {{"tensor_rank", 2}};
+  c.table.selected_rank = {{ModelKind::TensorRank, 2}};
   return c;
 }
 

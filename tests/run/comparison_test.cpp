@@ -19,7 +19,7 @@ using nlohmann::json;
 
 RunRecord row(const std::string& model, int64_t rank, double nmse, const std::string& status = "finished") {
   RunRecord s;
-  s.model = model;
+  s.model = parse_enum<ModelKind>(model, "model");
   s.rank = rank;
   s.test_nmse = nmse;
   s.outcome = RunOutcome::parse(status);
@@ -39,21 +39,21 @@ TEST(Comparison, OneStandardErrorRuleSelectsTheSmallestAdequateRank) {
   EXPECT_NEAR(table.rows[2].sem_nmse, 0.001, 1e-12);
   EXPECT_EQ(table.rows[3].finished, 1);
   EXPECT_EQ(table.rows[3].planned, 2);
-  EXPECT_EQ(table.selected_rank.at("tensor_rank"), 2);
-  EXPECT_FALSE(table.selected_rank.count("static"));
+  EXPECT_EQ(table.selected_rank.at(ModelKind::TensorRank), 2);
+  EXPECT_FALSE(table.selected_rank.count(ModelKind::Static));
   // Outside one standard error, the best rank itself is selected.
   const ComparisonTable strict = compare_runs({row("tensor_rank", 2, 0.02), row("tensor_rank", 2, 0.021),
                                                row("tensor_rank", 3, 0.010), row("tensor_rank", 3, 0.011)});
-  EXPECT_EQ(strict.selected_rank.at("tensor_rank"), 3);
+  EXPECT_EQ(strict.selected_rank.at(ModelKind::TensorRank), 3);
   EXPECT_NE(format_comparison(table).find("selected rank for tensor_rank: 2"), std::string::npos);
   // Seeds that agree closely still leave the test set's own sampling error.
   std::vector<RunRecord> close{row("tensor_rank", 2, 0.0250), row("tensor_rank", 2, 0.0250),
                                row("tensor_rank", 3, 0.0247), row("tensor_rank", 3, 0.0247)};
-  EXPECT_EQ(compare_runs(close).selected_rank.at("tensor_rank"), 3);
+  EXPECT_EQ(compare_runs(close).selected_rank.at(ModelKind::TensorRank), 3);
   for (auto& run : close) run.test_nmse_se = 0.0004;
   const ComparisonTable with_test_error = compare_runs(close);
   EXPECT_NEAR(with_test_error.rows[1].sem_nmse, 0.0004, 1e-12);
-  EXPECT_EQ(with_test_error.selected_rank.at("tensor_rank"), 2);
+  EXPECT_EQ(with_test_error.selected_rank.at(ModelKind::TensorRank), 2);
 }
 
 RunRecord validated(int64_t rank, int64_t seed, double validation, double se, double test_nmse) {
@@ -91,7 +91,7 @@ TEST(Comparison, WithAValidationSetEachRankIsItsBestSeedAndAStalledSeedDoesNotDe
   // has the worse test nMSE of its two seeds.
   EXPECT_EQ(table.rows[0].best_id, "tensor_rank-r1-s0");
   EXPECT_EQ(table.rows[0].best_test_nmse, 0.52);
-  EXPECT_EQ(table.selected_rank.at("tensor_rank"), 2);
+  EXPECT_EQ(table.selected_rank.at(ModelKind::TensorRank), 2);
   // With the stalled seed averaged in (no validation set), the same numbers select rank 3.
   std::vector<RunRecord> unvalidated = runs;
   for (auto& r : unvalidated) {
@@ -99,11 +99,11 @@ TEST(Comparison, WithAValidationSetEachRankIsItsBestSeedAndAStalledSeedDoesNotDe
     r.test_nmse = r.validation_loss;
   }
   EXPECT_EQ(compare_runs(unvalidated).basis, SelectionBasis::Test);
-  EXPECT_EQ(compare_runs(unvalidated).selected_rank.at("tensor_rank"), 3);
+  EXPECT_EQ(compare_runs(unvalidated).selected_rank.at(ModelKind::TensorRank), 3);
   // Outside one standard error, the better rank is kept.
   std::vector<RunRecord> tight = runs;
   for (auto& r : tight) r.validation_loss_se = 0.001;
-  EXPECT_EQ(compare_runs(tight).selected_rank.at("tensor_rank"), 3);
+  EXPECT_EQ(compare_runs(tight).selected_rank.at(ModelKind::TensorRank), 3);
   const std::string printed = format_comparison(table);
   EXPECT_NE(printed.find("stalled"), std::string::npos) << printed;
   EXPECT_NE(printed.find("selected rank for tensor_rank: 2"), std::string::npos) << printed;
@@ -121,7 +121,7 @@ TEST(Comparison, PairedBlockStandardErrorDecidesWhenTheBlockLossesAreKnown) {
   // mean 0.05 per entry, residuals (0, -0.1, 0.1)), so rank 2 is within it.
   const std::vector<RunRecord> runs{validated(1, 0, 0.60, 0.001, 0.6), validated(2, 0, 0.225, 0.001, 0.2),
                                     validated(3, 0, 0.20, 0.001, 0.2)};
-  EXPECT_EQ(compare_runs(runs).selected_rank.at("tensor_rank"), 3);
+  EXPECT_EQ(compare_runs(runs).selected_rank.at(ModelKind::TensorRank), 3);
   const EntryLosses losses = [](const RunRecord& run) -> std::vector<double> {
     if (run.rank == 3) return {1.0, 2, 2.0, 2, 3.0, 2};
     if (run.rank == 2) return {1.1, 2, 2.0, 2, 3.2, 2};
@@ -130,7 +130,7 @@ TEST(Comparison, PairedBlockStandardErrorDecidesWhenTheBlockLossesAreKnown) {
   const ComparisonTable paired = compare_runs(runs, losses);
   EXPECT_NEAR(paired.rows[1].paired_se, std::sqrt(0.03) / 6, 1e-12);
   EXPECT_EQ(paired.rows[2].paired_se, 0.0);
-  EXPECT_EQ(paired.selected_rank.at("tensor_rank"), 2);
+  EXPECT_EQ(paired.selected_rank.at(ModelKind::TensorRank), 2);
   // Block losses over different entries are not paired: the rule falls back.
   const EntryLosses mismatched = [&](const RunRecord& run) -> std::vector<double> {
     std::vector<double> v = losses(run);
@@ -138,11 +138,27 @@ TEST(Comparison, PairedBlockStandardErrorDecidesWhenTheBlockLossesAreKnown) {
     return v;
   };
   EXPECT_TRUE(std::isnan(compare_runs(runs, mismatched).rows[1].paired_se));
-  EXPECT_EQ(compare_runs(runs, mismatched).selected_rank.at("tensor_rank"), 3);
+  EXPECT_EQ(compare_runs(runs, mismatched).selected_rank.at(ModelKind::TensorRank), 3);
 }
 
-TEST(RunRecord, OutcomeKeepsItsTextAndKind) {
+TEST(RunRecord, OutcomeIsAStatusAndASeparateReason) {
+  RunRecord diverged = row("tensor_rank", 2, NAN);
+  diverged.outcome = RunOutcome::diverged("non-finite loss at iteration 7");
+  const json j = diverged;
+  EXPECT_EQ(j.at("status"), "diverged");
+  EXPECT_EQ(j.at("status_reason"), "non-finite loss at iteration 7");
+  const RunRecord back = run_record_from_json(j, "x");
+  EXPECT_EQ(back.outcome.status, RunStatus::Diverged);
+  EXPECT_EQ(back.outcome.reason, "non-finite loss at iteration 7");
+  EXPECT_EQ(back.outcome.text(), "diverged: non-finite loss at iteration 7");
+  EXPECT_FALSE(json(row("static", 0, 0.3)).contains("status_reason")) << "a finished run has no reason";
+}
+
+// Records written when the status was one text ("failed: <reason>") read as before.
+TEST(RunRecord, OutcomeOfAnOlderRecordKeepsItsTextAndKind) {
   EXPECT_EQ(RunOutcome::parse("finished").status, RunStatus::Finished);
+  const RunOutcome old_divergence = RunOutcome::parse("failed: diverged: non-finite loss at iteration 3");
+  EXPECT_EQ(old_divergence.reason, "non-finite loss at iteration 3");
   EXPECT_EQ(RunOutcome::parse("failed: diverged: non-finite loss at iteration 3").status, RunStatus::Diverged);
   const RunOutcome disk = RunOutcome::parse("failed: disk full");
   EXPECT_EQ(disk.status, RunStatus::Failed);
@@ -192,7 +208,7 @@ TEST(Results, BestIsTheFinishedRunWithTheLowestTestError) {
   write_results(dir.path(), json{{"name", "x"}}, runs);
   const ResultsFile results = read_results(dir / "results.json");
   EXPECT_EQ(results.document.at("best").at("id"), "run2");
-  EXPECT_EQ(results.selected_rank.at("tensor_rank"), 2);
+  EXPECT_EQ(results.selected_rank.at(ModelKind::TensorRank), 2);
   ASSERT_EQ(results.runs.size(), 3u);
   EXPECT_EQ(results.runs[1].outcome.status, RunStatus::Diverged);
   EXPECT_NE(read_file(dir / "results.csv").find("run1,tensor_rank,2,"), std::string::npos);

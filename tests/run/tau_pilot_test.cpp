@@ -1,5 +1,7 @@
 // The tau pilot (docs/design.md section 4): the time constant's start is the one whose short
 // fit reaches the lowest held-out loss, and the fit then is a plain fit from that start.
+#include "train/tau_pilot.h"
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 

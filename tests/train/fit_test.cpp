@@ -43,13 +43,13 @@ TEST(PlateauTermination, WatchesTheValidationLossWhenThereIsOne) {
   config.patience = 3;
   PlateauTermination patient(config.plateau_options());
   // The test loss keeps falling; the validation loss has not improved for 3 iterations.
-  EXPECT_EQ(patient.should_stop(validated_history({1.0, 0.5, 0.6, 0.7, 0.8})), "patience");
+  EXPECT_EQ(patient.should_stop(validated_history({1.0, 0.5, 0.6, 0.7, 0.8})), StopReason::Patience);
   EXPECT_FALSE(patient.should_stop(history_of({1.0, 0.5, 0.4, 0.3, 0.2})));
   config.patience = 0;
   config.plateau_window = 4;
   config.plateau_threshold = 1e-3;
   PlateauTermination plateau(config.plateau_options());
-  EXPECT_EQ(plateau.should_stop(validated_history({1.0, 0.5, 0.5001, 0.5, 0.5})), "plateau");
+  EXPECT_EQ(plateau.should_stop(validated_history({1.0, 0.5, 0.5001, 0.5, 0.5})), StopReason::Plateau);
 }
 
 TEST(PlateauTermination, StopsOnPlateauPatienceAndCap) {
@@ -59,16 +59,16 @@ TEST(PlateauTermination, StopsOnPlateauPatienceAndCap) {
   config.plateau_threshold = 1e-3;
   PlateauTermination rule(config.plateau_options());
   EXPECT_FALSE(rule.should_stop(history_of({1.0, 0.9, 0.8, 0.7, 0.6})));
-  EXPECT_EQ(rule.should_stop(history_of({1.0, 0.5, 0.5001, 0.5, 0.4999, 0.5})), "plateau");
+  EXPECT_EQ(rule.should_stop(history_of({1.0, 0.5, 0.5001, 0.5, 0.4999, 0.5})), StopReason::Plateau);
   config.plateau_window = 0;
   config.patience = 3;
   PlateauTermination patient(config.plateau_options());
   EXPECT_FALSE(patient.should_stop(history_of({1.0, 0.5, 0.6, 0.7})));
-  EXPECT_EQ(patient.should_stop(history_of({1.0, 0.5, 0.6, 0.7, 0.8})), "patience");
+  EXPECT_EQ(patient.should_stop(history_of({1.0, 0.5, 0.6, 0.7, 0.8})), StopReason::Patience);
   config.patience = 0;
   config.iterations = 3;
   PlateauTermination capped(config.plateau_options());
-  EXPECT_EQ(capped.should_stop(history_of({1.0, 0.9, 0.8})), "iterations");
+  EXPECT_EQ(capped.should_stop(history_of({1.0, 0.9, 0.8})), StopReason::Iterations);
 }
 
 TEST(LearningRateSchedule, HalvesOnAPlateauAndConvergesAfterTheLastReduction) {
@@ -221,8 +221,10 @@ TEST(Fit, DivergedFitStopsAndKeepsTheLastGoodCheckpoint) {
   FitHooks hooks;
   hooks.on_checkpoint = [&](const FitProgress&) { ++checkpoints; };
   const FitResult result = fit(model, target, f.train_config, termination, hooks);
-  EXPECT_TRUE(result.diverged);
-  EXPECT_NE(result.stop_reason.find("diverged"), std::string::npos);
+  EXPECT_TRUE(result.diverged());
+  EXPECT_EQ(result.stop_reason, StopReason::Diverged);
+  EXPECT_GT(result.diverged_at, 0);
+  EXPECT_EQ(result.stop_text().rfind("diverged: non-finite loss at iteration ", 0), 0u) << result.stop_text();
   EXPECT_EQ(checkpoints, 0);
 }
 

@@ -1,5 +1,6 @@
 // full: a free N x N weight matrix per trial, GP-smooth over trials (full tensor rank).
 #include <cmath>
+#include <memory>
 
 #include "model/family.h"
 #include "model/ltrnn_model.h"
@@ -50,15 +51,19 @@ class FullWeightsImpl : public RecurrentWeightsImpl {
   torch::Tensor input_raw;             // [N, R_in]
 };
 
-}  // namespace
-
-FamilyTraits full_family() {
-  FamilyTraits traits;
-  traits.weights_formula = "W(k) free N x N per trial, GP-smooth over trials; K N^2 weight parameters";
-  traits.make_weights = [](const ModelConfig& config, const TrialStructure& structure) {
+class FullFamily final : public FamilyTraits {
+ public:
+  std::string weights_formula() const override {
+    return "W(k) free N x N per trial, GP-smooth over trials; K N^2 weight parameters";
+  }
+  bool has_rank() const override { return false; }
+  bool inputs_in_column_space() const override { return false; }
+  std::shared_ptr<RecurrentWeightsImpl> make_weights(const ModelConfig& config,
+                                                     const TrialStructure& structure) const override {
     return std::make_shared<FullWeightsImpl>(config, structure);
-  };
-  traits.torchscript_methods = R"(
+  }
+  std::string torchscript_methods() const override {
+    return R"(
   def select(self, trials: Tensor) -> List[Tensor]:
     return [self.weight_tensor.index_select(0, trials)]
 
@@ -68,17 +73,23 @@ FamilyTraits full_family() {
   def weights(self, trials: Tensor) -> Tensor:
     return self.weight_tensor.index_select(0, trials)
 )";
-  traits.torchscript_buffer_names = {{"weights", "weight_tensor"}};
+  }
+  std::map<std::string, std::string> torchscript_buffer_names() const override {
+    return {{"weights", "weight_tensor"}};
+  }
   // One N x N matrix-vector product per trial.
-  traits.recurrent_flop = [](double K, double N, double) { return 2 * K * N * N; };
+  double recurrent_flop(double K, double N, double) const override { return 2 * K * N * N; }
   // The fused integrator keeps only the states every family keeps (train/memory.cpp).
-  traits.saved_per_evaluation = [](double, double, double) { return 0.0; };
-  traits.weight_parameters = [](double K, double N, double) { return K * N * N; };
+  double saved_per_evaluation(double, double, double) const override { return 0.0; }
+  double weight_parameters(double K, double N, double) const override { return K * N * N; }
   // The trial prior's W(k) = L Z + M and its products in both passes, and dL/dW(k) from the
   // fused integrator: about 5 K N^2 (B1: 821 MiB measured peak, 812 estimated).
-  traits.weight_intermediates = [](double K, double N, double) { return 5 * K * N * N; };
-  traits.connectivity_view = ConnectivityView::WeightChange;
-  return traits;
-}
+  double weight_intermediates(double K, double N, double) const override { return 5 * K * N * N; }
+  ConnectivityView connectivity_view() const override { return ConnectivityView::WeightChange; }
+};
+
+}  // namespace
+
+std::unique_ptr<FamilyTraits> full_family() { return std::make_unique<FullFamily>(); }
 
 }  // namespace ltrnn

@@ -1,5 +1,6 @@
 // matrix_rank: W(k) = U(k) V(k)^T with per-trial N x R factors, GP-smooth over trials.
 #include <cmath>
+#include <memory>
 
 #include "model/family.h"
 #include "model/ltrnn_model.h"
@@ -64,16 +65,19 @@ class MatrixRankWeightsImpl : public RecurrentWeightsImpl {
   torch::Tensor input_raw;                    // [N, R_in]
 };
 
-}  // namespace
-
-FamilyTraits matrix_rank_family() {
-  FamilyTraits traits;
-  traits.weights_formula = "W(k) = U(k) V(k)^T, U, V N x R, GP-smooth over trials; 2 K N R weight parameters";
-  traits.has_rank = true;
-  traits.make_weights = [](const ModelConfig& config, const TrialStructure& structure) {
+class MatrixRankFamily final : public FamilyTraits {
+ public:
+  std::string weights_formula() const override {
+    return "W(k) = U(k) V(k)^T, U, V N x R, GP-smooth over trials; 2 K N R weight parameters";
+  }
+  bool has_rank() const override { return true; }
+  bool inputs_in_column_space() const override { return false; }
+  std::shared_ptr<RecurrentWeightsImpl> make_weights(const ModelConfig& config,
+                                                     const TrialStructure& structure) const override {
     return std::make_shared<MatrixRankWeightsImpl>(config, structure);
-  };
-  traits.torchscript_methods = R"(
+  }
+  std::string torchscript_methods() const override {
+    return R"(
   def select(self, trials: Tensor) -> List[Tensor]:
     return [self.left_factors.index_select(0, trials), self.right_factors.index_select(0, trials)]
 
@@ -86,13 +90,19 @@ FamilyTraits matrix_rank_family() {
     right = self.right_factors.index_select(0, trials)
     return left.bmm(right.transpose(1, 2))
 )";
+  }
+  std::map<std::string, std::string> torchscript_buffer_names() const override { return {}; }
   // Two K x N x R products per evaluation, as for tensor_rank.
-  traits.recurrent_flop = [](double K, double N, double R) { return 4 * K * N * R; };
+  double recurrent_flop(double K, double N, double R) const override { return 4 * K * N * R; }
   // The fused integrator keeps each stage's projections V(k)^T r: K R numbers.
-  traits.saved_per_evaluation = [](double K, double, double R) { return K * R; };
-  traits.weight_parameters = [](double K, double N, double R) { return 2 * K * N * R; };
-  traits.connectivity_view = ConnectivityView::WeightChange;
-  return traits;
-}
+  double saved_per_evaluation(double K, double, double R) const override { return K * R; }
+  double weight_parameters(double K, double N, double R) const override { return 2 * K * N * R; }
+  double weight_intermediates(double, double, double) const override { return 0.0; }
+  ConnectivityView connectivity_view() const override { return ConnectivityView::WeightChange; }
+};
+
+}  // namespace
+
+std::unique_ptr<FamilyTraits> matrix_rank_family() { return std::make_unique<MatrixRankFamily>(); }
 
 }  // namespace ltrnn

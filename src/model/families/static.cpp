@@ -1,5 +1,6 @@
 // static: one N x N weight matrix for every trial (no learning in the weights).
 #include <cmath>
+#include <memory>
 
 #include "model/family.h"
 #include "model/ltrnn_model.h"
@@ -38,15 +39,19 @@ class StaticWeightsImpl : public RecurrentWeightsImpl {
   torch::Tensor input_raw;  // [N, R_in]
 };
 
-}  // namespace
-
-FamilyTraits static_family() {
-  FamilyTraits traits;
-  traits.weights_formula = "W(k) = W for every trial (no learning); N^2 weight parameters";
-  traits.make_weights = [](const ModelConfig& config, const TrialStructure& structure) {
+class StaticFamily final : public FamilyTraits {
+ public:
+  std::string weights_formula() const override {
+    return "W(k) = W for every trial (no learning); N^2 weight parameters";
+  }
+  bool has_rank() const override { return false; }
+  bool inputs_in_column_space() const override { return false; }
+  std::shared_ptr<RecurrentWeightsImpl> make_weights(const ModelConfig& config,
+                                                     const TrialStructure& structure) const override {
     return std::make_shared<StaticWeightsImpl>(config, structure);
-  };
-  traits.torchscript_methods = R"(
+  }
+  std::string torchscript_methods() const override {
+    return R"(
   def select(self, trials: Tensor) -> List[Tensor]:
     return [self.weight]
 
@@ -56,14 +61,19 @@ FamilyTraits static_family() {
   def weights(self, trials: Tensor) -> Tensor:
     return self.weight.unsqueeze(0).repeat(trials.size(0), 1, 1)
 )";
-  traits.torchscript_buffer_names = {{"weights", "weight"}};
+  }
+  std::map<std::string, std::string> torchscript_buffer_names() const override { return {{"weights", "weight"}}; }
   // One N x N product per trial.
-  traits.recurrent_flop = [](double K, double N, double) { return 2 * K * N * N; };
+  double recurrent_flop(double K, double N, double) const override { return 2 * K * N * N; }
   // The fused integrator keeps only the states every family keeps (train/memory.cpp).
-  traits.saved_per_evaluation = [](double, double, double) { return 0.0; };
-  traits.weight_parameters = [](double, double N, double) { return N * N; };
-  traits.connectivity_view = ConnectivityView::Fixed;
-  return traits;
-}
+  double saved_per_evaluation(double, double, double) const override { return 0.0; }
+  double weight_parameters(double, double N, double) const override { return N * N; }
+  double weight_intermediates(double, double, double) const override { return 0.0; }
+  ConnectivityView connectivity_view() const override { return ConnectivityView::Fixed; }
+};
+
+}  // namespace
+
+std::unique_ptr<FamilyTraits> static_family() { return std::make_unique<StaticFamily>(); }
 
 }  // namespace ltrnn

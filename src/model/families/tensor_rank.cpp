@@ -40,15 +40,19 @@ std::vector<std::pair<std::string, torch::Tensor>> TensorRankWeightsImpl::named_
   return {{"column_factors", column_factors()}, {"row_factors", row_factors()}, {"trial_factors", trial_factors()}};
 }
 
-FamilyTraits tensor_rank_family() {
-  FamilyTraits traits;
-  traits.weights_formula = "W(k) = sum_r c[k,r] a_r b_r^T; R (2N + K) weight parameters";
-  traits.has_rank = true;
-  traits.inputs_in_column_space = true;
-  traits.make_weights = [](const ModelConfig& config, const TrialStructure& structure) {
+namespace {
+
+class TensorRankFamily final : public FamilyTraits {
+ public:
+  std::string weights_formula() const override { return "W(k) = sum_r c[k,r] a_r b_r^T; R (2N + K) weight parameters"; }
+  bool has_rank() const override { return true; }
+  bool inputs_in_column_space() const override { return true; }
+  std::shared_ptr<RecurrentWeightsImpl> make_weights(const ModelConfig& config,
+                                                     const TrialStructure& structure) const override {
     return std::make_shared<TensorRankWeightsImpl>(config, structure);
-  };
-  traits.torchscript_methods = R"(
+  }
+  std::string torchscript_methods() const override {
+    return R"(
   def select(self, trials: Tensor) -> List[Tensor]:
     return [self.trial_factors.index_select(0, trials)]
 
@@ -59,13 +63,19 @@ FamilyTraits tensor_rank_family() {
     c = self.trial_factors.index_select(0, trials)
     return torch.einsum('kr,ir,jr->kij', [c, self.column_factors, self.row_factors])
 )";
+  }
+  std::map<std::string, std::string> torchscript_buffer_names() const override { return {}; }
   // Two skinny GEMMs per evaluation: (phi B) and (...) A^T, each 2 K N R.
-  traits.recurrent_flop = [](double K, double N, double R) { return 4 * K * N * R; };
+  double recurrent_flop(double K, double N, double R) const override { return 4 * K * N * R; }
   // The fused integrator keeps only the states every family keeps (train/memory.cpp).
-  traits.saved_per_evaluation = [](double, double, double) { return 0.0; };
-  traits.weight_parameters = [](double K, double N, double R) { return (2 * N + K) * R; };
-  traits.connectivity_view = ConnectivityView::TrialFactors;
-  return traits;
-}
+  double saved_per_evaluation(double, double, double) const override { return 0.0; }
+  double weight_parameters(double K, double N, double R) const override { return (2 * N + K) * R; }
+  double weight_intermediates(double, double, double) const override { return 0.0; }
+  ConnectivityView connectivity_view() const override { return ConnectivityView::TrialFactors; }
+};
+
+}  // namespace
+
+std::unique_ptr<FamilyTraits> tensor_rank_family() { return std::make_unique<TensorRankFamily>(); }
 
 }  // namespace ltrnn
