@@ -340,7 +340,7 @@ std::string format_bench_table(const std::vector<BenchResult>& results) {
   // Speed-up from threads: B1 with the most threads against B1 with one.
   const BenchResult *one = nullptr, *many = nullptr;
   for (const auto& r : results) {
-    if (r.config.kind != ModelKind::TensorRank || r.config.name.rfind("B1", 0) != 0) continue;
+    if (r.config.kind != reference_family() || r.config.name.rfind("B1", 0) != 0) continue;
     if (r.config.threads == 1)
       one = &r;
     else if (!many || r.config.threads > many->config.threads)

@@ -13,7 +13,7 @@ namespace ltrnn {
 // One benchmark case: a model family and the sizes of a synthetic dataset.
 struct BenchCase {
   std::string name = "B1";
-  ModelKind kind = ModelKind::TensorRank;
+  ModelKind kind = kReferenceFamily;
   int64_t hidden = 200;   // N
   int64_t rank = 5;       // R
   int64_t trials = 250;   // K

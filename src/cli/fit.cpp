@@ -81,8 +81,8 @@ int fit_command(int argc, const char* const* argv) {
                            "--out.\nModel options default to models/<family>.json.");
   options.add_options()("data", "dataset .npz or .npy (see the README's data format)", cxxopts::value<std::string>())(
       "model", "model family: " + enum_choices<ModelKind>() + " (defaults: models/<family>.json)",
-      cxxopts::value<std::string>()->default_value("tensor_rank"))("rank", "rank R (families with a rank)",
-                                                                   cxxopts::value<int64_t>())(
+      cxxopts::value<std::string>()->default_value(to_string(kReferenceFamily)))(
+      "rank", "rank R (families with a rank)", cxxopts::value<int64_t>())(
       "hidden", "hidden units N (default: the preset's)", cxxopts::value<int64_t>())("out", "output directory",
                                                                                      cxxopts::value<std::string>())(
       "test-fraction", "fraction of entries held out for testing",

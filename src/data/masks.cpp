@@ -145,6 +145,19 @@ torch::Tensor connected_groups(const torch::Tensor& mask) {
   return labels;
 }
 
+Masks without_unscored_bins(Masks masks, const torch::Tensor& times, const MaskConfig& config) {
+  if (config.fit_preparatory) return masks;
+  const torch::Tensor preparatory = times < 0;
+  if (preparatory.all().item<bool>())
+    throw InputError("/mask/fit_preparatory: false leaves no bin to score (every time of the dataset is < 0)");
+  const auto T = times.size(0);
+  const torch::Tensor excluded = preparatory.view({T, 1, 1}).expand_as(masks.train);
+  masks.train = masks.train & ~excluded;
+  masks.validation = masks.validation & ~excluded;
+  masks.test = masks.test & ~excluded;
+  return masks;
+}
+
 Masks without_missing(Masks masks, const torch::Tensor& missing) {
   if (!missing.defined()) return masks;
   masks.train = masks.train & ~missing;

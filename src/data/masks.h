@@ -15,16 +15,21 @@ struct MaskConfig {
   std::array<int64_t, 3> train_half{3, 2, 0};  // held-out block half-sizes (time, trial, neuron)
   std::array<int64_t, 3> test_half{2, 1, 0};   // test block half-sizes, <= train_half
   int64_t seed = 0;
+  bool fit_preparatory = true;  // score the bins with t < 0 (false: in no set)
 
   template <class Self, class Visitor>
   static void fields(Self& c, Visitor& v) {
     v.field("test_fraction", c.test_fraction, "target fraction of entries in the test set");
     v.field("validation_fraction", c.validation_fraction,
-            "target fraction of entries in the validation set, which stops fits and selects ranks (0: none; the "
-            "test set then does both)");
-    v.field("train_half", c.train_half, "held-out block half-sizes (time, trial, neuron)");
-    v.field("test_half", c.test_half, "test block half-sizes (time, trial, neuron), <= train_half");
-    v.field("seed", c.seed, "seed of the block positions");
+            "target fraction of entries in the validation set, drawn like the test blocks and apart from them; fits "
+            "stop and ranks are selected on it, the test set is only reported");
+    v.field("train_half", c.train_half, "half-sizes (time, trial, neuron) of the blocks held out from training");
+    v.field("test_half", c.test_half, "half-sizes of the test block inside each held-out block, each <= train_half");
+    v.field("seed", c.seed, "seed of the block placement");
+    v.field("fit_preparatory", c.fit_preparatory,
+            "score the preparatory period (the bins with t < 0): its entries join the training, validation and test "
+            "sets; false: none of them, as the reference's fit_preparatory=False, and the bins before t = 0 only carry "
+            "the state to t = 0");
   }
 };
 
@@ -57,5 +62,9 @@ torch::Tensor connected_groups(const torch::Tensor& mask);
 // The masks without the entries `missing` [T, K, D] marks (undefined: unchanged): a missing
 // entry is neither trained on nor scored.
 Masks without_missing(Masks masks, const torch::Tensor& missing);
+// Without the entries of the preparatory period (the bins whose `times` [T] are < 0) unless
+// config.fit_preparatory; the blocks stay where they were placed. InputError naming
+// /mask/fit_preparatory when that leaves no bin.
+Masks without_unscored_bins(Masks masks, const torch::Tensor& times, const MaskConfig& config);
 
 }  // namespace ltrnn

@@ -13,9 +13,11 @@ struct PreprocessConfig {
 
   template <class Self, class Visitor>
   static void fields(Self& c, Visitor& v) {
-    v.field("smooth_sigma", c.smooth_sigma, "Gaussian smoothing over time, std in bins (0: none)");
+    v.field("smooth_sigma", c.smooth_sigma, "Gaussian smoothing over time: std in bins; 0 = none");
     v.field("zscore", c.zscore, "z-score each neuron over time and trials");
-    v.field("nan", c.nan, "NaN in float data: error (default) or missing (not observed: never trained on or scored)");
+    v.field("nan", c.nan,
+            "what NaN in a float data array means: an error (default), or an entry that was not observed (missing: in "
+            "no set, never trained on or scored)");
   }
 };
 

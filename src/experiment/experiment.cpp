@@ -26,41 +26,13 @@ void throw_errors(const std::vector<std::string>& errors, const fs::path& source
   throw InputError(message);
 }
 
-// The "nwb" dataset (its keys are the schema's; the file relative to the experiment file).
-NwbImportOptions nwb_options_from_json(const json& j, const fs::path& source) {
-  NwbImportOptions o;
-  o.file = fs::absolute(source.parent_path() / j.at("file").get<std::string>());
-  if (const auto why = unreadable_file(o.file))
-    throw InputError("/dataset/nwb/file: " + *why + ": " + shortened_path(o.file));
-  o.align = j.at("align").get<std::string>();
-  const auto window = j.at("window").get<std::vector<double>>();
-  o.window_start = window.at(0);
-  o.window_stop = window.at(1);
-  o.bin_width = j.at("bin_width").get<double>();
-  o.condition = j.value("condition", "");
-  o.epoch = j.value("epoch", "");
-  // value() returns copies: keep them alive while iterating.
-  const json epochs = j.value("epochs", json::array()), trials_where = j.value("trials_where", json::object()),
-             units_where = j.value("units_where", json::object());
-  for (const json& e : epochs) o.epochs.emplace_back(e.at("name").get<std::string>(), e.at("from").get<double>());
-  for (const auto& [key, value] : trials_where.items())
-    o.trials_where[key] = value.is_string() ? value.get<std::string>() : value.dump();
-  for (const auto& [key, value] : units_where.items())
-    o.units_where[key] = value.is_string() ? value.get<std::string>() : value.dump();
-  o.min_spikes = j.value("min_spikes", int64_t{0});
-  validate(o, "/dataset/nwb/");
-  return o;
-}
-
-// A generator's parameters: its field list (sim/teacher.h, sim/reach.h) over its defaults.
-template <class Config>
-Config generator_from_json(const json& j, const std::string& generator) {
-  Config c;
-  JsonFieldOverlay overlay(j, "/dataset/parameters");
-  overlay.set_unknown_key_message("not a parameter of the " + generator + " generator");
-  Config::fields(c, overlay);
-  overlay.finish();
-  return c;
+// The "nwb" dataset (its keys are the schema's; the file relative to the experiment file),
+// refused first when its file cannot be read.
+NwbImportOptions nwb_dataset(const json& j, const fs::path& source) {
+  const fs::path file = fs::absolute(source.parent_path() / j.at("file").get<std::string>());
+  if (const auto why = unreadable_file(file))
+    throw InputError("/dataset/nwb/file: " + *why + ": " + shortened_path(file));
+  return nwb_options_from_json(j, source.parent_path());
 }
 
 std::vector<int64_t> parse_ranks(const json& j) {
@@ -115,7 +87,7 @@ DatasetSpec parse_dataset(const json& dataset, const fs::path& source, ErrorList
     errors.add("/dataset/parameters: only a generator takes parameters");
   DatasetSpec spec = DatasetFile{};
   if (dataset.contains("nwb")) {
-    errors.check([&] { spec = nwb_options_from_json(dataset.at("nwb"), source); });
+    errors.check([&] { spec = nwb_dataset(dataset.at("nwb"), source); });
   } else if (dataset.contains("file")) {
     const fs::path file = source.parent_path() / dataset.at("file").get<std::string>();
     if (const auto why = unreadable_file(file)) errors.add("/dataset/file: " + *why + ": " + shortened_path(file));
@@ -235,22 +207,6 @@ Experiment parse_experiment(const json& document, const fs::path& source) {
   check_generator(e.dataset, errors);
   throw_errors(errors.all(), source);
   return e;
-}
-
-// The "nwb" dataset as saved in the resolved experiment.
-json nwb_options_json(const NwbImportOptions& o) {
-  json epochs = json::array();
-  for (const auto& [name, from] : o.epochs) epochs.push_back({{"name", name}, {"from", from}});
-  return {{"file", o.file.string()},
-          {"align", o.align},
-          {"window", {o.window_start, o.window_stop}},
-          {"bin_width", o.bin_width},
-          {"condition", o.condition},
-          {"epoch", o.epoch},
-          {"epochs", epochs},
-          {"trials_where", o.trials_where},
-          {"units_where", o.units_where},
-          {"min_spikes", o.min_spikes}};
 }
 
 std::vector<int64_t> parse_rank_text(const std::string& text, const std::string& where) {

@@ -3,10 +3,23 @@
 
 #include "util/errors.h"
 #include "util/files.h"
+#include "util/json_fields.h"
 
 namespace ltrnn {
 namespace fs = std::filesystem;
 using nlohmann::json;
+
+namespace {
+
+// An experiment.json written before a setting existed lacks its key: it was fitted with the
+// setting's default, so the key is filled in with it before the comparison.
+void fill_missing_defaults(json& document, const char* section, const json& defaults) {
+  if (!document.contains(section) || !document[section].is_object()) return;
+  for (const auto& [key, value] : defaults.items())
+    if (!document[section].contains(key)) document[section][key] = value;
+}
+
+}  // namespace
 
 void check_output_directory(const Experiment& e, const json& resolved, const fs::path& out_dir, bool resume) {
   const fs::path saved = out_dir / "experiment.json";
@@ -22,6 +35,9 @@ void check_output_directory(const Experiment& e, const json& resolved, const fs:
     throw InputError(saved.string() + ": unreadable (" + error.what() + "); use another --out");
   }
   json current = resolved;
+  fill_missing_defaults(previous, "preprocess", fields_to_json(PreprocessConfig{}));
+  fill_missing_defaults(previous, "mask", fields_to_json(MaskConfig{}));
+  fill_missing_defaults(previous, "outputs", fields_to_json(OutputsConfig{}));
   // What does not change the numbers may differ: where the file lives, its description,
   // whether a report is written, and the device (its numbers agree to rounding).
   for (json* document : {&previous, &current}) {

@@ -105,25 +105,7 @@ std::vector<std::size_t> longest_runs_first(const std::vector<PlannedRun>& plan,
 }
 
 json resolved_json(const Experiment& e) {
-  json dataset;
-  if (const auto* file = std::get_if<DatasetFile>(&e.dataset)) dataset["file"] = file->path.string();
-  if (const auto* nwb = std::get_if<NwbImportOptions>(&e.dataset)) dataset["nwb"] = nwb_options_json(*nwb);
-  if (const auto* teacher = std::get_if<TeacherConfig>(&e.dataset)) {
-    dataset["generator"] = "teacher";
-    dataset["parameters"] = fields_to_json(*teacher);
-  }
-  if (const auto* reach = std::get_if<ReachConfig>(&e.dataset)) {
-    dataset["generator"] = "reach";
-    dataset["parameters"] = fields_to_json(*reach);
-  }
-  json analyses = json::object();
-  if (e.analyses.cp)
-    analyses["cp"] = {{"key", e.analyses.cp_key},
-                      {"updates", e.analyses.cp_updates},
-                      {"ranks", e.analyses.cp_ranks},
-                      {"starts", e.analyses.cp_starts},
-                      {"iterations", e.analyses.cp_iterations}};
-  analyses["compare_trial_factors"] = e.analyses.compare_trial_factors;
+  const json analyses = analyses_json(e.analyses);
   json runs = json::array();
   for (const PlannedRun& run : plan_runs(e)) {
     runs.push_back({{"id", run.id}, {"model", fields_to_json(run.model)}, {"train", fields_to_json(run.train)}});
@@ -131,7 +113,7 @@ json resolved_json(const Experiment& e) {
   }
   json resolved{{"name", e.name},
                 {"source", e.source.string()},
-                {"dataset", dataset},
+                {"dataset", dataset_json(e.dataset)},
                 {"preprocess", fields_to_json(e.preprocess)},
                 {"mask", fields_to_json(e.mask)},
                 {"train", fields_to_json(e.train)},

@@ -17,6 +17,9 @@ enum class ModelKind {
   LTRNN_MODEL_FAMILIES(LTRNN_FAMILY_ENUM_VALUE)
 #undef LTRNN_FAMILY_ENUM_VALUE
 };
+// The family the benchmarks, the paper's figures and every default are stated for: the
+// first row of model/family_list.h (the low-tensor-rank model).
+inline constexpr ModelKind kReferenceFamily = static_cast<ModelKind>(0);
 // Fixed-step ODE solvers (model/butcher_tableau.h).
 enum class Solver { Euler, Heun, RK4 };
 // Readout C [D, N]: free linear map, or orthonormal (rows or columns) times a scalar scale.
@@ -53,7 +56,7 @@ struct TrialPriorConfig {
 // The model: tau dx/dt = -x + W(k) phi(x) + A u_c(t) + b (docs/design.md section 1).
 // These defaults are every family's; models/<family>.json holds what differs per family.
 struct ModelConfig {
-  ModelKind kind = ModelKind::TensorRank;
+  ModelKind kind = kReferenceFamily;
   int64_t rank = 2;        // R: number of components (tensor_rank, matrix_rank)
   int64_t hidden = 100;    // N: hidden units
   int64_t input_rank = 0;  // directions of inputs and initial states (0: same as rank; tensor_rank: always rank)
@@ -83,23 +86,27 @@ struct ModelConfig {
     v.field("rank", c.rank, "R: number of components of the weight tensor (tensor_rank) or of each W(k) (matrix_rank)");
     v.field("hidden", c.hidden, "N: hidden units of the RNN");
     v.field("input_rank", c.input_rank,
-            "directions spanned by inputs and initial states; 0: the same as rank (tensor_rank always uses span(A))");
+            "directions spanned by inputs and initial states; 0 means the same as rank. tensor_rank always uses "
+            "span(A), its column factors");
     v.field("tau", c.tau, "time constant, in the units of the data's times (seconds); with learn_tau its start value");
-    v.field("learn_tau", c.learn_tau, "fit the time constant to the data (a positive scalar, through log tau)");
+    v.field("learn_tau", c.learn_tau, "fit the time constant to the data, a positive scalar parameterised by log tau");
     v.field("solver", c.solver, "fixed-step ODE solver: euler, heun or rk4");
     v.field("substeps", c.substeps, "ODE steps per time bin");
-    v.field("readout", c.readout, "readout C (D x N): linear, or orthonormal (times a learned scale)");
+    v.field("readout", c.readout,
+            "readout C (D x N): linear (free), or orthonormal (orthonormal rows or columns times a learned scale)");
     v.field("readout_bias", c.readout_bias, "per-neuron baseline d in the readout");
     v.field("recurrent_bias", c.recurrent_bias, "a constant bias b in the input subspace");
     v.field("inputs_during_execution", c.inputs_during_execution,
             "inputs act in every bin, not only in preparatory bins (times < 0)");
-    v.field("trial_prior", c.trial_prior, "per-trial parameters: gp (smoothed over trial_id) or free");
+    v.field("trial_prior", c.trial_prior,
+            "per-trial parameters: gp (Gaussian-process smoothing over trial_id) or free");
     v.field("kernel", c.kernel, "GP kernel over trial_id: rational_quadratic or squared_exponential");
     v.field("gp_length", c.gp_length, "GP length scale l, in trials (units of trial_id)");
     v.field("gp_scale", c.gp_scale, "GP standard deviation sigma");
     v.field("gp_alpha", c.gp_alpha, "shape parameter of the rational-quadratic kernel");
     v.field("gp_observation_std", c.gp_observation_std, "s_obs: values = chol(Kgp + s_obs^2 I) z + mu");
-    v.field("discontinuous_epochs", c.discontinuous_epochs, "no smoothing across epoch boundaries");
+    v.field("discontinuous_epochs", c.discontinuous_epochs,
+            "block-diagonal kernel: no smoothing across epoch boundaries");
   }
 };
 

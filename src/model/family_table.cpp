@@ -49,7 +49,7 @@ const FamilyTraits& family_traits(ModelKind kind) {
 
 bool has_rank(ModelKind kind) { return family_traits(kind).has_rank(); }
 
-ModelKind reference_family() { return family_table().front()->kind; }
+ModelKind reference_family() { return kReferenceFamily; }
 
 ModelKind family_with_view(ConnectivityView view) {
   for (const FamilyTraits* traits : family_table())

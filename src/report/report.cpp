@@ -76,14 +76,17 @@ std::string key_value_table(const std::vector<std::pair<std::string, std::string
   return out.str();
 }
 
-std::string dataset_description(const json& experiment, const DatasetView& view) {
-  const json& dataset = experiment.at("dataset");
-  std::string source = dataset.contains("file") ? "file " + html_escape(dataset.at("file").get<std::string>())
-                       : dataset.contains("nwb")
-                           ? "NWB recording " + html_escape(dataset["nwb"].value("file", "")) + " (aligned to " +
-                                 html_escape(dataset["nwb"].value("align", "")) + ", bins of " +
-                                 number(dataset["nwb"].value("bin_width", 0.0)) + " s; binned copy: dataset.npz)"
-                           : "generator <b>" + html_escape(dataset.value("generator", "")) + "</b>";
+std::string dataset_description(const Experiment& experiment) {
+  const json dataset = dataset_json(experiment.dataset);
+  std::string source;
+  if (const fs::path* file = dataset_file(experiment)) {
+    source = "file " + html_escape(file->string());
+  } else if (const auto* nwb = std::get_if<NwbImportOptions>(&experiment.dataset)) {
+    source = "NWB recording " + html_escape(nwb->file.string()) + " (aligned to " + html_escape(nwb->align) +
+             ", bins of " + number(nwb->bin_width) + " s; binned copy: dataset.npz)";
+  } else {
+    source = "generator <b>" + html_escape(dataset.value("generator", "")) + "</b>";
+  }
   if (dataset.contains("parameters")) {
     std::string parameters;
     for (const auto& [key, value] : dataset.at("parameters").items())
@@ -137,7 +140,7 @@ std::string runs_table(const std::vector<RunRecord>& runs, const std::vector<Sel
   return out.str();
 }
 
-ReportSection experiment_section(const json& experiment, const ResultsFile& results, const DatasetView& view,
+ReportSection experiment_section(const Experiment& experiment, const ResultsFile& results, const DatasetView& view,
                                  const std::vector<SelectedFit>& fits) {
   int64_t finished = 0, failed = 0;
   double fit_seconds = 0;
@@ -149,14 +152,12 @@ ReportSection experiment_section(const json& experiment, const ResultsFile& resu
     if (std::isfinite(run.seconds)) fit_seconds += run.seconds;
   }
   std::string seeds;
-  for (const json& seed : experiment.value("seeds", json::array())) seeds += (seeds.empty() ? "" : ", ") + seed.dump();
-  const json mask = experiment.value("mask", json::object());
-  const json preprocess = experiment.value("preprocess", json::object());
+  for (const int64_t seed : experiment.seeds) seeds += (seeds.empty() ? "" : ", ") + std::to_string(seed);
+  const MaskConfig& mask = experiment.mask;
+  const PreprocessConfig& preprocess = experiment.preprocess;
   std::string preprocessing;
-  if (preprocess.value("smooth_sigma", 0.0) > 0)
-    preprocessing = "Gaussian smoothing, σ " + number(preprocess.value("smooth_sigma", 0.0)) + " bins";
-  if (preprocess.value("zscore", false))
-    preprocessing += std::string(preprocessing.empty() ? "" : "; ") + "z-scored per neuron";
+  if (preprocess.smooth_sigma > 0) preprocessing = "Gaussian smoothing, σ " + number(preprocess.smooth_sigma) + " bins";
+  if (preprocess.zscore) preprocessing += std::string(preprocessing.empty() ? "" : "; ") + "z-scored per neuron";
   const json& document = results.document;
   const std::string wall =
       document.contains("wall_seconds") && document["wall_seconds"].is_number()
@@ -164,21 +165,24 @@ ReportSection experiment_section(const json& experiment, const ResultsFile& resu
           : "not recorded";
   ReportSection section;
   section.heading = "Experiment";
-  section.html = key_value_table({{"experiment file", html_escape(experiment.value("source", ""))},
-                                  {"dataset", dataset_description(experiment, view)},
-                                  {"data", shape_description(view)},
-                                  {"preprocessing", preprocessing.empty() ? "none" : html_escape(preprocessing)},
-                                  {"cross-validation", "block mask, " + number(mask.value("test_fraction", 0.0) * 100) +
-                                                           "% of entries held out for testing, " +
-                                                           number(mask.value("validation_fraction", 0.0) * 100) +
-                                                           "% for validation (mask seed " +
-                                                           std::to_string(mask.value("seed", 0)) + ")"},
-                                  {"seeds", html_escape(seeds)},
-                                  {"plan", std::to_string(results.runs.size()) + " runs: " + std::to_string(finished) +
-                                               " finished, " + std::to_string(failed) + " not finished"},
-                                  {"fitting time", fixed(fit_seconds, 1) + " s (sum over runs)"},
-                                  {"wall time", html_escape(wall)}}) +
-                 runs_table(results.runs, fits);
+  section.html =
+      key_value_table(
+          {{"experiment file", html_escape(experiment.source.string())},
+           {"dataset", dataset_description(experiment)},
+           {"data", shape_description(view)},
+           {"preprocessing", preprocessing.empty() ? "none" : html_escape(preprocessing)},
+           {"cross-validation", "block mask, " + number(mask.test_fraction * 100) +
+                                    "% of entries held out for testing, " + number(mask.validation_fraction * 100) +
+                                    "% for validation (mask seed " + std::to_string(mask.seed) + ")"},
+           {"scored bins", mask.fit_preparatory ? "every bin, the preparatory period (t < 0) included"
+                                                : "t ≥ 0 only: the preparatory period is in no set "
+                                                  "(fit_preparatory false)"},
+           {"seeds", html_escape(seeds)},
+           {"plan", std::to_string(results.runs.size()) + " runs: " + std::to_string(finished) + " finished, " +
+                        std::to_string(failed) + " not finished"},
+           {"fitting time", fixed(fit_seconds, 1) + " s (sum over runs)"},
+           {"wall time", html_escape(wall)}}) +
+      runs_table(results.runs, fits);
   return section;
 }
 
@@ -318,7 +322,7 @@ ReportPage build_report(const fs::path& out_dir) {
 namespace {
 
 ReportPage report_page(const fs::path& out_dir) {
-  const json experiment = read_json(out_dir / "experiment.json");
+  const json experiment_document = read_json(out_dir / "experiment.json");
   const fs::path results_path = out_dir / "results.json";
   const ResultsFile results = [&] {
     json document = read_json(results_path);  // a missing file: the message that names the output directory
@@ -330,16 +334,24 @@ ReportPage report_page(const fs::path& out_dir) {
                        "); was it written by `ltrnn run`?");
     }
   }();
+  const Experiment experiment = [&] {
+    try {
+      return experiment_from_resolved_json(experiment_document, (out_dir / "experiment.json").string());
+    } catch (const InputError& error) {
+      throw InputError(out_dir.string() +
+                       ": experiment.json lacks a field the report needs, or has one of the wrong type (" +
+                       error.what() + "); was it written by `ltrnn run`?");
+    }
+  }();
   const ComparisonTable table = compare_runs(results.runs, entry_losses_in(out_dir));
   const DatasetView view = load_dataset_view(experiment, out_dir);
   const std::vector<SelectedFit> fits = selected_fits(results);
   const std::vector<std::string> families = family_names(families_of(results.runs));
 
   ReportPage page;
-  page.title = "ltrnn report: " + experiment.value("name", out_dir.filename().string());
+  page.title = "ltrnn report: " + (experiment.name.empty() ? out_dir.filename().string() : experiment.name);
   page.html =
-      (experiment.contains("description") ? "<p>" + html_escape(experiment["description"].get<std::string>()) + "</p>\n"
-                                          : std::string()) +
+      (experiment.description.empty() ? std::string() : "<p>" + html_escape(experiment.description) + "</p>\n") +
       selection_html(results, table);
   page.sections.push_back(experiment_section(experiment, results, view, fits));
 

@@ -37,19 +37,13 @@ std::vector<int64_t> int64s(const torch::Tensor& tensor) {
   return {t.data_ptr<int64_t>(), t.data_ptr<int64_t>() + t.numel()};
 }
 
-DatasetView load_dataset_view(const json& experiment, const fs::path& out_dir) {
+DatasetView load_dataset_view(const Experiment& experiment, const fs::path& out_dir) {
   DatasetView view;
-  const json& dataset = experiment.at("dataset");
-  view.path = dataset.contains("file") ? fs::path(dataset.at("file").get<std::string>()) : out_dir / "dataset.npz";
+  view.path = dataset_file(experiment) ? *dataset_file(experiment) : out_dir / "dataset.npz";
   try {
-    const json p = experiment.value("preprocess", json::object());
-    const Dataset raw =
-        load_dataset(view.path, p.value("nan", "error") == "missing" ? NanPolicy::Missing : NanPolicy::Error);
-    PreprocessConfig config;
-    config.smooth_sigma = p.value("smooth_sigma", 0.0);
-    config.zscore = p.value("zscore", false);
-    view.data = preprocess(raw, config);
-    view.activity_unit = config.zscore ? "z-score" : raw.counts ? "spike count per bin" : "data units";
+    const Dataset raw = load_dataset(view.path, experiment.preprocess.nan);
+    view.data = preprocess(raw, experiment.preprocess);
+    view.activity_unit = experiment.preprocess.zscore ? "z-score" : raw.counts ? "spike count per bin" : "data units";
     if (view.path.extension() == ".npz") {
       std::map<std::string, NpyArray> arrays = read_npz(view.path);
       for (const char* key : {"hand", "lateral_deviation"})

@@ -13,6 +13,7 @@
 
 #include "data/dataset.h"
 #include "io/npy.h"
+#include "spec/experiment.h"
 
 namespace ltrnn {
 
@@ -29,7 +30,7 @@ struct DatasetView {
 
 // The dataset an output directory's experiment.json names (or its generated dataset.npz),
 // preprocessed as the experiment says; a note instead when it cannot be read.
-DatasetView load_dataset_view(const nlohmann::json& experiment, const std::filesystem::path& out_dir);
+DatasetView load_dataset_view(const Experiment& experiment, const std::filesystem::path& out_dir);
 // The epoch label of each trial: the dataset's labels, or "epoch <index>" without them.
 std::vector<std::string> epoch_of_trial(const torch::Tensor& epoch, const DatasetView& view);
 std::string condition_name(const DatasetView& view, int64_t c);

@@ -2,6 +2,7 @@
 #include "report/sweep.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <initializer_list>
 #include <set>
@@ -9,6 +10,7 @@
 
 #include "model/family.h"
 #include "report/charts.h"
+#include "spec/experiment.h"
 #include "util/errors.h"
 #include "util/files.h"
 
@@ -70,8 +72,8 @@ std::string cell_setting(const Sweep& sweep, const SweepCell& cell) {
 
 // The family whose rank a sweep cell selects (the trial-factor family, model/family.h), and
 // the one whose weights do not change over learning (the no-learning baseline).
-std::string ranked_family() { return to_string(family_with_view(ConnectivityView::TrialFactors)); }
-std::string fixed_family() { return to_string(family_with_view(ConnectivityView::Fixed)); }
+ModelKind ranked_family() { return family_with_view(ConnectivityView::TrialFactors); }
+ModelKind fixed_family() { return family_with_view(ConnectivityView::Fixed); }
 
 // The rank selected for the ranked family and the largest rank it was fitted at.
 struct RankChoice {
@@ -79,22 +81,21 @@ struct RankChoice {
   double selected_nmse = 0;
 };
 
-RankChoice ranked_choice(const json& results) {
+RankChoice ranked_choice(const ResultsFile& results) {
   RankChoice c;
-  const json selected = results.value("selected_rank", json::object());
-  c.selected = value_or<int64_t>(selected, ranked_family().c_str(), 0);
-  for (const json& row : results.value("summary", json::array())) {
-    if (row.value("model", "") != ranked_family()) continue;
-    const int64_t rank = row.value("rank", int64_t{0});
-    c.largest = std::max(c.largest, rank);
-    if (rank == c.selected) c.selected_nmse = value_or<double>(row, "mean_test_nmse", 0.0);
+  const auto selected = results.selected_rank.find(ranked_family());
+  c.selected = selected == results.selected_rank.end() ? 0 : selected->second;
+  for (const ComparisonRow& row : results.summary) {
+    if (row.model != ranked_family()) continue;
+    c.largest = std::max(c.largest, row.rank);
+    if (row.rank == c.selected && std::isfinite(row.mean_nmse)) c.selected_nmse = row.mean_nmse;
   }
   return c;
 }
 
-double family_nmse(const json& results, const std::string& family) {
-  for (const json& row : results.value("summary", json::array()))
-    if (row.value("model", "") == family) return value_or<double>(row, "mean_test_nmse", 0.0);
+double family_nmse(const ResultsFile& results, ModelKind family) {
+  for (const ComparisonRow& row : results.summary)
+    if (row.model == family) return std::isfinite(row.mean_nmse) ? row.mean_nmse : 0.0;
   return 0.0;
 }
 
@@ -136,7 +137,7 @@ std::string cell_table_html(const Sweep& sweep) {
          "<th>trial-factor similarity (chance)</th></tr>\n";
   char cell[96];
   for (const SweepCell& c : sweep.cells) {
-    const json& r = c.results;
+    const json& r = c.results.document;
     const json reach = r.value("reach", json::object());
     const json curve = reach.value("lateral_deviation", json::object());
     std::string deviations, errors, unfolding;
@@ -152,13 +153,13 @@ std::string cell_table_html(const Sweep& sweep) {
     }
     for (const json& u : array_member(r, {"analyses", "cp", "unfolding_rank_99"}))
       unfolding += (unfolding.empty() ? "" : " / ") + u.dump();
-    const RankChoice choice = ranked_choice(r);
+    const RankChoice choice = ranked_choice(c.results);
     const json similarity = selected_similarity(r);
     std::snprintf(cell, sizeof cell, "%.3f", value_or<double>(reach, "pretrain_rms_error", 0.0));
     out << "<tr><td>" << html_escape(cell_setting(sweep, c)) << "</td><td>" << cell << "</td><td>" << deviations
         << "</td><td>" << errors << "</td><td>" << unfolding << "</td><td>" << update_rank_99(c, "–") << "</td><td>"
         << choice.selected << " (" << choice.largest << ")</td><td>";
-    std::snprintf(cell, sizeof cell, "%.4f / %.4f", choice.selected_nmse, family_nmse(r, fixed_family()));
+    std::snprintf(cell, sizeof cell, "%.4f / %.4f", choice.selected_nmse, family_nmse(c.results, fixed_family()));
     out << cell << "</td><td>";
     if (similarity.is_null()) {
       out << "–";
@@ -191,9 +192,10 @@ Sweep load_sweep(const fs::path& dir) {
     json results = read_json_file(cell / "results.json");
     if (!experiment.is_object() || !results.is_object())
       throw InputError(cell.string() + ": experiment.json and results.json must be JSON objects");
-    const json& parameters = member(experiment, {"dataset", "parameters"});
-    SweepCell c{cell.filename().string(), parameters.is_object() ? parameters : json::object(), std::move(results),
-                json()};
+    const json dataset =
+        dataset_json(experiment_from_resolved_json(experiment, (cell / "experiment.json").string()).dataset);
+    SweepCell c{cell.filename().string(), dataset.value("parameters", json::object()),
+                results_from_json(std::move(results), (cell / "results.json").string()), json()};
     if (fs::exists(cell / "analysis" / "ranks.json")) c.ranks = read_json_file(cell / "analysis" / "ranks.json");
     sweep.cells.push_back(std::move(c));
   }
@@ -224,7 +226,7 @@ static ReportPage build_sweep_page(const Sweep& sweep) {
   json curve = json::array(), cp = json::array(), nmse = json::array(), similarity = json::array();
   for (const SweepCell& c : sweep.cells) {
     const std::string name = cell_setting(sweep, c);
-    const json& r = c.results;
+    const json& r = c.results.document;
     const json deviation = r.value("reach", json::object()).value("lateral_deviation", json::object());
     for (int i = 0; i < 5; ++i)
       if (deviation.contains(kCurvePoints[i]))
@@ -233,13 +235,11 @@ static ReportPage build_sweep_page(const Sweep& sweep) {
     for (const json& row : array_member(r, {"analyses", "cp", "errors"}))
       cp.push_back(
           {{"cell", name}, {"rank", row.value("rank", json())}, {"value", row.value("relative_error", json())}});
-    const RankChoice choice = ranked_choice(r);
-    for (const json& row : r.value("summary", json::array()))
-      if (row.value("model", "") == ranked_family() && row.value("mean_test_nmse", json()).is_number())
-        nmse.push_back({{"cell", name},
-                        {"rank", row.value("rank", json())},
-                        {"value", row.value("mean_test_nmse", json())},
-                        {"selected", row.value("rank", int64_t{0}) == choice.selected}});
+    const RankChoice choice = ranked_choice(c.results);
+    for (const ComparisonRow& row : c.results.summary)
+      if (row.model == ranked_family() && std::isfinite(row.mean_nmse))
+        nmse.push_back(
+            {{"cell", name}, {"rank", row.rank}, {"value", row.mean_nmse}, {"selected", row.rank == choice.selected}});
     for (const json& row : array_member(r, {"analyses", "trial_factor_similarity"})) {
       similarity.push_back({{"cell", name},
                             {"rank", row.value("rank", json())},
@@ -262,7 +262,7 @@ static ReportPage build_sweep_page(const Sweep& sweep) {
         "relative error (ratio)", cp));
   if (!nmse.empty())
     charts.charts.push_back(sweep_rank_chart("ltrRNN test error against rank",
-                                             "Mean test nMSE of the " + ranked_family() +
+                                             "Mean test nMSE of the " + to_string(ranked_family()) +
                                                  " fits over seeds; the ring marks the rank each cell selected (the "
                                                  "smallest within one standard error of the best).",
                                              "test nMSE (ratio)", nmse, "", "selected"));
@@ -286,7 +286,7 @@ static std::string sweep_table(const Sweep& sweep) {
                 "sim (chance)");
   out << line;
   for (const SweepCell& c : sweep.cells) {
-    const json& r = c.results;
+    const json& r = c.results.document;
     const json reach = r.value("reach", json::object());
     const json curve = reach.value("lateral_deviation", json::object());
     std::string deviations, unfolding;
@@ -297,7 +297,7 @@ static std::string sweep_table(const Sweep& sweep) {
     }
     for (const json& u : array_member(r, {"analyses", "cp", "unfolding_rank_99"}))
       unfolding += (unfolding.empty() ? "" : "/") + u.dump();
-    const RankChoice choice = ranked_choice(r);
+    const RankChoice choice = ranked_choice(c.results);
     const json similarity = selected_similarity(r);
     std::string selected = std::to_string(choice.selected) + " of " + std::to_string(choice.largest);
     char sim[32] = "-";

@@ -10,13 +10,14 @@
 #include <vector>
 
 #include "report/html.h"
+#include "run/results.h"
 
 namespace ltrnn {
 
 struct SweepCell {
   std::string name;           // the subdirectory
   nlohmann::json parameters;  // the dataset parameters of its experiment.json
-  nlohmann::json results;     // results.json
+  ResultsFile results;        // results.json
   nlohmann::json ranks;       // analysis/ranks.json (`ltrnn analyze ranks`), null when absent
 };
 

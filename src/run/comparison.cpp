@@ -277,6 +277,41 @@ std::map<ModelKind, int64_t> selected_rank_from_json(const nlohmann::json& j, co
   return selected;
 }
 
+std::vector<ComparisonRow> comparison_rows_from_json(const nlohmann::json& rows, const std::string& where) {
+  if (!rows.is_array()) throw InputError(where + ": expected an array of rows");
+  std::vector<ComparisonRow> table;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const nlohmann::json& j = rows[i];
+    const std::string at = where + "/" + std::to_string(i);
+    const auto number = [&](const char* key) {
+      return !j.contains(key) || j.at(key).is_null() ? NAN : j.at(key).get<double>();
+    };
+    try {
+      ComparisonRow row;
+      row.model = parse_enum<ModelKind>(j.at("model").get<std::string>(), at + "/model");
+      row.rank = j.at("rank").get<int64_t>();
+      row.finished = j.value("finished", int64_t{0});
+      row.planned = j.value("planned", int64_t{0});
+      row.mean_nmse = number("mean_test_nmse");
+      row.std_nmse = number("std_test_nmse");
+      row.sem_nmse = number("se_test_nmse");
+      row.score = number("score");
+      row.score_se = number("score_se");
+      row.best_id = j.value("best_id", "");
+      row.paired_se = number("paired_se");
+      row.seed_spread = number("seed_spread");
+      row.difference_se = number("difference_se");
+      row.best_test_nmse = number("best_test_nmse");
+      row.best_test_bits_per_spike = number("best_test_bits_per_spike");
+      row.stalled = j.value("stalled", int64_t{0});
+      table.push_back(row);
+    } catch (const nlohmann::json::exception& error) {
+      throw InputError(at + ": " + error.what());
+    }
+  }
+  return table;
+}
+
 nlohmann::json comparison_rows_json(const ComparisonTable& table) {
   nlohmann::json rows = nlohmann::json::array();
   for (const auto& row : table.rows)

@@ -18,7 +18,7 @@ namespace ltrnn {
 
 // One row: a family at a rank (0 for families without one).
 struct ComparisonRow {
-  ModelKind model = ModelKind::TensorRank;
+  ModelKind model = kReferenceFamily;
   int64_t rank = 0;
   int64_t finished = 0, planned = 0;  // runs over seeds
   // Over finished seeds: mean, std (n - 1), and the standard error of the mean,
@@ -64,6 +64,9 @@ nlohmann::json selected_rank_json(const std::map<ModelKind, int64_t>& selected_r
 // The same read back; InputError naming `where` for an unknown family or a rank that is
 // not an integer.
 std::map<ModelKind, int64_t> selected_rank_from_json(const nlohmann::json& j, const std::string& where);
+// results.json's "summary" rows read back (comparison_rows_json); a score written as null
+// (not finite) reads as NaN. InputError naming `where` and the row when one is malformed.
+std::vector<ComparisonRow> comparison_rows_from_json(const nlohmann::json& rows, const std::string& where);
 
 // What the table's score is, in words (for the printed table and the report).
 std::string basis_description(SelectionBasis basis);

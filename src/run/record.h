@@ -41,9 +41,9 @@ struct RunOutcome {
 void to_json(nlohmann::json& j, const RunOutcome& outcome);  // the status's name
 
 struct RunRecord {
-  std::string id;                           // "<model>-r<rank>-n<hidden>-s<seed>" (run/execute.h)
-  ModelKind model = ModelKind::TensorRank;  // the family (its name in JSON and CSV)
-  int64_t rank = 0;                         // 0 for families without a rank (full, static)
+  std::string id;                      // "<model>-r<rank>-n<hidden>-s<seed>" (run/execute.h)
+  ModelKind model = kReferenceFamily;  // the family (its name in JSON and CSV)
+  int64_t rank = 0;                    // 0 for families without a rank (full, static)
   int64_t hidden = 0, seed = 0, n_params = 0;
   double train_loss = 0, test_loss = 0, test_nmse = 0, test_r2 = 0;
   int64_t iterations = 0;

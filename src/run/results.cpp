@@ -110,6 +110,8 @@ ResultsFile results_from_json(json document, const std::string& where) {
     results.runs.push_back(run_record_from_json(runs[i], where + " /runs/" + std::to_string(i)));
   if (results.document.contains("selected_rank")) {
     results.selected_rank = selected_rank_from_json(results.document["selected_rank"], where);
+    if (results.document.contains("summary"))
+      results.summary = comparison_rows_from_json(results.document["summary"], where + " /summary");
   }
   return results;
 }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "run/comparison.h"
 #include "run/record.h"
 
 namespace ltrnn {
@@ -22,6 +23,7 @@ void write_results(const std::filesystem::path& out_dir, const nlohmann::json& e
 struct ResultsFile {
   std::vector<RunRecord> runs;
   std::map<ModelKind, int64_t> selected_rank;
+  std::vector<ComparisonRow> summary;  // the comparison table's rows as written (empty when absent)
   nlohmann::json document;
 };
 // InputError naming the file when it is missing, not JSON, or its runs are malformed.

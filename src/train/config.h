@@ -63,30 +63,34 @@ struct TrainConfig {
     v.field("iterations", c.iterations, "iteration cap");
     v.field("learning_rate", c.learning_rate, "Adam learning rate at the start");
     v.field("lr_patience", c.lr_patience,
-            "iterations without a relative improvement of min_improvement in the best held-out loss before the "
-            "learning rate is multiplied by lr_factor (0: constant rate, no convergence rule)");
+            "iterations without a relative improvement of min_improvement in the best held-out loss (validation, else "
+            "test) before the learning rate is multiplied by lr_factor; after lr_reductions reductions the next such "
+            "plateau stops the fit as converged. 0: constant rate and no convergence rule");
     v.field("lr_factor", c.lr_factor, "learning-rate multiplier at each reduction");
     v.field("lr_reductions", c.lr_reductions, "reductions after which the next plateau stops the fit as converged");
     v.field("min_improvement", c.min_improvement, "relative improvement of the best held-out loss that counts");
     v.field("fraction_masked", c.fraction_masked, "fraction of trials dropped from the training loss each iteration");
-    v.field("l2_hidden", c.l2_hidden, "weight of the L2 penalty on hidden activity");
-    v.field("l2_inputs", c.l2_inputs, "weight of the L2 penalty on inputs");
-    v.field("plateau_window", c.plateau_window, "iterations in the plateau test (0: off)");
-    v.field("plateau_threshold", c.plateau_threshold, "stop when the held-out loss's std over the window is below");
-    v.field("patience", c.patience, "stop after this many iterations without a new best held-out loss (0: off)");
+    v.field("l2_hidden", c.l2_hidden, "weight of the L2 penalty mean(x^2) on hidden activity");
+    v.field("l2_inputs", c.l2_inputs, "weight of the L2 penalty mean((A u)^2) on inputs");
+    v.field("plateau_window", c.plateau_window,
+            "S: stop when the std of the normalised held-out loss over the last S iterations is below "
+            "plateau_threshold (the reference implementation's rule; an absolute threshold); 0 disables");
+    v.field("plateau_threshold", c.plateau_threshold, "threshold of the plateau rule");
+    v.field("patience", c.patience,
+            "stop after this many iterations without a new best held-out loss (validation, else test); 0 disables");
     v.field("checkpoint_every", c.checkpoint_every, "iterations between checkpoints");
     v.field("tau_pilot_iterations", c.tau_pilot_iterations,
-            "with learn_tau: iterations of each of four short fits from 0.3, 1, 3 and 10 times tau; the fit "
-            "starts from the one with the lowest held-out loss (run when the four take at most a third of the "
-            "iteration cap; 0: off)");
-    v.field("loss", c.loss, "auto (poisson for integer counts, else mse), mse, poisson");
+            "with learn_tau: iterations of each of four short fits from the same initial parameters with the time "
+            "constant starting at 0.3, 1, 3 and 10 times tau; the fit starts from the one with the lowest held-out "
+            "loss. Run only when the four take at most a third of the iteration cap. 0: off");
+    v.field("loss", c.loss, "data term: auto (poisson for integer counts, else mse), mse or poisson");
     v.field("float64", c.float64, "compute in double precision");
     v.field("seed", c.seed, "random seed (model initialisation and trial dropout)");
     v.field("threads", c.threads, "intra-op threads (0: LibTorch default)");
     v.field("device", c.device,
-            "where to compute: cpu, cuda, or auto (cuda when this build has CUDA and a device is present); a run "
-            "may be resumed on another device");
-    v.field("tf32", c.tf32, "CUDA only: allow TensorFloat-32 in matrix products (faster, about 1e-3 relative)");
+            "where to compute: cpu (default), cuda, or auto (cuda when this ltrnn was built with CUDA and a device is "
+            "present)");
+    v.field("tf32", c.tf32, "CUDA only: allow TensorFloat-32 in matrix products (faster, about 1e-3 relative error)");
   }
 };
 

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <string>
+#include <tuple>
 
 #include "util/errors.h"
 
@@ -148,6 +149,32 @@ TEST(Masks, TheTestSetDoesNotDependOnTheValidationFraction) {
   // Training loses exactly the validation blocks' outer boxes.
   EXPECT_TRUE(torch::equal(a.train & b.train, a.train));
   EXPECT_TRUE((b.train & ~a.train).any().item<bool>());
+}
+
+// mask.fit_preparatory false: no entry of a bin before t = 0 in any set, every other entry
+// where the blocks put it; true leaves the masks as they are.
+TEST(Masks, UnscoredPreparatoryBinsAreInNoSet) {
+  MaskConfig config;
+  const int64_t T = 12, K = 20, D = 6;
+  const Masks all = make_block_masks(T, K, D, config);
+  const torch::Tensor times = torch::arange(T, torch::kFloat64) * 0.1 - 0.35;  // bins 0-3 before t = 0
+  EXPECT_TRUE(torch::equal(without_unscored_bins(all, times, config).train, all.train));
+  config.fit_preparatory = false;
+  const Masks scored = without_unscored_bins(all, times, config);
+  for (const auto& [name, set, before] :
+       {std::tuple<const char*, torch::Tensor, torch::Tensor>{"train", scored.train, all.train},
+        {"validation", scored.validation, all.validation},
+        {"test", scored.test, all.test}}) {
+    EXPECT_EQ(set.narrow(0, 0, 4).sum().item<int64_t>(), 0) << name;
+    EXPECT_TRUE(torch::equal(set.narrow(0, 4, T - 4), before.narrow(0, 4, T - 4))) << name;
+  }
+  EXPECT_GT(all.test.narrow(0, 0, 4).sum().item<int64_t>(), 0) << "the blocks reach the preparatory bins";
+  try {
+    without_unscored_bins(all, torch::full({T}, -1.0, torch::kFloat64), config);
+    FAIL() << "a dataset with every bin before t = 0 has nothing to score";
+  } catch (const InputError& error) {
+    EXPECT_NE(std::string(error.what()).find("/mask/fit_preparatory"), std::string::npos) << error.what();
+  }
 }
 
 }  // namespace

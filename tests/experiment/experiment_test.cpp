@@ -67,6 +67,59 @@ TEST(Experiment, ShippedExperimentsValidate) {
   EXPECT_EQ(plan_runs(quickstart).size(), 14u);  // tensor_rank 1-5, full, static; 2 seeds
 }
 
+// experiment.json read back (spec/experiment.h) is the experiment it was written from: every
+// shipped experiment (teacher, reach, file and NWB datasets; analyses or none) resolves to
+// the same document again. The plan is not read back (the run groups are not recorded).
+TEST(Experiment, ResolvedExperimentReadsBackAsWritten) {
+  int checked = 0;
+  for (const auto& entry : fs::directory_iterator(fs::path(LTRNN_SOURCE_DIR) / "experiments")) {
+    if (entry.path().extension() != ".json" || entry.path().filename() == "schema.json") continue;
+    Experiment e;
+    try {
+      e = load_experiment(entry.path());
+    } catch (const InputError&) {
+      continue;  // an experiment whose data file is made by a script first
+    }
+    nlohmann::json written = resolved_json(e);
+    nlohmann::json read = resolved_json(experiment_from_resolved_json(written, entry.path().string()));
+    written.erase("plan");
+    read.erase("plan");
+    EXPECT_EQ(read, written) << entry.path();
+    ++checked;
+  }
+  EXPECT_GE(checked, 3);
+  // A data file and analyses.
+  const Experiment on_file =
+      parse_experiment(nlohmann::json::parse(R"({"name": "f", "dataset": {"file": "dataset_stored.npz"},
+                                "mask": {"fit_preparatory": false, "seed": 3}, "seeds": [4, 5],
+                                "analyses": {"cp": {"key": "data", "ranks": "1-2"}},
+                                "runs": [{"model": "static", "hidden": 10}]})"),
+                       fs::path(LTRNN_FIXTURE_DIR) / "experiment.json");
+  nlohmann::json written = resolved_json(on_file);
+  const Experiment back = experiment_from_resolved_json(written, "f");
+  ASSERT_TRUE(dataset_file(back));
+  EXPECT_EQ(*dataset_file(back), fs::path(LTRNN_FIXTURE_DIR) / "dataset_stored.npz");
+  EXPECT_FALSE(back.mask.fit_preparatory);
+  EXPECT_EQ(back.seeds, (std::vector<int64_t>{4, 5}));
+  EXPECT_EQ(back.analyses.cp_ranks, (std::vector<int64_t>{1, 2}));
+  nlohmann::json read = resolved_json(back);
+  written.erase("plan");
+  read.erase("plan");
+  EXPECT_EQ(read, written);
+  // A setting written before it existed reads as its default; a malformed part names itself.
+  nlohmann::json older = resolved_json(load_experiment(fs::path(LTRNN_SOURCE_DIR) / "experiments/quickstart.json"));
+  older["mask"].erase("fit_preparatory");
+  EXPECT_TRUE(experiment_from_resolved_json(older, "old").mask.fit_preparatory);
+  older["dataset"] = {{"generator", "teacher"}, {"parameters", {{"ranks", 2}}}};
+  try {
+    experiment_from_resolved_json(older, "OUT/experiment.json");
+    FAIL() << "an unknown generator parameter was read";
+  } catch (const InputError& error) {
+    EXPECT_NE(std::string(error.what()).find("OUT/experiment.json: /dataset/parameters/ranks"), std::string::npos)
+        << error.what();
+  }
+}
+
 // The experiments scripts/paper_reach_sweep writes for its cells (a name with spaces once
 // stopped the sweep at its first cell).
 TEST(Experiment, PaperReachSweepCellsValidate) {

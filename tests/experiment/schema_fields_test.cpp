@@ -6,6 +6,7 @@
 // one door and not the other, so both are asked about the same probe values.
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -34,6 +35,7 @@ using nlohmann::json;
 // One field of a field list: its name, its JSON type, the names an enum accepts, and the
 // struct's default as JSON.
 struct FieldInfo {
+  std::string help;                // the field list's text (command-line help)
   std::string type;                // "integer", "number", "boolean", "string", "enum", "array"
   std::vector<std::string> names;  // of an enum
   json default_value;
@@ -42,8 +44,9 @@ struct FieldInfo {
 class FieldCollector {
  public:
   template <typename T>
-  void field(const char* key, const T& value, const char* = nullptr) {
+  void field(const char* key, const T& value, const char* help = nullptr) {
     FieldInfo info;
+    info.help = help ? help : "";
     if constexpr (std::is_enum_v<T>) {
       info.type = "enum";
       for (const auto& [v, name] : EnumNames<T>::table()) info.names.push_back(name);
@@ -215,6 +218,24 @@ TEST(SchemaFields, DefaultsAgree) {
         EXPECT_DOUBLE_EQ(stated.get<double>(), actual.get<double>()) << section.name << "/" << name;
       else
         EXPECT_EQ(stated, actual) << section.name << "/" << name;
+    }
+}
+
+// One text per option: the schema's description starts with the field list's help text (the
+// command line's), and may go on with more (its default, an example).
+TEST(SchemaFields, DescriptionsStartWithTheFieldsHelp) {
+  const auto lower = [](std::string text) {
+    for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return text;
+  };
+  for (const Section& section : sections())
+    for (const auto& [name, property] : section.properties->items()) {
+      const auto field = section.fields.find(name);
+      if (field == section.fields.end()) continue;
+      EXPECT_FALSE(field->second.help.empty()) << section.name << "/" << name << ": no help text in its field list";
+      const std::string description = property.value("description", "");
+      EXPECT_EQ(lower(description).rfind(lower(field->second.help), 0), 0u)
+          << section.name << "/" << name << ":\n  schema: " << description << "\n  field:  " << field->second.help;
     }
 }
 
