@@ -42,7 +42,7 @@ std::string folder_of(const std::string& relative) {
 TEST(Layering, DesignDocumentListsTheLayers) {
   const auto layers = layers_from_design();
   for (const char* folder : {"util", "io", "data", "model", "train", "sim", "analysis", "export", "bench", "run",
-                             "spec", "report", "experiment", "cli"})
+                             "spec", "report", "experiment", "recovery", "cli"})
     EXPECT_TRUE(layers.count(folder)) << folder << "/ is not in the layer table of docs/design.md section 6";
   EXPECT_LT(layers.at("util"), layers.at("model"));
   EXPECT_LT(layers.at("run"), layers.at("cli"));

@@ -46,6 +46,9 @@ const std::vector<Command>& commands() {
       {"analyze ranks",
        "analyze ranks --weights FILE.npz            matrix rank of W(k), dW(k); angles to span(B, C^T)",
        analyze_ranks_command, false},
+      {"bench recovery",
+       "bench recovery [--quick] [--out DIR]          the rank-recovery panel: planted vs selected rank",
+       bench_recovery_command, true},
       {"bench", "bench [--config B1] [--scaling]             ms per training iteration, GFLOP/s, memory", bench_command,
        true},
   };

@@ -18,6 +18,7 @@ int report_command(int argc, const char* const* argv);
 int analyze_cp_command(int argc, const char* const* argv);
 int analyze_ranks_command(int argc, const char* const* argv);
 int bench_command(int argc, const char* const* argv);
+int bench_recovery_command(int argc, const char* const* argv);
 int import_nwb_command(int argc, const char* const* argv);
 
 // Dispatches argv to a command and maps errors to exit codes.

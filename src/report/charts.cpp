@@ -607,4 +607,28 @@ Chart sweep_learning_curve_chart(const json& rows) {
   return chart;
 }
 
+Chart confusion_matrix_chart(const json& rows) {
+  Chart chart;
+  chart.title = "Selected against planted rank";
+  chart.caption =
+      "Teachers of each planted rank (rows) by the rank the experiment selected (columns; 0: no fit finished). "
+      "Exact recovery fills the diagonal; cells right of it are over-selection, left of it under-selection.";
+  const auto rank_axis = [](const std::string& field, const std::string& title) {
+    return json{{"field", field}, {"type", "ordinal"}, {"title", title}};
+  };
+  chart.spec = {{"width", 300},
+                {"height", 240},
+                {"data", {{"values", rows}}},
+                {"encoding",
+                 {{"x", rank_axis("selected", "selected rank (components)")},
+                  {"y", rank_axis("planted", "planted rank (components)")}}},
+                {"layer", json::array({{{"mark", "rect"},
+                                        {"encoding",
+                                         {{"color", with_scale(quantitative("count", "teachers (count)"),
+                                                               {{"scheme", "blues"}, {"zero", true}})}}}},
+                                       {{"mark", {{"type", "text"}, {"fontSize", 14}}},
+                                        {"encoding", {{"text", quantitative("count", "teachers (count)")}}}}})}};
+  return chart;
+}
+
 }  // namespace ltrnn

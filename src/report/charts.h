@@ -67,4 +67,8 @@ Chart sweep_rank_chart(const std::string& title, const std::string& caption, con
 // rows {cell, order, point, deviation}: the five points of each cell's reaching learning curve.
 Chart sweep_learning_curve_chart(const nlohmann::json& rows);
 
+// The rank-recovery panel (docs/recovery.md). rows {planted, selected, count}: how many
+// teachers of each planted rank had each rank selected (0: none finished).
+Chart confusion_matrix_chart(const nlohmann::json& rows);
+
 }  // namespace ltrnn

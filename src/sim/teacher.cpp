@@ -11,6 +11,13 @@
 
 namespace ltrnn {
 
+template <>
+const std::vector<std::pair<PreparatoryActivity, std::string>>& EnumNames<PreparatoryActivity>::table() {
+  static const std::vector<std::pair<PreparatoryActivity, std::string>> t{{PreparatoryActivity::Driven, "driven"},
+                                                                          {PreparatoryActivity::Held, "held"}};
+  return t;
+}
+
 namespace {
 
 void check_teacher(const TeacherConfig& c) {
@@ -31,6 +38,11 @@ void check_teacher(const TeacherConfig& c) {
   require(c.noise >= 0, "noise", "must be >= 0");
   require(c.min_rate > 0 && c.max_rate >= c.min_rate, "min-rate", "must be > 0 and <= --max-rate");
   require(c.modulation >= 0, "modulation", "must be >= 0");
+  require(c.substeps >= 1, "substeps", "must be >= 1");
+  require(c.saturation >= 0, "saturation", "must be >= 0");
+  require(!(c.spikes && c.saturation > 0), "saturation", "applies to rates; a spiking teacher's rates are exp(...)");
+  require(!(c.spikes && !c.readout_offset), "readout-offset",
+          "false applies to rates; a spiking teacher's offsets set its neurons' baseline rates");
 }
 
 Dataset teacher_skeleton(const TeacherConfig& c) {
@@ -44,6 +56,33 @@ Dataset teacher_skeleton(const TeacherConfig& c) {
   ds.trial_id = torch::arange(K, torch::kInt64);
   ds.times = (torch::arange(c.bins, torch::kFloat64) - static_cast<double>(c.preparatory_bins)) * c.bin_width;
   return ds;
+}
+
+// The bins the teacher's dynamics run in: every bin, or with a held preparatory period only
+// those from t = 0 (no input acts; the state starts at its condition's initial state).
+Dataset dynamics_skeleton(const TeacherConfig& c, const Dataset& full) {
+  if (c.preparatory != PreparatoryActivity::Held || c.preparatory_bins == 0) return full;
+  Dataset after = full;
+  after.times = full.times.narrow(0, c.preparatory_bins, c.bins - c.preparatory_bins);
+  after.data = full.data.narrow(0, c.preparatory_bins, c.bins - c.preparatory_bins);
+  return after;
+}
+
+// The readout's linear part over every bin [T, K, D]: a held preparatory period repeats the
+// activity at t = 0, the readout of the initial state.
+torch::Tensor simulate_linear(RnnModel& model, const TeacherConfig& c, int64_t K) {
+  torch::Tensor linear = model->simulate(torch::arange(K, torch::kInt64)).linear;
+  const int64_t held = c.bins - linear.size(0);
+  if (held == 0) return linear;
+  return torch::cat({linear.narrow(0, 0, 1).expand({held, linear.size(1), linear.size(2)}), linear});
+}
+
+// m + s tanh((y - m) / s) per neuron (m its mean over time and trials, s = saturation x the
+// signal's std): a readout that saturates, outside the fitted models' linear readout.
+torch::Tensor saturate(const torch::Tensor& rates, double saturation) {
+  const torch::Tensor m = rates.mean(torch::IntArrayRef{0, 1});
+  const double s = saturation * rates.std().item<double>();
+  return m + s * torch::tanh((rates - m) / s);
 }
 
 // Learning curves for the trial factors [K, R].
@@ -81,10 +120,10 @@ TeacherData simulate_teacher(const TeacherConfig& c) {
   mc.rank = c.rank;
   mc.hidden = c.hidden;
   mc.tau = c.tau;
-  mc.solver = Solver::RK4;
-  mc.substeps = 2;
+  mc.solver = c.solver;
+  mc.substeps = c.substeps;
   mc.trial_prior = TrialPrior::Free;
-  RnnModel model(mc, TrialStructure::from_dataset(teacher.dataset, mc));
+  RnnModel model(mc, TrialStructure::from_dataset(dynamics_skeleton(c, teacher.dataset), mc));
 
   // Plant the truth: row factors lean on their column factors (b_r . a_r ~ 0.8), so each
   // component is a self-exciting mode whose gain c[k, r] changes over learning.
@@ -101,7 +140,8 @@ TeacherData simulate_teacher(const TeacherConfig& c) {
     model->initial_state.copy_(torch::randn_like(model->initial_state));
     model->inputs.copy_(torch::randn({c.conditions, 1, c.rank}, torch::kFloat64).expand_as(model->inputs));
     model->readout.copy_(torch::randn({c.neurons, c.hidden}, torch::kFloat64) * (2.0 / std::sqrt(double(c.hidden))));
-    model->set_readout_bias(0.1 * torch::randn({c.neurons}, torch::kFloat64));
+    const torch::Tensor offset = 0.1 * torch::randn({c.neurons}, torch::kFloat64);
+    model->set_readout_bias(c.readout_offset ? offset : torch::zeros_like(offset));
     const int64_t K = teacher.dataset.n_trials();
     if (c.spikes) {
       // Each neuron's readout row scaled so that its log rate varies with std `modulation`
@@ -109,7 +149,7 @@ TeacherData simulate_teacher(const TeacherConfig& c) {
       // baseline drawn log-uniformly in [min_rate, max_rate] Hz (times the bin width: an
       // expected count per bin). The baseline is then each neuron's geometric-mean rate.
       model->set_readout_bias(torch::zeros({c.neurons}, torch::kFloat64));
-      const torch::Tensor linear = model->simulate(torch::arange(K, torch::kInt64)).linear;
+      const torch::Tensor linear = simulate_linear(model, c, K);
       const torch::Tensor centre = linear.mean(torch::IntArrayRef{0, 1});
       const torch::Tensor scale =
           c.modulation / linear.std(torch::IntArrayRef{0, 1}, /*unbiased=*/false).clamp_min(1e-9);
@@ -120,7 +160,9 @@ TeacherData simulate_teacher(const TeacherConfig& c) {
       model->set_readout_bias(teacher.baseline.log() - centre * scale);
       model->exp_link = true;
     }
-    teacher.rates = model->forward(torch::arange(K, torch::kInt64));
+    const torch::Tensor linear = simulate_linear(model, c, K);
+    teacher.rates = c.spikes ? linear.exp() : linear;
+    if (c.saturation > 0) teacher.rates = saturate(teacher.rates, c.saturation);
     if (c.spikes) {
       teacher.dataset.data = torch::poisson(teacher.rates);
       teacher.dataset.counts = true;

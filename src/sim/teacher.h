@@ -5,9 +5,18 @@
 
 #include "data/dataset.h"
 #include "io/npy.h"
+#include "model/config.h"
 #include "model/factors.h"
 
 namespace ltrnn {
+
+// What the teacher's state does in the preparatory bins (times < 0).
+enum class PreparatoryActivity {
+  Driven,  // per-condition inputs act on it, as in the fitted models
+  Held,    // it holds still at its condition's initial state until t = 0
+};
+template <>
+const std::vector<std::pair<PreparatoryActivity, std::string>>& EnumNames<PreparatoryActivity>::table();
 
 struct TeacherConfig {
   int64_t rank = 2;               // R: components of the true weight tensor
@@ -27,6 +36,14 @@ struct TeacherConfig {
   double min_rate = 2.0;    // Hz
   double max_rate = 30.0;   // Hz
   double modulation = 1.0;  // std over time and trials of each neuron's log rate (spiking)
+  // Teachers outside the fitted class (the rank-recovery panel, docs/recovery.md).
+  PreparatoryActivity preparatory = PreparatoryActivity::Driven;
+  bool readout_offset = true;   // a per-neuron baseline d (false: none)
+  Solver solver = Solver::RK4;  // the teacher's own integrator
+  int64_t substeps = 2;         // its steps per bin
+  // Rates: the noiseless activity y of each neuron passed through m + s tanh((y - m) / s),
+  // m its mean and s this multiple of the signal's std (0: no saturation).
+  double saturation = 0.0;
 
   // The parameters of `ltrnn simulate teacher` and of an experiment's teacher generator.
   template <class Self, class Visitor>
@@ -46,6 +63,15 @@ struct TeacherConfig {
     v.field("min_rate", c.min_rate, "lowest baseline firing rate (Hz) of a spiking teacher");
     v.field("max_rate", c.max_rate, "highest baseline firing rate (Hz) of a spiking teacher");
     v.field("modulation", c.modulation, "std of each neuron's log firing rate over time and trials (spiking)");
+    v.field("preparatory", c.preparatory,
+            "the state in the preparatory bins: driven (per-condition inputs act on it) or held (it holds still at "
+            "its condition's initial state until t = 0)");
+    v.field("readout_offset", c.readout_offset, "a per-neuron baseline in the readout (false: none)");
+    v.field("solver", c.solver, "the teacher's integrator: euler, heun or rk4");
+    v.field("substeps", c.substeps, "the teacher's integration steps per bin");
+    v.field("saturation", c.saturation,
+            "rates: each neuron's noiseless activity y passed through m + s tanh((y - m) / s), m its mean and s "
+            "this multiple of the signal's std (0: none)");
   }
 };
 

@@ -575,6 +575,8 @@ TEST(ReportBrowser, ChromiumDrawsTheLessCommonChartVariants) {
       loading_chart("one component", json::parse(R"([{"unit": 0, "component": "1", "factor": "column a_r", "value": 1},
       {"unit": 0, "component": "1", "factor": "row b_r", "value": -1}])")));
   section.charts.push_back(cp_error_chart("weights", false, json::parse(R"([{"rank": 1, "relative_error": 0.3}])")));
+  section.charts.push_back(confusion_matrix_chart(json::parse(R"([{"planted": 1, "selected": 0, "count": 0},
+      {"planted": 1, "selected": 1, "count": 5}, {"planted": 1, "selected": 2, "count": 1}])")));
   ReportPage page{"Variants", "", {section}};
   const fs::path file = artefact_directory() / "report_variants.html";
   write_file_atomic(file, render_report_html(page));
