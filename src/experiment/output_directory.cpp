@@ -1,6 +1,7 @@
 // The output directory: the refusal to mix experiments, the locks, resumable runs.
 #include "experiment/output_directory.h"
 
+#include "sim/teacher.h"
 #include "util/errors.h"
 #include "util/files.h"
 #include "util/json_fields.h"
@@ -17,6 +18,15 @@ void fill_missing_defaults(json& document, const char* section, const json& defa
   if (!document.contains(section) || !document[section].is_object()) return;
   for (const auto& [key, value] : defaults.items())
     if (!document[section].contains(key)) document[section][key] = value;
+}
+
+// The same for a teacher generator's parameters (the panel's variants, docs/recovery.md,
+// came after outputs were written without them).
+void fill_missing_teacher_defaults(json& document) {
+  if (!document.contains("dataset") || !document["dataset"].is_object()) return;
+  json& dataset = document["dataset"];
+  if (dataset.value("generator", "") != "teacher") return;
+  fill_missing_defaults(dataset, "parameters", fields_to_json(TeacherConfig{}));
 }
 
 }  // namespace
@@ -38,6 +48,7 @@ void check_output_directory(const Experiment& e, const json& resolved, const fs:
   fill_missing_defaults(previous, "preprocess", fields_to_json(PreprocessConfig{}));
   fill_missing_defaults(previous, "mask", fields_to_json(MaskConfig{}));
   fill_missing_defaults(previous, "outputs", fields_to_json(OutputsConfig{}));
+  fill_missing_teacher_defaults(previous);
   // What does not change the numbers may differ: where the file lives, its description,
   // whether a report is written, and the device (its numbers agree to rounding).
   for (json* document : {&previous, &current}) {
