@@ -8,6 +8,24 @@
 
 namespace ltrnn {
 
+namespace {
+
+// --train: a JSON object of training fields (checked as an experiment's "train" when each
+// teacher's experiment is parsed).
+nlohmann::json train_fields_option(const std::string& text) {
+  nlohmann::json fields;
+  try {
+    fields = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(std::string("--train: not JSON (") + e.what() + ")");
+  }
+  if (!fields.is_object())
+    throw InputError("--train: expected a JSON object of training fields, e.g. '{\"iterations\": 500}'");
+  return fields;
+}
+
+}  // namespace
+
 int bench_recovery_command(int argc, const char* const* argv) {
   cxxopts::Options options(
       "ltrnn bench recovery",
@@ -23,7 +41,8 @@ int bench_recovery_command(int argc, const char* const* argv) {
                                                   cxxopts::value<std::vector<int64_t>>()->default_value("0,1"))(
       "jobs", "runs fitted at once within a teacher's experiment", cxxopts::value<int64_t>()->default_value("1"))(
       "threads", "intra-op threads per run (0: LibTorch's default)", cxxopts::value<int64_t>()->default_value("0"))(
-      "list", "print the panel's teachers and exit");
+      "train", "training fields every teacher's experiment sets, a JSON object (e.g. '{\"polish_after\": 0}')",
+      cxxopts::value<std::string>())("list", "print the panel's teachers and exit");
   cxxopts::ParseResult r;
   if (!parse_options(options, argc, argv, r)) return kExitOk;
   std::vector<PanelTeacher> panel = r.count("quick") ? quick_panel() : recovery_panel();
@@ -39,6 +58,7 @@ int bench_recovery_command(int argc, const char* const* argv) {
   o.seeds = r["seeds"].as<std::vector<int64_t>>();
   o.jobs = r["jobs"].as<int64_t>();
   o.threads = r["threads"].as<int64_t>();
+  if (r.count("train")) o.train = train_fields_option(r["train"].as<std::string>());
   if (o.seeds.empty()) throw InputError("--seeds: at least one seed");
   for (int64_t seed : o.seeds)
     if (seed < 0) throw InputError("--seeds: each seed must be >= 0");

@@ -26,16 +26,20 @@ using nlohmann::json;
 namespace {
 
 // The experiment file of one teacher: the panel's ranks of the reference family at the
-// teacher's hidden size, every other setting at its default, no per-run outputs.
+// teacher's hidden size, every other setting at its default (or options.train), no per-run
+// outputs.
 json teacher_experiment(const PanelTeacher& t, const RecoveryOptions& options) {
-  return json{{"name", "recovery-" + t.name},
-              {"description", "rank-recovery panel: planted rank " + std::to_string(t.teacher.rank) + ", " + t.varies},
-              {"dataset", dataset_json(DatasetSpec{t.teacher})},
-              {"seeds", options.seeds},
-              {"runs", json::array({{{"model", enum_name(kReferenceFamily)},
-                                     {"ranks", "1-" + std::to_string(t.max_rank)},
-                                     {"hidden", t.teacher.hidden}}})},
-              {"outputs", {{"predictions", false}, {"factors", false}, {"export", false}, {"report", false}}}};
+  json experiment{
+      {"name", "recovery-" + t.name},
+      {"description", "rank-recovery panel: planted rank " + std::to_string(t.teacher.rank) + ", " + t.varies},
+      {"dataset", dataset_json(DatasetSpec{t.teacher})},
+      {"seeds", options.seeds},
+      {"runs", json::array({{{"model", enum_name(kReferenceFamily)},
+                             {"ranks", "1-" + std::to_string(t.max_rank)},
+                             {"hidden", t.teacher.hidden}}})},
+      {"outputs", {{"predictions", false}, {"factors", false}, {"export", false}, {"report", false}}}};
+  if (!options.train.empty()) experiment["train"] = options.train;
+  return experiment;
 }
 
 json read_json_file(const fs::path& path) {
@@ -137,7 +141,7 @@ RecoverySummary summarise_recovery(std::vector<TeacherDecision> decisions) {
     s.max_selected = std::max(s.max_selected, std::max(d.selected_rank, d.teacher.max_rank));
   }
   s.confusion.assign(s.max_true_rank, std::vector<int64_t>(s.max_selected + 1, 0));
-  int64_t exact = 0, fits = 0, converged = 0;
+  int64_t exact = 0, fits = 0, converged = 0, iterations = 0;
   double seconds = 0;
   for (const TeacherDecision& d : s.decisions) {
     ++s.confusion[d.teacher.teacher.rank - 1][d.selected_rank];
@@ -145,6 +149,7 @@ RecoverySummary summarise_recovery(std::vector<TeacherDecision> decisions) {
     s.over_by_more_than_one += d.selected_rank > d.teacher.teacher.rank + 1;
     fits += d.fits;
     converged += d.converged;
+    iterations += d.iterations;
     seconds += d.seconds;
     if (d.teacher.in_class && std::isfinite(d.fitted_tau)) {
       ++s.tau_in_class;
@@ -155,6 +160,7 @@ RecoverySummary summarise_recovery(std::vector<TeacherDecision> decisions) {
   const double n = static_cast<double>(s.decisions.size());
   s.exact_rate = n > 0 ? exact / n : 0;
   s.converged_fraction = fits > 0 ? static_cast<double>(converged) / fits : 0;
+  s.mean_iterations = fits > 0 ? static_cast<double>(iterations) / fits : 0;
   s.mean_seconds = n > 0 ? seconds / n : 0;
   return s;
 }
@@ -196,6 +202,7 @@ json recovery_json(const RecoverySummary& s, const RecoveryOptions& options) {
               {"seeds", options.seeds},
               {"jobs", options.jobs},
               {"threads", options.threads},
+              {"train", options.train},
               {"decisions", decisions},
               {"confusion",
                {{"rows", "planted rank 1.." + std::to_string(s.max_true_rank)},
@@ -205,6 +212,7 @@ json recovery_json(const RecoverySummary& s, const RecoveryOptions& options) {
               {"over_selected_by_more_than_one", s.over_by_more_than_one},
               {"converged_fraction", s.converged_fraction},
               {"mean_seconds_per_decision", s.mean_seconds},
+              {"mean_iterations_per_fit", s.mean_iterations},
               {"tau_within_factor_two", s.tau_within_factor_two},
               {"tau_in_class_teachers", s.tau_in_class}};
 }
@@ -226,9 +234,9 @@ std::string format_recovery(const RecoverySummary& s) {
   }
   out << "\nexact recovery " << fixed(100 * s.exact_rate, 0) << "% of " << s.decisions.size() << " teachers; "
       << s.over_by_more_than_one << " over-selected by more than one; fits converged "
-      << fixed(100 * s.converged_fraction, 0) << "%; " << fixed(s.mean_seconds, 0)
-      << " s of fitting per decision; tau within a factor 2 on " << s.tau_within_factor_two << " of " << s.tau_in_class
-      << " in-class teachers\n";
+      << fixed(100 * s.converged_fraction, 0) << "%, " << fixed(s.mean_iterations, 0) << " iterations per fit; "
+      << fixed(s.mean_seconds, 0) << " s of fitting per decision; tau within a factor 2 on " << s.tau_within_factor_two
+      << " of " << s.tau_in_class << " in-class teachers\n";
   return out.str();
 }
 

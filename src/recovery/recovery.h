@@ -6,7 +6,7 @@
 #pragma once
 #include <cstdint>
 #include <filesystem>
-#include <nlohmann/json_fwd.hpp>
+#include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -21,6 +21,8 @@ struct RecoveryOptions {
   int64_t jobs = 1;                            // runs fitted at once within a teacher's experiment
   int64_t threads = 0;                         // intra-op threads per run (0: LibTorch's default)
   bool progress = true;                        // a line per teacher as it is decided
+  // Training fields every teacher's experiment sets (its top-level "train"); empty: defaults.
+  nlohmann::json train = nlohmann::json::object();
 };
 
 // One teacher's decision.
@@ -47,6 +49,7 @@ struct RecoverySummary {
   int64_t over_by_more_than_one = 0;
   double converged_fraction = 0;                        // over every fit of every teacher
   double mean_seconds = 0;                              // per decision
+  double mean_iterations = 0;                           // per fit (Adam's and the polish's)
   int64_t tau_within_factor_two = 0, tau_in_class = 0;  // in-class teachers with a fitted tau
 };
 

@@ -47,14 +47,15 @@ std::string run_id(const ModelConfig& model, const TrainConfig& train) {
 
 namespace {
 
-// log.csv; validation_loss is empty without a validation set.
+// log.csv; validation_loss is empty without a validation set; optimizer: adam, or lbfgs in
+// the polish.
 std::string log_csv(const std::vector<IterationRecord>& history) {
   std::ostringstream out;
-  out << "iteration,train_loss,test_loss,seconds,validation_loss\n" << std::setprecision(9);
+  out << "iteration,train_loss,test_loss,seconds,validation_loss,optimizer\n" << std::setprecision(9);
   for (const auto& r : history) {
     out << r.iteration << ',' << r.train_loss << ',' << r.test_loss << ',' << r.seconds << ',';
     if (!std::isnan(r.validation_loss)) out << r.validation_loss;
-    out << '\n';
+    out << ',' << (r.polish ? "lbfgs" : "adam") << '\n';
   }
   return out.str();
 }

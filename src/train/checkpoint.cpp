@@ -22,11 +22,12 @@ void save_checkpoint(const std::filesystem::path& path, RnnModel& model, torch::
     optimizer->save(optimizer_archive);
     archive.write("optimizer", optimizer_archive);
   }
-  torch::Tensor records = torch::empty({static_cast<int64_t>(history.size()), 5}, torch::kFloat64);
+  torch::Tensor records = torch::empty({static_cast<int64_t>(history.size()), 6}, torch::kFloat64);
   for (std::size_t i = 0; i < history.size(); ++i) {
     const auto& r = history[i];
-    records[i] = torch::tensor(
-        {static_cast<double>(r.iteration), r.train_loss, r.test_loss, r.seconds, r.validation_loss}, torch::kFloat64);
+    records[i] = torch::tensor({static_cast<double>(r.iteration), r.train_loss, r.test_loss, r.seconds,
+                                r.validation_loss, r.polish ? 1.0 : 0.0},
+                               torch::kFloat64);
   }
   archive.write("history", records);
   archive.write("best_iteration", torch::tensor({best.iteration}, torch::kInt64));
@@ -108,11 +109,12 @@ FitStart load_checkpoint(const std::filesystem::path& path, RnnModel& model) {
   archive->read("history", records);
   FitStart start;
   const auto r = records.accessor<double, 2>();
-  // Checkpoints written before the validation set have four columns.
+  // Checkpoints written before the validation set have four columns, before the polish five.
   const bool has_validation_column = records.size(1) >= 5;
+  const bool has_polish_column = records.size(1) >= 6;
   for (int64_t i = 0; i < records.size(0); ++i)
-    start.history.push_back(
-        {static_cast<int64_t>(r[i][0]), r[i][1], r[i][2], r[i][3], has_validation_column ? r[i][4] : NAN});
+    start.history.push_back({static_cast<int64_t>(r[i][0]), r[i][1], r[i][2], r[i][3],
+                             has_validation_column ? r[i][4] : NAN, has_polish_column && r[i][5] != 0});
   torch::Tensor best_iteration, best_loss;
   if (archive->try_read("best_iteration", best_iteration) && best_iteration[0].item<int64_t>() > 0) {
     start.best.iteration = best_iteration[0].item<int64_t>();

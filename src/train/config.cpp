@@ -25,6 +25,9 @@ void validate(const TrainConfig& c, const std::string& p) {
   require(c.lr_reductions >= 0, p + "/lr_reductions", "must be >= 0");
   require(c.tau_pilot_iterations >= 0, p + "/tau_pilot_iterations", "must be >= 0");
   require(c.min_improvement >= 0 && c.min_improvement < 1, p + "/min_improvement", "must be in [0, 1)");
+  require(c.polish_after >= 0, p + "/polish_after", "must be >= 0");
+  require(c.polish_patience >= 1, p + "/polish_patience", "must be >= 1");
+  require(c.polish_tolerance >= 0 && c.polish_tolerance < 1, p + "/polish_tolerance", "must be in [0, 1)");
   require(c.fraction_masked >= 0 && c.fraction_masked < 1, p + "/fraction_masked", "must be in [0, 1)");
   require(c.l2_hidden >= 0, p + "/l2_hidden", "must be >= 0");
   require(c.l2_inputs >= 0, p + "/l2_inputs", "must be >= 0");

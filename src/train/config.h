@@ -28,22 +28,26 @@ struct PlateauOptions {
   int64_t patience = 0;       // stop after this many iterations without a new best (0: off)
 };
 
-// Training: Adam on the masked loss with the learning rate halved on plateaus, stopped when
-// it has converged (train/schedule.h), at the cap, or by the optional plateau and patience rules.
+// Training: Adam on the masked loss with the learning rate halved on plateaus until it has
+// converged (train/schedule.h) or for polish_after iterations, then a full-batch L-BFGS
+// polish to the optimum; stopped at the cap or by the optional plateau and patience rules.
 struct TrainConfig {
-  int64_t iterations = 2000;          // iteration cap
-  double learning_rate = 0.01;        // Adam step size (at the start)
-  int64_t lr_patience = 80;           // iterations without a relative improvement before the rate is reduced (0: off)
-  double lr_factor = 0.5;             // multiplier of the rate at each reduction
-  int64_t lr_reductions = 2;          // reductions before the next plateau means converged
-  double min_improvement = 1e-3;      // relative improvement of the best held-out loss that counts
-  double fraction_masked = 0.1;       // trials dropped from the training loss each iteration
-  double l2_hidden = 1e-3;            // weight of mean(x^2) over hidden activity
-  double l2_inputs = 1e-3;            // weight of mean((A u)^2) over inputs
-  int64_t plateau_window = 0;         // S: iterations in the plateau test (0 disables it)
-  double plateau_threshold = 1e-5;    // stop when std(held-out loss over last S) < this (validation, else test)
-  int64_t patience = 0;               // stop after this many iterations without a new best held-out loss (0: off)
-  int64_t checkpoint_every = 100;     // M: iterations between checkpoints
+  int64_t iterations = 2000;        // iteration cap
+  double learning_rate = 0.01;      // Adam step size (at the start)
+  int64_t lr_patience = 80;         // iterations without a relative improvement before the rate is reduced (0: off)
+  double lr_factor = 0.5;           // multiplier of the rate at each reduction
+  int64_t lr_reductions = 2;        // reductions before the next plateau means converged
+  double min_improvement = 1e-3;    // relative improvement of the best held-out loss that counts
+  int64_t polish_after = 500;       // Adam iterations after which the L-BFGS polish starts at the latest (0: no polish)
+  int64_t polish_patience = 20;     // polish iterations without a relative improvement before it has converged
+  double polish_tolerance = 1e-4;   // relative improvement of the best held-out loss that counts in the polish
+  double fraction_masked = 0.1;     // trials dropped from the training loss each iteration
+  double l2_hidden = 1e-3;          // weight of mean(x^2) over hidden activity
+  double l2_inputs = 1e-3;          // weight of mean((A u)^2) over inputs
+  int64_t plateau_window = 0;       // S: iterations in the plateau test (0 disables it)
+  double plateau_threshold = 1e-5;  // stop when std(held-out loss over last S) < this (validation, else test)
+  int64_t patience = 0;             // stop after this many iterations without a new best held-out loss (0: off)
+  int64_t checkpoint_every = 100;   // M: iterations between checkpoints
   int64_t tau_pilot_iterations = 50;  // each short fit choosing tau's start (train/tau_pilot.h; 0: off)
   LossKind loss = LossKind::Auto;
   bool float64 = false;  // compute in double precision
@@ -57,6 +61,8 @@ struct TrainConfig {
 
   PlateauOptions plateau_options() const { return {iterations, plateau_window, plateau_threshold, patience}; }
   ScheduleOptions schedule_options() const { return {lr_patience, lr_factor, lr_reductions, min_improvement}; }
+  // The polish's convergence rule: the schedule's plateau test with no reductions.
+  ScheduleOptions polish_options() const { return {polish_patience, 1.0, 0, polish_tolerance}; }
 
   template <class Self, class Visitor>
   static void fields(Self& c, Visitor& v) {
@@ -69,6 +75,17 @@ struct TrainConfig {
     v.field("lr_factor", c.lr_factor, "learning-rate multiplier at each reduction");
     v.field("lr_reductions", c.lr_reductions, "reductions after which the next plateau stops the fit as converged");
     v.field("min_improvement", c.min_improvement, "relative improvement of the best held-out loss that counts");
+    v.field("polish_after", c.polish_after,
+            "the fit goes on from Adam's best iterate with full-batch L-BFGS (strong Wolfe line search, no trial "
+            "dropout) when Adam's schedule has converged or after this many Adam iterations, whichever comes first, "
+            "until the polish converges or the iteration cap; every rank is then compared at its optimum rather than "
+            "at Adam's noise floor. 0: no polish");
+    v.field("polish_patience", c.polish_patience,
+            "polish iterations without a relative improvement of polish_tolerance in the best held-out loss after "
+            "which the polish, and the fit, has converged");
+    v.field("polish_tolerance", c.polish_tolerance,
+            "relative improvement of the best held-out loss that counts in "
+            "the polish");
     v.field("fraction_masked", c.fraction_masked, "fraction of trials dropped from the training loss each iteration");
     v.field("l2_hidden", c.l2_hidden, "weight of the L2 penalty mean(x^2) on hidden activity");
     v.field("l2_inputs", c.l2_inputs, "weight of the L2 penalty mean((A u)^2) on inputs");

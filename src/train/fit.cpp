@@ -1,6 +1,7 @@
 // The training loop: Adam on the masked objective (docs/design.md section 4).
 #include "train/fit.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -15,6 +16,10 @@
 namespace ltrnn {
 
 namespace {
+
+// The polish's L-BFGS: line-search evaluations per iteration and the curvature pairs kept.
+constexpr int64_t kLineSearchEvaluations = 25;
+constexpr int64_t kLbfgsHistory = 10;
 
 // The objective of docs/design.md section 4 for one iteration, and what the iteration records.
 struct Evaluation {
@@ -84,6 +89,25 @@ void restore(RnnModel& model, const BestIterate& best) {
   torch::NoGradGuard no_grad;
   const auto parameters = model->parameters();
   for (std::size_t i = 0; i < parameters.size(); ++i) parameters[i].copy_(best.parameters.at(i));
+}
+
+std::vector<torch::Tensor> clones(const std::vector<torch::Tensor>& tensors) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> copies;
+  for (const auto& t : tensors) copies.push_back(t.detach().clone());
+  return copies;
+}
+
+void copy_into(const std::vector<torch::Tensor>& destination, const std::vector<torch::Tensor>& source) {
+  torch::NoGradGuard no_grad;
+  for (std::size_t i = 0; i < destination.size(); ++i) destination[i].copy_(source.at(i));
+}
+
+bool all_finite(const std::vector<torch::Tensor>& tensors) {
+  torch::NoGradGuard no_grad;
+  for (const auto& t : tensors)
+    if (!torch::isfinite(t).all().item<bool>()) return false;
+  return true;
 }
 
 double held_out_term(const FitTarget& target, const torch::Tensor& entries, const torch::Tensor& weight, double count,
@@ -221,21 +245,26 @@ class FitLoop {
         schedule_(config.schedule_options()) {}
 
   FitResult run(const FitStart* start) {
-    if (start && resume(*start)) return finish();
+    const Phase phase = start ? resume(*start) : Phase::Adam;
+    if (phase == Phase::Done) return finish();
     reducer_.agree_on_start(model_, target_, result_.history.size());
     model_->train();
     const TrialShare share = reducer_.share(target_);
     const std::vector<torch::Tensor> parameters = trainable(model_);
-    for (int64_t iteration = static_cast<int64_t>(result_.history.size()) + 1;; ++iteration)
-      if (const std::optional<StopReason> stop = step(iteration, share, parameters)) {
-        result_.stop_reason = *stop;
-        break;
+    if (phase == Phase::Adam) {
+      for (int64_t iteration = static_cast<int64_t>(result_.history.size()) + 1;; ++iteration)
+        if (const std::optional<StopReason> stop = step(iteration, share, parameters)) {
+          result_.stop_reason = *stop;
+          break;
+        }
+      if (result_.diverged()) {
+        // A diverged fit keeps its last good checkpoint rather than saving non-finite parameters.
+        result_.seconds = elapsed();
+        return result_;
       }
-    if (result_.diverged()) {
-      // A diverged fit keeps its last good checkpoint rather than saving non-finite parameters.
-      result_.seconds = elapsed();
-      return result_;
+      if (!polishes_after(result_.stop_reason)) return finish();
     }
+    polish(share, parameters);
     return finish();
   }
 
@@ -244,26 +273,52 @@ class FitLoop {
     return seconds_before_ + std::chrono::duration<double>(std::chrono::steady_clock::now() - clock_start_).count();
   }
 
+  // Where a fit goes on from: Adam's loop, the polish, or nowhere (it has stopped).
+  enum class Phase { Adam, Polish, Done };
+
+  // Adam stops for the polish when its schedule has converged, or with `Iterations` when it
+  // has used its polish_after steps; the polish then runs while the cap leaves room.
+  bool polishes_after(StopReason adam_stop) const {
+    const bool room = static_cast<int64_t>(result_.history.size()) < config_.iterations;
+    return config_.polish_after > 0 && room &&
+           (adam_stop == StopReason::Converged || adam_stop == StopReason::Iterations);
+  }
+  bool adam_budget_spent(int64_t iteration) const {
+    return config_.polish_after > 0 && iteration >= config_.polish_after;
+  }
+
   // A resumed fit: the saved history, best iterate and Adam state; the dropout draws made so
-  // far replayed. True when it stops at once.
-  bool resume(const FitStart& start) {
+  // far replayed. A polish is never checkpointed part-way (its L-BFGS state is not saved):
+  // a history with polish records is a finished fit, and one whose Adam phase has converged
+  // polishes again from the same best iterate, as the uninterrupted fit did.
+  Phase resume(const FitStart& start) {
     seconds_before_ = start.history.empty() ? 0.0 : start.history.back().seconds;
     result_.history = start.history;
     best_ = start.best;
     if (start.restore_optimizer) start.restore_optimizer(optimizer_);
     const int64_t K = target_.data.size(1);
     for (std::size_t i = 0; i < result_.history.size(); ++i) sample_kept_trials(K, config_.fraction_masked, rng_);
+    if (!result_.history.empty() && result_.history.back().polish) {
+      result_.stop_reason = static_cast<int64_t>(result_.history.size()) >= config_.iterations ? StopReason::Iterations
+                                                                                               : StopReason::Converged;
+      return Phase::Done;
+    }
     // The schedule's state is a function of the history: replay it, and the step size follows.
     const bool converged = schedule_.replay(result_.history) == LearningRateSchedule::Action::Converged;
     set_learning_rate(optimizer_, config_.learning_rate * schedule_.scale());
     if (converged) {
       result_.stop_reason = StopReason::Converged;
-      return true;
+      return polishes_after(StopReason::Converged) ? Phase::Polish : Phase::Done;
     }
-    if (result_.history.empty()) return false;
+    if (result_.history.empty()) return Phase::Adam;
+    // The same order of tests as the last Adam step made (step()).
+    if (adam_budget_spent(result_.history.back().iteration)) {
+      result_.stop_reason = StopReason::Iterations;
+      return polishes_after(StopReason::Iterations) ? Phase::Polish : Phase::Done;
+    }
     const std::optional<StopReason> reason = termination_.should_stop(result_.history);
     if (reason) result_.stop_reason = *reason;
-    return reason.has_value();
+    return reason ? Phase::Done : Phase::Adam;
   }
 
   // The record of an iteration from the summed terms: each data term normalised by the
@@ -284,9 +339,7 @@ class FitLoop {
   // Forward over this process's trials (every process draws the same keep mask), the
   // gradient of its share, then the reducer's sums of gradients and terms.
   IterationTerms forward_and_backward(int64_t iteration, const TrialShare& share,
-                                      const std::vector<torch::Tensor>& parameters) {
-    const int64_t K = target_.data.size(1);
-    const torch::Tensor kept = sample_kept_trials(K, config_.fraction_masked, rng_).to(target_.data.device());
+                                      const std::vector<torch::Tensor>& parameters, const torch::Tensor& kept) {
     const Evaluation evaluation =
         evaluate(model_, share, config_, kept, kept_training_count(target_, kept), reducer_.counts_shared_terms());
     IterationTerms terms;
@@ -307,7 +360,9 @@ class FitLoop {
   // One iteration; the reason to stop after it, if any.
   std::optional<StopReason> step(int64_t iteration, const TrialShare& share,
                                  const std::vector<torch::Tensor>& parameters) {
-    const IterationTerms terms = forward_and_backward(iteration, share, parameters);
+    const int64_t K = target_.data.size(1);
+    const torch::Tensor kept = sample_kept_trials(K, config_.fraction_masked, rng_).to(target_.data.device());
+    const IterationTerms terms = forward_and_backward(iteration, share, parameters, kept);
     IterationRecord record = record_of(iteration, terms);
     // The monitored loss (validation when there is a validation set) must be finite.
     const double monitored = target_.has_validation() ? record.validation_loss : record.test_loss;
@@ -330,6 +385,7 @@ class FitLoop {
     if (hooks_.on_iteration) hooks_.on_iteration(record);
     if (hooks_.on_checkpoint && iteration % config_.checkpoint_every == 0) checkpoint();
     if (action == LearningRateSchedule::Action::Converged) return StopReason::Converged;
+    if (adam_budget_spent(iteration)) return StopReason::Iterations;  // the polish goes on (polishes_after)
     if (const std::optional<StopReason> reason = termination_.should_stop(result_.history)) return reason;
     if (reducer_.interrupted(terms)) stop_for_interrupt(iteration);
     return std::nullopt;
@@ -337,11 +393,71 @@ class FitLoop {
 
   void checkpoint() { hooks_.on_checkpoint(FitProgress{result_.history, optimizer_, best_}); }
 
+  // The polish (docs/design.md section 4): from Adam's best iterate, full-batch L-BFGS with a
+  // strong Wolfe line search on the whole training objective (every trial kept), until the
+  // monitored loss has gone polish_patience iterations without a relative improvement of
+  // polish_tolerance (converged) or the iteration cap. Adam's steps end at
+  // a noise floor set by its step size and the trial dropout, at a different distance from
+  // the optimum for every rank; the polish takes each to its own optimum, deterministically.
+  void polish(const TrialShare& share, const std::vector<torch::Tensor>& parameters) {
+    if (best_.iteration > 0) restore(model_, best_);
+    // What a resume restarts the polish from (the polish itself is not checkpointed).
+    if (hooks_.on_checkpoint) checkpoint();
+    torch::optim::LBFGS lbfgs(parameters, torch::optim::LBFGSOptions(1.0)
+                                              .max_iter(1)
+                                              .max_eval(kLineSearchEvaluations)
+                                              .history_size(kLbfgsHistory)
+                                              .tolerance_grad(0)
+                                              .tolerance_change(0)
+                                              .line_search_fn("strong_wolfe"));
+    LearningRateSchedule plateau(config_.polish_options());
+    std::vector<torch::Tensor> last_good = clones(parameters);
+    const torch::Tensor all_trials =
+        torch::ones({target_.data.size(1)}, torch::dtype(torch::kBool).device(target_.data.device()));
+    while (static_cast<int64_t>(result_.history.size()) < config_.iterations) {
+      const int64_t iteration = static_cast<int64_t>(result_.history.size()) + 1;
+      // The record describes the parameters before the step: the line search's first evaluation.
+      std::optional<IterationTerms> first;
+      std::optional<IterationRecord> record;
+      const auto closure = [&] {
+        const IterationTerms terms = forward_and_backward(iteration, share, parameters, all_trials);
+        if (!first) {
+          first = terms;
+          record = record_of(iteration, terms);
+          record->polish = true;
+          if (std::isfinite(terms.loss) && std::isfinite(monitored_loss(*record))) {
+            last_good = clones(parameters);
+            if (target_.has_validation()) remember_if_best(model_, *record, best_);
+          }
+        }
+        return torch::tensor(std::isfinite(terms.loss) ? terms.loss : INFINITY, torch::kFloat64);
+      };
+      lbfgs.step(closure);
+      // A non-finite loss, or a line search that left the finite numbers, ends the polish at
+      // the last finite iterate (finish() then restores the best one); the fit keeps the
+      // converged Adam phase's stop reason.
+      if (!std::isfinite(first->loss) || !std::isfinite(monitored_loss(*record)) || !all_finite(parameters)) {
+        copy_into(parameters, last_good);
+        return;
+      }
+      record->seconds = elapsed();
+      result_.history.push_back(*record);
+      if (hooks_.on_iteration) hooks_.on_iteration(*record);
+      if (plateau.observe(monitored_loss(*record)) == LearningRateSchedule::Action::Converged) {
+        result_.stop_reason = StopReason::Converged;
+        return;
+      }
+      if (reducer_.interrupted(*first)) stop_for_interrupt(iteration, /*checkpoint_now=*/false);
+    }
+    result_.stop_reason = StopReason::Iterations;
+  }
+
   // SIGINT/SIGTERM: stop at this iteration boundary with a checkpoint of every step so far,
   // so that a resumed fit continues exactly here (docs/design.md section 7).
-  [[noreturn]] void stop_for_interrupt(int64_t iteration) {
-    if (hooks_.on_checkpoint && iteration % config_.checkpoint_every != 0) checkpoint();
-    const std::string saved = hooks_.on_checkpoint ? ", checkpoint saved" : "";
+  [[noreturn]] void stop_for_interrupt(int64_t iteration, bool checkpoint_now = true) {
+    if (checkpoint_now && hooks_.on_checkpoint && iteration % config_.checkpoint_every != 0) checkpoint();
+    const std::string saved =
+        hooks_.on_checkpoint ? (checkpoint_now ? ", checkpoint saved" : ", the checkpoint before the polish kept") : "";
     throw_if_interrupted("interrupted at iteration " + std::to_string(iteration) + saved);
     throw Interrupted("another process of the distributed fit was interrupted; stopped at iteration " +
                           std::to_string(iteration) + saved,

@@ -50,8 +50,8 @@ struct FitResult {
   // "non-finite loss at iteration N" (empty unless diverged).
   std::string divergence() const;
   double seconds = 0;
-  // How many Adam steps the parameters the model holds at the end have had: those of the
-  // best validation loss, or all of them without a validation set.
+  // How many optimiser steps (Adam's, then the polish's) the parameters the model holds at
+  // the end have had: those of the best validation loss, or all of them without a validation set.
   int64_t saved_steps = 0;
 };
 
@@ -68,7 +68,9 @@ void use_compute_threads(int threads);
 
 // Fits `model` to `target` in place. Deterministic given the torch seed, config.seed and
 // the thread count. Each iteration: simulate all trials, drop a random fraction of trials
-// from the training term, add the L2 penalties, one Adam step. With a validation set the
+// from the training term, add the L2 penalties, one Adam step. When Adam's schedule has
+// converged or after config.polish_after iterations, the polish: full-batch L-BFGS from the
+// best iterate to the iteration cap at most. With a validation set the
 // model ends with the parameters of the lowest validation loss. With `start`, continues a
 // checkpointed fit so that the numbers equal those of an uninterrupted one.
 // With `group`, this process fits its share of the trials and every step uses the gradient

@@ -46,6 +46,7 @@ TauPilot choose_starting_tau(RnnModel& model, const FitTarget& target, const Tra
   const auto began = std::chrono::steady_clock::now();
   TrainConfig short_fit = config;
   short_fit.iterations = config.tau_pilot_iterations;
+  short_fit.polish_after = 0;  // the short fits compare where tau heads, not optima
   TauPilot pilot;
   for (double factor : kTauPilotFactors) {
     const double start = model->config().tau * factor;

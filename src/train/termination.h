@@ -18,6 +18,7 @@ struct IterationRecord {
   double test_loss = 0;          // data term on the test entries (normalised by the test variance)
   double seconds = 0;            // wall time since the start of the fit
   double validation_loss = NAN;  // data term on the validation entries (NaN: no validation set)
+  bool polish = false;           // an iteration of the L-BFGS polish (train/fit.h), not of Adam
 };
 
 // The held-out loss that stopping and the saved model watch: the validation loss, or the

@@ -151,7 +151,7 @@ TEST_F(Cli, SimulateThenFitWritesTheOutputDirectory) {
   std::ifstream log(run_dir / "log.csv");
   std::string header;
   std::getline(log, header);
-  EXPECT_EQ(header, "iteration,train_loss,test_loss,seconds,validation_loss");
+  EXPECT_EQ(header, "iteration,train_loss,test_loss,seconds,validation_loss,optimizer");
   int lines = 0;
   for (std::string line; std::getline(log, line);) ++lines;
   EXPECT_EQ(lines, 20);

@@ -64,7 +64,13 @@ std::vector<double> validation_losses(const fs::path& run_dir) {
   std::string line;
   std::getline(in, line);  // header
   std::vector<double> losses;
-  while (std::getline(in, line)) losses.push_back(std::stod(line.substr(line.rfind(',') + 1)));
+  // iteration,train_loss,test_loss,seconds,validation_loss,optimizer
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string field;
+    for (int column = 0; column < 5; ++column) std::getline(fields, field, ',');
+    losses.push_back(std::stod(field));
+  }
   return losses;
 }
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <stdexcept>
 
 #include "data/masks.h"
 #include "model/test_models.h"
@@ -14,6 +15,7 @@
 #include "sim/teacher.h"
 #include "train/checkpoint.h"
 #include "train/schedule.h"
+#include "util/errors.h"
 
 namespace ltrnn {
 namespace {
@@ -519,6 +521,178 @@ TEST(Checkpoint, KeepsTheBestIterate) {
   ASSERT_EQ(start.best.parameters.size(), best.parameters.size());
   for (std::size_t i = 0; i < best.parameters.size(); ++i)
     EXPECT_TRUE(torch::equal(start.best.parameters[i], best.parameters[i])) << i;
+}
+
+}  // namespace
+}  // namespace ltrnn
+
+namespace ltrnn {
+namespace {
+namespace fs = std::filesystem;
+
+// A small fit whose Adam phase converges within tens of iterations, so the polish runs.
+SmallFit polished_fit() {
+  SmallFit f;
+  f.train_config.iterations = 400;
+  f.train_config.learning_rate = 0.05;
+  f.train_config.lr_patience = 5;
+  f.train_config.lr_reductions = 1;
+  f.train_config.min_improvement = 0.01;
+  f.train_config.checkpoint_every = 7;
+  return f;
+}
+
+// The gradient norm of the whole training objective (every trial kept) at the model's
+// parameters.
+double objective_gradient_norm(RnnModel& model, const FitTarget& target, const TrainConfig& config) {
+  for (auto& p : model->parameters())
+    if (p.grad().defined()) p.mutable_grad().zero_();
+  const int64_t K = target.data.size(1);
+  objective(model, target, config, torch::ones({K}, torch::kBool)).backward();
+  double sq = 0;
+  for (auto& p : model->parameters())
+    if (p.grad().defined()) sq += p.grad().to(torch::kFloat64).square().sum().item<double>();
+  return std::sqrt(sq);
+}
+
+// The polish starts where Adam's schedule converged and ends near a stationary point of the
+// full-batch objective: without a validation set the fit keeps its last iterate, whose
+// gradient must be far smaller than at Adam's end and whose objective is lower.
+TEST(Polish, EndsNearAStationaryPointOfTheWholeObjective) {
+  SmallFit f = polished_fit();
+  // Run the polish on: stop only when the test loss has not improved at all for 50 iterations.
+  f.train_config.polish_patience = 50;
+  f.train_config.polish_tolerance = 0;
+  f.masks.validation = torch::zeros_like(f.masks.train);
+  const FitTarget target = make_fit_target(f.dataset.data, f.masks, LossKind::MSE, false, torch::kFloat64);
+  RnnModel model = fresh_model(f, 0);
+  model->to(torch::kFloat64);
+  std::vector<torch::Tensor> adam_end;
+  FitHooks hooks;
+  hooks.on_checkpoint = [&](const FitProgress& progress) {
+    // The checkpoint written as the polish starts: its history is Adam's alone.
+    if (adam_end.empty() && !progress.history.empty() && progress.history.back().iteration > 0 &&
+        std::none_of(progress.history.begin(), progress.history.end(), [](const auto& r) { return r.polish; }) &&
+        LearningRateSchedule(f.train_config.schedule_options()).replay(progress.history) ==
+            LearningRateSchedule::Action::Converged)
+      for (const auto& p : model->parameters()) adam_end.push_back(p.detach().clone());
+  };
+  PlateauTermination termination(f.train_config.plateau_options());
+  const FitResult result = fit(model, target, f.train_config, termination, hooks);
+  const auto first_polish =
+      std::find_if(result.history.begin(), result.history.end(), [](const auto& r) { return r.polish; });
+  ASSERT_NE(first_polish, result.history.end());
+  EXPECT_TRUE(std::all_of(first_polish, result.history.end(), [](const auto& r) { return r.polish; }));
+  EXPECT_LE(result.history.size(), 400u);
+  ASSERT_FALSE(adam_end.empty());
+
+  const double polished_gradient = objective_gradient_norm(model, target, f.train_config);
+  const int64_t K = target.data.size(1);
+  const double polished_objective =
+      objective(model, target, f.train_config, torch::ones({K}, torch::kBool)).item<double>();
+  {
+    torch::NoGradGuard no_grad;
+    const auto parameters = model->parameters();
+    for (std::size_t i = 0; i < parameters.size(); ++i) parameters[i].copy_(adam_end[i]);
+  }
+  const double adam_gradient = objective_gradient_norm(model, target, f.train_config);
+  const double adam_objective = objective(model, target, f.train_config, torch::ones({K}, torch::kBool)).item<double>();
+  EXPECT_LT(polished_objective, adam_objective);
+  EXPECT_LT(polished_gradient, 0.5 * adam_gradient) << polished_gradient << " vs " << adam_gradient;
+}
+
+// Killed part-way through the polish: the checkpoint is the one written as the polish
+// started, and the resumed fit polishes again from it to the same numbers. The final
+// checkpoint (with the polish's records) resumes as a finished fit.
+TEST(Polish, ResumedPartWayEqualsUninterruptedFit) {
+  SmallFit f = polished_fit();
+  const FitTarget target = make_fit_target(f.dataset.data, f.masks, LossKind::MSE, false, torch::kFloat32);
+  RnnModel whole = fresh_model(f, 0);
+  PlateauTermination termination(f.train_config.plateau_options());
+  const FitResult uninterrupted = fit(whole, target, f.train_config, termination);
+  ASSERT_EQ(uninterrupted.stop_reason, StopReason::Converged);
+  const auto polish_records =
+      std::count_if(uninterrupted.history.begin(), uninterrupted.history.end(), [](const auto& r) { return r.polish; });
+  ASSERT_GT(polish_records, 5);
+
+  const ScratchDirectory dir;
+  const auto path = dir / "checkpoint.pt";
+  RnnModel killed = fresh_model(f, 0);
+  FitHooks hooks;
+  hooks.on_checkpoint = [&](const FitProgress& progress) {
+    save_checkpoint(path, killed, &progress.optimizer, progress.history, progress.best);
+  };
+  int64_t polished = 0;
+  hooks.on_iteration = [&](const IterationRecord& r) {
+    if (r.polish && ++polished == 5) throw std::runtime_error("killed");
+  };
+  PlateauTermination again(f.train_config.plateau_options());
+  EXPECT_THROW(fit(killed, target, f.train_config, again, hooks), std::runtime_error);
+
+  RnnModel resumed = fresh_model(f, 42);
+  const FitStart start = load_checkpoint(path, resumed);
+  ASSERT_FALSE(start.history.empty());
+  EXPECT_FALSE(start.history.back().polish);
+  PlateauTermination third(f.train_config.plateau_options());
+  FitHooks final_checkpoint;
+  final_checkpoint.on_checkpoint = [&](const FitProgress& progress) {
+    save_checkpoint(path, resumed, &progress.optimizer, progress.history, progress.best);
+  };
+  const FitResult result = fit(resumed, target, f.train_config, third, final_checkpoint, &start);
+  ASSERT_EQ(result.history.size(), uninterrupted.history.size());
+  for (std::size_t i = 0; i < result.history.size(); ++i) {
+    EXPECT_EQ(result.history[i].validation_loss, uninterrupted.history[i].validation_loss) << i;
+    EXPECT_EQ(result.history[i].polish, uninterrupted.history[i].polish) << i;
+  }
+  EXPECT_EQ(result.stop_reason, StopReason::Converged);
+  EXPECT_EQ(result.saved_steps, uninterrupted.saved_steps);
+  const auto a = resumed->parameters(), b = whole->parameters();
+  for (std::size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << i;
+
+  // The final checkpoint holds the polish's records: a resume stops at once, converged.
+  RnnModel finished = fresh_model(f, 7);
+  const FitStart end = load_checkpoint(path, finished);
+  ASSERT_TRUE(end.history.back().polish);
+  PlateauTermination fourth(f.train_config.plateau_options());
+  const FitResult at_once = fit(finished, target, f.train_config, fourth, {}, &end);
+  EXPECT_EQ(at_once.history.size(), uninterrupted.history.size());
+  EXPECT_EQ(at_once.stop_reason, StopReason::Converged);
+  const auto c = finished->parameters();
+  for (std::size_t i = 0; i < c.size(); ++i) EXPECT_TRUE(torch::equal(c[i], b[i])) << i;
+}
+
+// Adam that has not converged hands over to the polish after polish_after iterations; with
+// polish_after 0 there is no polish, and the Adam iterations are the same either way.
+TEST(Polish, StartsAfterPolishAfterAdamIterationsAndIsOffAtZero) {
+  SmallFit f;
+  f.train_config.iterations = 60;
+  f.train_config.lr_patience = 0;  // no schedule: Adam never converges
+  f.train_config.polish_after = 25;
+  const auto polished = f.run(f.dataset.data);
+  ASSERT_GT(polished.size(), 25u);
+  for (std::size_t i = 0; i < polished.size(); ++i) EXPECT_EQ(polished[i].polish, i >= 25) << i;
+  f.train_config.polish_after = 0;
+  const auto plain = f.run(f.dataset.data);
+  ASSERT_EQ(plain.size(), 60u);
+  for (std::size_t i = 0; i < 25; ++i) EXPECT_EQ(plain[i].validation_loss, polished[i].validation_loss) << i;
+  EXPECT_TRUE(std::none_of(plain.begin(), plain.end(), [](const auto& r) { return r.polish; }));
+}
+
+TEST(Polish, RefusesBadOptions) {
+  TrainConfig c;
+  c.polish_after = -1;
+  EXPECT_THROW(validate(c, "/train"), InputError);
+  c = TrainConfig{};
+  c.polish_patience = 0;
+  EXPECT_THROW(validate(c, "/train"), InputError);
+  c = TrainConfig{};
+  c.polish_tolerance = 1.0;
+  try {
+    validate(c, "/train");
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("/train/polish_tolerance"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
