@@ -1,4 +1,7 @@
-// The training loop: Adam on the masked objective (docs/design.md section 4).
+// The training loop: Adam on the masked objective, then the L-BFGS polish (docs/design.md
+// section 4). Longer than most files (about 520 lines) because the loop's two phases share
+// one FitLoop: its record, best iterate, reducer (one process or a distributed group),
+// checkpoints and resume rules; splitting the phases would pass that state between files.
 #include "train/fit.h"
 
 #include <algorithm>
