@@ -91,8 +91,14 @@ CollectOutcome collect_experiment(const fs::path& out_dir, const std::optional<f
   const std::vector<PlannedRun> plan = plan_runs(e);
   const std::map<std::string, std::string> owners = run_owners(out_dir);
   CollectOutcome outcome;
+  std::size_t ladder_not_fitted = 0;
   for (const PlannedRun& run : plan) {
     const fs::path run_dir = out_dir / "runs" / run.id;
+    // Shards fit the seeds' runs only; the ladder's starts are optional here.
+    if (run.laddered() && !fs::exists(run_dir / "summary.json")) {
+      ++ladder_not_fitted;
+      continue;
+    }
     const auto owner = owners.find(run.id);
     const std::string owned_by =
         owner == owners.end() ? std::string("no shard has started it") : "shard " + owner->second;
@@ -108,7 +114,12 @@ CollectOutcome collect_experiment(const fs::path& out_dir, const std::optional<f
     if (record->outcome.status == RunStatus::Failed)
       outcome.missing.push_back(run.id + " (" + record->outcome.text() + "; " + owned_by + ")");
   }
-  out << "collected " << outcome.runs.size() << " of " << plan.size() << " runs from " << out_dir.string() << "\n";
+  out << "collected " << outcome.runs.size() << " of " << plan.size() - ladder_not_fitted << " runs from "
+      << out_dir.string() << "\n";
+  if (ladder_not_fitted > 0)
+    out << "the rank ladder's " << ladder_not_fitted
+        << " starts were not fitted (shards fit the seeds' runs; one process fits the ladder: ltrnn run "
+        << e.source.string() << " --out " << out_dir.string() << " --resume)\n";
   json extra = json::object();
   if (fs::exists(out_dir / "dataset_notes.json")) extra = json::parse(read_file(out_dir / "dataset_notes.json"));
   summarise_experiment(e, out_dir, resolved, outcome.runs, extra, out);

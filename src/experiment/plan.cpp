@@ -20,6 +20,47 @@ namespace ltrnn {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
+namespace {
+
+// The rank ladder's starts (docs/design.md section 5), after every seed's run so that those
+// keep their plan indices (and shards their runs). Each start's model is its rank's; its
+// seed (the first of the experiment) draws only the new components' directions.
+void add_ladder_starts(const Experiment& e, std::vector<PlannedRun>& plan, std::set<std::string>& ids) {
+  const std::size_t seeds_runs = plan.size();
+  for (std::size_t g = 0; g < e.runs.size(); ++g) {
+    const RunGroup& group = e.runs[g];
+    std::vector<int64_t> ranks = group.ranks;
+    std::sort(ranks.begin(), ranks.end());
+    ranks.erase(std::unique(ranks.begin(), ranks.end()), ranks.end());
+    if (ranks.size() < 2 || !has_components(group.kind) || group.distributed) continue;
+    for (int64_t hidden : group.hidden) {
+      const auto found = std::find_if(plan.begin(), plan.begin() + seeds_runs, [&](const PlannedRun& run) {
+        return run.group == g && run.model.hidden == hidden;
+      });
+      if (found == plan.begin() + seeds_runs || !found->train.ladder) continue;
+      const PlannedRun template_run = *found;  // a copy: the plan grows below
+      const auto add = [&](std::size_t to, std::size_t from, RunStart start, int64_t step) {
+        PlannedRun run = template_run;
+        run.model.rank = ranks[to];
+        run.train.seed = e.seeds.front();
+        run.start = start;
+        run.source_rank = ranks[from];
+        run.ladder_step = step;
+        run.id = to_string(run.model.kind) + "-r" + std::to_string(ranks[to]) + "-n" + std::to_string(hidden) + "-" +
+                 enum_name(start);
+        if (ids.count(run.id)) run.id += "-g" + std::to_string(g);
+        ids.insert(run.id);
+        plan.push_back(run);
+      };
+      const std::size_t n = ranks.size();
+      for (std::size_t j = 1; j < n; ++j) add(j, j - 1, RunStart::Up, static_cast<int64_t>(j - 1));
+      for (std::size_t j = n - 1; j-- > 0;) add(j, j + 1, RunStart::Down, static_cast<int64_t>(n - 2 - j));
+    }
+  }
+}
+
+}  // namespace
+
 std::vector<PlannedRun> plan_runs(const Experiment& e) {
   std::vector<PlannedRun> plan;
   std::set<std::string> ids;
@@ -47,16 +88,45 @@ std::vector<PlannedRun> plan_runs(const Experiment& e) {
           plan.push_back(run);
         }
   }
+  add_ladder_starts(e, plan, ids);
   return plan;
+}
+
+std::vector<std::size_t> ladder_sources(const std::vector<PlannedRun>& plan, std::size_t i) {
+  const PlannedRun& run = plan.at(i);
+  std::vector<std::size_t> sources;
+  if (!run.laddered()) return sources;
+  for (std::size_t k = 0; k < plan.size(); ++k) {
+    const PlannedRun& other = plan[k];
+    if (other.group == run.group && other.model.hidden == run.model.hidden && other.model.rank == run.source_rank &&
+        (!other.laddered() || other.start == run.start))
+      sources.push_back(k);
+  }
+  return sources;
+}
+
+std::vector<std::vector<std::size_t>> ladder_waves(const std::vector<PlannedRun>& plan,
+                                                   const std::vector<std::size_t>& runs) {
+  std::vector<std::vector<std::size_t>> waves;
+  for (const std::size_t i : runs) {
+    if (!plan[i].laddered()) continue;
+    const auto step = static_cast<std::size_t>(plan[i].ladder_step);
+    if (waves.size() <= step) waves.resize(step + 1);
+    waves[step].push_back(i);
+  }
+  return waves;
 }
 
 std::string format_plan(const std::vector<PlannedRun>& plan, const std::optional<DataSizes>& sizes) {
   std::ostringstream out;
   out << "plan: " << plan.size() << " run" << (plan.size() == 1 ? "" : "s") << "\n";
   for (std::size_t i = 0; i < plan.size(); ++i) {
-    out << "  " << std::setw(3) << i + 1 << ". " << plan[i].id << "  (" << plan[i].train.iterations
-        << " iterations max";
-    if (runs_tau_pilot(plan[i].model.learn_tau, plan[i].train))
+    out << "  " << std::setw(3) << i + 1 << ". " << plan[i].id << "  (";
+    if (plan[i].laddered())
+      out << "the polish from the best rank-" << plan[i].source_rank << " fit "
+          << (plan[i].start == RunStart::Up ? "plus" : "less") << " components, ";
+    out << plan[i].train.iterations << " iterations max";
+    if (!plan[i].laddered() && runs_tau_pilot(plan[i].model.learn_tau, plan[i].train))
       out << " + tau pilot " << kTauPilotFactors.size() << " x " << plan[i].train.tau_pilot_iterations;
     if (sizes) out << ", ~" << format_bytes(estimate_peak_bytes(plan[i].model, plan[i].train, *sizes)) << " peak";
     if (plan[i].distributed) out << ", distributed";
@@ -110,6 +180,10 @@ json resolved_json(const Experiment& e) {
   for (const PlannedRun& run : plan_runs(e)) {
     runs.push_back({{"id", run.id}, {"model", fields_to_json(run.model)}, {"train", fields_to_json(run.train)}});
     if (run.distributed) runs.back()["distributed"] = true;  // only when set: older plans resolve as before
+    if (run.laddered()) {
+      runs.back()["start"] = enum_name(run.start);
+      runs.back()["source_rank"] = run.source_rank;
+    }
   }
   json resolved{{"name", e.name},
                 {"source", e.source.string()},

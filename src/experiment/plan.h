@@ -8,21 +8,40 @@
 #include <vector>
 
 #include "experiment/experiment.h"
+#include "run/record.h"
 #include "train/memory.h"
 
 namespace ltrnn {
 
-// One fit of the plan: family x rank x hidden size x seed.
+// One fit of the plan: family x rank x hidden size x seed, or a start of the rank ladder.
 struct PlannedRun {
   std::string id;
   ModelConfig model;
   TrainConfig train;
   std::size_t group = 0;     // index in the experiment's "runs"
   bool distributed = false;  // the group's "distributed"
+  // The rank ladder (docs/design.md section 5): Up starts from the best fit of source_rank
+  // (the rank below) plus new components, Down from the best fit of source_rank (the rank
+  // above) less its weakest; ladder_step orders each chain (0 first).
+  RunStart start = RunStart::Seed;
+  int64_t source_rank = 0;
+  int64_t ladder_step = 0;
+  bool laddered() const { return start != RunStart::Seed; }
 };
 
-// Expands the runs: group order, then rank, hidden size, seed. Ids are stable.
+// Expands the runs: group order, then rank, hidden size, seed; then the rank ladder's
+// starts of every group (train.ladder, a family with components, two or more ranks, not
+// distributed), each hidden size's up chain then its down chain. Ids are stable: a ladder
+// start is "<model>-r<rank>-n<hidden>-up" or "-down", and the seeds' runs keep the
+// indices they have without the ladder.
 std::vector<PlannedRun> plan_runs(const Experiment& experiment);
+// The plan entries a ladder start `i` may start from: the group's runs at its hidden size
+// and source rank, from seeds or the same chain. Empty for a seed's run.
+std::vector<std::size_t> ladder_sources(const std::vector<PlannedRun>& plan, std::size_t i);
+// The ladder starts among `runs`, in waves: every start of wave w depends only on the
+// seeds' runs and on waves before w.
+std::vector<std::vector<std::size_t>> ladder_waves(const std::vector<PlannedRun>& plan,
+                                                   const std::vector<std::size_t>& runs);
 // "plan: N runs" and one line per run, as `validate` and `run` print it; with the data's
 // sizes, each run's estimated peak memory (train/memory.h).
 std::string format_plan(const std::vector<PlannedRun>& plan, const std::optional<DataSizes>& sizes = std::nullopt);

@@ -58,8 +58,11 @@ class LocalMode final : public RunMode {
 // One shard's runs, beside the other shards in the same directory.
 class ShardMode final : public RunMode {
  public:
-  explicit ShardMode(const ExperimentContext& context)
-      : RunMode(context), shard_(*context.options.shard), mine_(runs_of_shard(context.plan.size(), shard_)) {
+  explicit ShardMode(const ExperimentContext& context) : RunMode(context), shard_(*context.options.shard) {
+    // The rank ladder's starts depend on every shard's fits: a single process runs them
+    // (docs/design.md section 5); shards fit the seeds' runs, which precede them in the plan.
+    for (const std::size_t i : runs_of_shard(context.plan.size(), shard_))
+      if (!context.plan[i].laddered()) mine_.push_back(i);
     for (const std::size_t i : mine_) ids_.push_back(context.plan[i].id);
   }
 

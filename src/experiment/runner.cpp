@@ -41,6 +41,13 @@ std::vector<std::size_t> without_distributed(std::vector<std::size_t> order, con
   return order;
 }
 
+// The seeds' runs: the ladder's starts wait for them (plan.h ladder_waves).
+std::vector<std::size_t> without_ladder(std::vector<std::size_t> order, const std::vector<PlannedRun>& plan) {
+  order.erase(std::remove_if(order.begin(), order.end(), [&](std::size_t i) { return plan[i].laddered(); }),
+              order.end());
+  return order;
+}
+
 }  // namespace
 
 std::vector<RunRecord> run_experiment(const Experiment& e, const RunnerOptions& options, std::ostream& out) {
@@ -71,15 +78,18 @@ std::vector<RunRecord> run_experiment(const Experiment& e, const RunnerOptions& 
 
   // 2. Each run: the runs marked distributed first, with every process; then the others.
   RunScheduler scheduler(context, *mode, shared, out);
-  std::vector<std::size_t> order = fitting_order(mine, my_plan, dataset, options.jobs);
+  std::vector<std::size_t> order = without_ladder(fitting_order(mine, my_plan, dataset, options.jobs), context.plan);
   if (group) {
     scheduler.fit_together(mine, *group);
     order = without_distributed(order, context.plan);
   }
   scheduler.fit(order);
+  // 3. The rank ladder (docs/design.md section 5): its starts once the fits they start from
+  //    are done, wave by wave (the up and down chains side by side with --jobs).
+  for (const std::vector<std::size_t>& wave : ladder_waves(context.plan, mine)) scheduler.fit(wave);
   scheduler.rethrow_if_ended();
 
-  // 3-5. The comparison table, the analyses, results.json and the report (alone), or the
+  // 4-6. The comparison table, the analyses, results.json and the report (alone), or the
   // shard's record.
   const std::vector<RunRecord> results = scheduler.records();
   mode->finish(results, shared, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), out);

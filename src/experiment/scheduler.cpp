@@ -58,6 +58,7 @@ RunRecord RunScheduler::failure_record(std::size_t i, const std::exception& erro
   const PlannedRun& run = context_.plan[i];
   RunRecord record = planned_record(run.model, run.train);
   record.id = run.id;
+  record.start = run.start;
   record.outcome = RunOutcome::failed(one_line_message(error));
   try {
     const fs::path run_dir = context_.options.out_dir / "runs" / run.id;
@@ -69,6 +70,22 @@ RunRecord RunScheduler::failure_record(std::size_t i, const std::exception& erro
   return record;
 }
 
+std::filesystem::path RunScheduler::ladder_source(std::size_t i) const {
+  const PlannedRun& run = context_.plan[i];
+  const RunRecord* best = nullptr;
+  {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    for (const std::size_t k : ladder_sources(context_.plan, i)) {
+      const std::optional<RunRecord>& slot = slots_[k];
+      if (slot && slot->finished() && (!best || selection_loss(*slot) < selection_loss(*best))) best = &*slot;
+    }
+  }
+  if (!best)
+    throw InputError(run.id + ": no finished rank-" + std::to_string(run.source_rank) +
+                     " fit of this group and hidden size to start the rank ladder from");
+  return context_.options.out_dir / "runs" / best->id;
+}
+
 std::optional<RunRecord> RunScheduler::fitted_record(std::size_t i, TrialGroup* group) {
   const PlannedRun& run = context_.plan[i];
   const RunnerOptions& options = context_.options;
@@ -77,12 +94,16 @@ std::optional<RunRecord> RunScheduler::fitted_record(std::size_t i, TrialGroup* 
     TrainConfig train = run.train;
     train.threads = 0;  // set once per job, not per run (runs may share the process)
     if (options.device) train.device = *options.device;
-    const RunOptions run_options{options.progress && options.jobs == 1,
-                                 options.resume,
-                                 e.outputs.predictions,
-                                 e.outputs.factors,
-                                 e.outputs.export_model,
-                                 group};
+    RunOptions run_options{options.progress && options.jobs == 1,
+                           options.resume,
+                           e.outputs.predictions,
+                           e.outputs.factors,
+                           e.outputs.export_model,
+                           group};
+    if (run.laddered()) {
+      run_options.ladder_source = ladder_source(i);
+      run_options.start = run.start;
+    }
     throw_if_interrupted("interrupted before " + run.id);
     RunRecord record =
         execute_run(shared_.dataset, shared_.masks, run.model, train, options.out_dir / "runs" / run.id, run_options);
@@ -120,9 +141,10 @@ void RunScheduler::fit_one(std::size_t i, TrialGroup* group) {
     record = fitted_record(i, group);
     if (!record) return;
     const std::lock_guard<std::mutex> lock(mutex_);
-    out_ << prefix << record->outcome.text() << ", test nMSE " << record->test_nmse << " (" << record->iterations
-         << " iterations, " << std::fixed << std::setprecision(1) << record->seconds << " s)" << std::defaultfloat
-         << std::setprecision(6) << std::endl;
+    const std::string from = record->start_from.empty() ? "" : " from " + record->start_from;
+    out_ << prefix << record->outcome.text() << from << ", test nMSE " << record->test_nmse << " ("
+         << record->iterations << " iterations, " << std::fixed << std::setprecision(1) << record->seconds << " s)"
+         << std::defaultfloat << std::setprecision(6) << std::endl;
   }
   std::vector<RunRecord> so_far;
   const std::lock_guard<std::mutex> lock(mutex_);

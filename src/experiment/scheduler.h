@@ -39,6 +39,9 @@ class RunScheduler {
   // The fitted run's record; a failure that ends the experiment is kept and nothing returned.
   std::optional<RunRecord> fitted_record(std::size_t i, TrialGroup* group);
   RunRecord failure_record(std::size_t i, const std::exception& error);
+  // The run directory a ladder start begins from: the best finished fit among its sources
+  // (plan.h ladder_sources) on the selection loss; InputError when none has finished.
+  std::filesystem::path ladder_source(std::size_t i) const;
   void end_with(std::exception_ptr error);
   bool has_ended();
   void work_through(const std::vector<std::size_t>& order);

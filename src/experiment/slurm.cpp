@@ -1,6 +1,7 @@
 // The sbatch files of `ltrnn slurm`.
 #include "experiment/slurm.h"
 
+#include <algorithm>
 #include <regex>
 #include <sstream>
 
@@ -51,7 +52,11 @@ std::string resource_lines(const SlurmOptions& o) {
 }  // namespace
 
 SlurmScripts write_slurm_scripts(const Experiment& e, const SlurmOptions& o) {
-  const std::size_t runs = plan_runs(e).size();
+  // The array fits the seeds' runs; the rank ladder needs them all and one process
+  // (docs/design.md section 5).
+  const std::vector<PlannedRun> plan = plan_runs(e);
+  const auto runs = static_cast<std::size_t>(
+      std::count_if(plan.begin(), plan.end(), [](const PlannedRun& run) { return !run.laddered(); }));
   check_options(o, runs);
   const std::string out = plain_path(o.out_dir, "--out");
   const std::string experiment = plain_path(o.experiment, "the experiment file");

@@ -33,6 +33,9 @@ class FamilyTraits {
   virtual std::string weights_formula() const = 0;
   // R is a hyperparameter of the family (else `rank` is unused).
   virtual bool has_rank() const = 0;
+  // W(k) is a sum of R components that the rank ladder adds and removes one at a time
+  // (RecurrentWeightsImpl::component_strengths; docs/design.md section 5).
+  virtual bool has_components() const = 0;
   // Inputs and initial states live in the family's own column space (input_rank = rank);
   // otherwise in a free basis of input_rank directions.
   virtual bool inputs_in_column_space() const = 0;
@@ -62,6 +65,7 @@ class FamilyTraits {
 const std::vector<const FamilyTraits*>& family_table();
 const FamilyTraits& family_traits(ModelKind kind);
 bool has_rank(ModelKind kind);
+bool has_components(ModelKind kind);
 // The family the benchmarks and the paper's figures are stated for (docs/design.md
 // section 8): the first row of model/family_list.h, the low-tensor-rank model.
 ModelKind reference_family();

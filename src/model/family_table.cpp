@@ -48,6 +48,7 @@ const FamilyTraits& family_traits(ModelKind kind) {
 }
 
 bool has_rank(ModelKind kind) { return family_traits(kind).has_rank(); }
+bool has_components(ModelKind kind) { return family_traits(kind).has_components(); }
 
 ModelKind reference_family() { return kReferenceFamily; }
 

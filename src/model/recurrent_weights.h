@@ -34,6 +34,16 @@ class RecurrentWeightsImpl : public torch::nn::Module {
   virtual torch::Tensor input_basis() const = 0;
   // The fitted weight parameters under their exported names (factors.npz, TorchScript).
   virtual std::vector<std::pair<std::string, torch::Tensor>> named_factors() const = 0;
+
+  // The rank ladder (docs/design.md section 5), for families whose W(k) is a sum of R
+  // components, each one slice along the rank axis of their parameters
+  // (FamilyTraits::has_components): how strong each component is over the trials [R]
+  // (the weakest is dropped first), or nothing.
+  virtual std::optional<torch::Tensor> component_strengths() const { return std::nullopt; }
+  // Parameters (names relative to this module) whose slice for a new component keeps its
+  // fresh random draw rather than starting at zero: normalised directions, which zero would
+  // leave without one.
+  virtual std::vector<std::string> drawn_directions() const { return {}; }
 };
 
 // Columns scaled to unit Euclidean norm: a_r = a_raw_r / ||a_raw_r||.

@@ -52,7 +52,7 @@ std::vector<std::string> family_names(const std::vector<ModelKind>& families) {
   return names;
 }
 
-// Per family, its best finished seed at the selected rank (or over all runs without one).
+// Per family, its best finished run at the selected rank (or over all runs without one).
 std::vector<SelectedFit> selected_fits(const ResultsFile& results) {
   std::vector<SelectedFit> fits;
   for (const ModelKind family : families_of(results.runs)) {
@@ -60,7 +60,11 @@ std::vector<SelectedFit> selected_fits(const ResultsFile& results) {
     const RunRecord* best = best_finished_run(results.runs, [&](const RunRecord& r) {
       return r.model == family && (selected == results.selected_rank.end() || r.rank == selected->second);
     });
-    if (best) fits.push_back(SelectedFit{to_string(family), best->id, best->rank, best->seed, best->test_nmse});
+    if (!best) continue;
+    const std::string start = best->start == RunStart::Seed
+                                  ? "seed " + std::to_string(best->seed)
+                                  : "ladder " + enum_name(best->start) + " from " + best->start_from;
+    fits.push_back(SelectedFit{to_string(family), best->id, best->rank, start, best->test_nmse});
   }
   return fits;
 }
@@ -124,9 +128,9 @@ std::string runs_table(const std::vector<RunRecord>& runs, const std::vector<Sel
     out << "<tr" << (selected ? " class=\"selected\"" : "") << "><td>" << html_escape(run.id) << "</td><td>"
         << html_escape(to_string(run.model)) << "</td><td class=\"num\">"
         << (run.rank > 0 ? std::to_string(run.rank) : "–") << "</td><td class=\"num\">" << run.hidden
-        << "</td><td class=\"num\">" << run.seed << "</td><td class=\"num\">" << run.n_params
-        << "</td><td class=\"num\">" << run.iterations << "</td><td class=\"num\">" << number(run.seconds, 3)
-        << "</td>";
+        << "</td><td class=\"num\">" << (run.start == RunStart::Seed ? std::to_string(run.seed) : enum_name(run.start))
+        << "</td><td class=\"num\">" << run.n_params << "</td><td class=\"num\">" << run.iterations
+        << "</td><td class=\"num\">" << number(run.seconds, 3) << "</td>";
     if (validated) out << "<td class=\"num\">" << number(run.validation_loss, 4) << "</td>";
     out << "<td class=\"num\">" << number(run.test_nmse, 4) << "</td><td class=\"num\">" << number(run.test_r2, 4)
         << "</td>";

@@ -31,6 +31,7 @@ void score_on_validation(ComparisonRow& row, const std::vector<const RunRecord*>
   row.score = best->validation_loss;
   row.score_se = best->validation_loss_se;
   row.best_id = best->id;
+  row.best_start = best->start == RunStart::Seed ? "seed " + std::to_string(best->seed) : enum_name(best->start);
   row.best_test_nmse = best->test_nmse;
   row.best_test_bits_per_spike = best->test_bits_per_spike;
   std::vector<double> kept;  // the seeds that did not stall
@@ -212,7 +213,7 @@ std::string format_validation_comparison(const ComparisonTable& table) {
   std::ostringstream out;
   out << std::left << std::setw(14) << "model" << std::setw(6) << "rank" << std::setw(8) << "runs" << std::setw(9)
       << "stalled" << std::right << std::setw(13) << "validation" << std::setw(12) << "s.e." << std::setw(12)
-      << "s.e. diff" << std::setw(13) << "test nMSE" << (counts ? "  test bits/spike" : "") << "\n";
+      << "s.e. diff" << std::setw(13) << "test nMSE" << (counts ? "  test bits/spike" : "") << "  best start\n";
   for (const auto& row : table.rows) {
     std::ostringstream runs, difference_text;
     runs << row.finished << "/" << row.planned;
@@ -227,11 +228,12 @@ std::string format_validation_comparison(const ComparisonTable& table) {
         << row.score_se << std::setw(12) << difference_text.str() << std::setw(13) << row.best_test_nmse
         << std::defaultfloat;
     if (counts) out << std::fixed << std::setprecision(4) << std::setw(18) << row.best_test_bits_per_spike;
-    out << std::defaultfloat << (is_selected(table, row) ? "   <- selected" : "") << "\n";
+    out << std::defaultfloat << "  " << std::left << std::setw(10) << row.best_start << std::right
+        << (is_selected(table, row) ? " <- selected" : "") << "\n";
   }
   for (const auto& [family, rank] : table.selected_rank)
     out << "selected rank for " << to_string(family) << ": " << rank
-        << " (smallest rank whose best seed's validation loss is within one standard error of the best's; "
+        << " (smallest rank whose best fit's validation loss is within one standard error of the best's; "
            "s.e. diff: of the difference from the best, over the same validation blocks and over seeds; test "
            "scores are "
            "reported, never used to choose)\n";
@@ -298,6 +300,7 @@ std::vector<ComparisonRow> comparison_rows_from_json(const nlohmann::json& rows,
       row.score = number("score");
       row.score_se = number("score_se");
       row.best_id = j.value("best_id", "");
+      row.best_start = j.value("best_start", "");
       row.paired_se = number("paired_se");
       row.seed_spread = number("seed_spread");
       row.difference_se = number("difference_se");
@@ -326,6 +329,7 @@ nlohmann::json comparison_rows_json(const ComparisonTable& table) {
                     {"score", row.score},
                     {"score_se", row.score_se},
                     {"best_id", row.best_id},
+                    {"best_start", row.best_start},
                     {"paired_se", row.paired_se},
                     {"seed_spread", row.seed_spread},
                     {"difference_se", row.difference_se},

@@ -29,6 +29,9 @@ struct ComparisonRow {
   // standard error (that fit's sampling error); else mean_nmse and sem_nmse.
   double score = 0, score_se = 0;
   std::string best_id;  // the run behind `score` (validation basis), else empty
+  // Which start won the row (validation basis): "seed N", or "up"/"down" for the rank
+  // ladder's (docs/design.md section 5); else empty.
+  std::string best_start;
   // The standard error of the difference between this row's best seed and the family's
   // best row's over the validation entries both were scored on, with the entries of a
   // held-out block counted as one correlated unit (NaN when the runs' block losses are not
@@ -87,7 +90,7 @@ ComparisonTable compare_runs(const std::vector<RunRecord>& runs, const EntryLoss
 // The table as printed by `ltrnn run`.
 std::string format_comparison(const ComparisonTable& table);
 // results.json's "summary" rows (model, rank, finished, planned, mean_/std_/se_test_nmse,
-// score, score_se, basis, best_id, best_test_nmse, best_test_bits_per_spike, stalled).
+// score, score_se, basis, best_id, best_start, best_test_nmse, best_test_bits_per_spike, stalled).
 nlohmann::json comparison_rows_json(const ComparisonTable& table);
 
 }  // namespace ltrnn

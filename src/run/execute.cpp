@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "export/torchscript.h"
+#include "model/components.h"
 #include "model/family.h"
 #include "model/ltrnn_model.h"
 #include "run/comparison.h"
@@ -205,6 +206,39 @@ void score_and_write(RnnModel& model, const Dataset& dataset, const FitTarget& t
     record.outcome = RunOutcome::failed("non-finite predictions");
 }
 
+// A ladder start: `model` from the fitted model of a neighbouring rank in `source_dir`. One
+// component fewer: the one whose removal leaves the lowest training objective (every trial
+// kept), each candidate tried -- a weak trial factor alone can miss a component that merely
+// splits another; more than one fewer: the weakest (docs/design.md section 5).
+void start_from_neighbouring_rank(RnnModel& model, const fs::path& source_dir, const FitTarget& target,
+                                  const TrainConfig& config) {
+  const fs::path source_checkpoint = source_dir / "checkpoint.pt";
+  require(fs::exists(source_checkpoint), source_checkpoint.string(),
+          "the rank ladder starts from this fit, which has no checkpoint");
+  RnnModel source = model_from_checkpoint(source_checkpoint);
+  const int64_t from = component_count(source);
+  if (from != model->config().rank + 1) {
+    start_from_neighbouring_rank(model, source);
+    return;
+  }
+  const torch::Tensor all_trials = torch::ones({target.data.size(1)}, torch::kBool);
+  std::vector<int64_t> best_kept;
+  double best_objective = INFINITY;
+  for (int64_t dropped = 0; dropped < from; ++dropped) {
+    std::vector<int64_t> kept;
+    for (int64_t c = 0; c < from; ++c)
+      if (c != dropped) kept.push_back(c);
+    start_from_neighbouring_rank(model, source, kept);
+    torch::NoGradGuard no_grad;
+    const double value = objective(model, target, config, all_trials).item<double>();
+    if (value < best_objective || best_kept.empty()) {
+      best_objective = value;
+      best_kept = kept;
+    }
+  }
+  start_from_neighbouring_rank(model, source, best_kept);
+}
+
 }  // namespace
 
 RunRecord execute_run(const Dataset& dataset, const Masks& masks, const ModelConfig& model_config,
@@ -214,6 +248,10 @@ RunRecord execute_run(const Dataset& dataset, const Masks& masks, const ModelCon
   validate(model_config, "/model");
   validate(train_config, "/train");
   RunRecord record = planned_record(model_config, train_config);
+  if (options.ladder_source) {
+    record.start = options.start;
+    record.start_from = options.ladder_source->filename().string();
+  }
   if (writes) {
     fs::create_directories(run_dir);
     write_file_atomic(
@@ -229,6 +267,10 @@ RunRecord execute_run(const Dataset& dataset, const Masks& masks, const ModelCon
   const torch::Device device = resolve_device(train_config.device, train_config.tf32, "/train/device");
   const FitTarget target = make_fit_target(dataset.data, masks, train_config.loss, dataset.counts, dtype);
   RnnModel model = initial_model(dataset, masks, model_config, train_config, target);
+  const fs::path checkpoint = run_dir / "checkpoint.pt";
+  const bool resumes = options.resume && fs::exists(checkpoint);
+  if (options.ladder_source && !resumes)
+    start_from_neighbouring_rank(model, *options.ladder_source, target, train_config);
   record.n_params = model->n_params();
   // The fit on its device; what follows it (scores, files, export) on the CPU.
   model->to(device);
@@ -243,11 +285,14 @@ RunRecord execute_run(const Dataset& dataset, const Masks& masks, const ModelCon
   if (writes)
     hooks.on_checkpoint = [&](const FitProgress& progress) {
       write_file_atomic(run_dir / "log.csv", log_csv(progress.history));
-      save_checkpoint(run_dir / "checkpoint.pt", model, &progress.optimizer, progress.history, progress.best);
+      save_checkpoint(checkpoint, model, &progress.optimizer, progress.history, progress.best);
     };
   std::optional<FitStart> start;
-  if (options.resume && fs::exists(run_dir / "checkpoint.pt"))
-    start = load_checkpoint(run_dir / "checkpoint.pt", model);
+  if (resumes) start = load_checkpoint(checkpoint, model);
+  if (options.ladder_source) {
+    if (!start) start.emplace();
+    start->polish_only = true;
+  }
   const PilotOutcome pilot = tau_pilot_for(model, fit_target, model_config, train_config, run_dir, options,
                                            start.has_value(), writes, record.id);
   const FitResult result =

@@ -29,6 +29,11 @@ struct RunOptions {
   // A distributed fit (train/distributed.h): every process fits its share; rank 0 alone
   // writes the run directory, the others write nothing and return the bare record.
   TrialGroup* distributed = nullptr;
+  // A start of the rank ladder (docs/design.md section 5): the run directory of the fit of a
+  // neighbouring rank it starts from, with components added or removed
+  // (model/components.h); the fit is then the polish alone, without a tau pilot.
+  std::optional<std::filesystem::path> ladder_source;
+  RunStart start = RunStart::Seed;  // recorded: up or down with ladder_source
 };
 
 // Fits one model on a (preprocessed) dataset with the given masks and writes

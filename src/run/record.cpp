@@ -20,6 +20,13 @@ const std::vector<std::pair<RunStatus, std::string>>& EnumNames<RunStatus>::tabl
   return t;
 }
 
+template <>
+const std::vector<std::pair<RunStart, std::string>>& EnumNames<RunStart>::table() {
+  static const std::vector<std::pair<RunStart, std::string>> t{
+      {RunStart::Seed, "seed"}, {RunStart::Up, "up"}, {RunStart::Down, "down"}};
+  return t;
+}
+
 std::string RunOutcome::text() const {
   if (status == RunStatus::Finished) return "finished";
   return enum_name(status) + (reason.empty() ? "" : ": " + reason);

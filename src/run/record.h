@@ -40,8 +40,15 @@ struct RunOutcome {
 };
 void to_json(nlohmann::json& j, const RunOutcome& outcome);  // the status's name
 
+// Where a fit started (docs/design.md section 5): its seed's random draw, or the rank
+// ladder's best fit of the rank below plus new components ("up") or of the rank above less
+// its weakest ones ("down").
+enum class RunStart { Seed, Up, Down };
+template <>
+const std::vector<std::pair<RunStart, std::string>>& EnumNames<RunStart>::table();
+
 struct RunRecord {
-  std::string id;                      // "<model>-r<rank>-n<hidden>-s<seed>" (run/execute.h)
+  std::string id;                      // "<model>-r<rank>-n<hidden>-s<seed>", or "-up"/"-down" (run/execute.h)
   ModelKind model = kReferenceFamily;  // the family (its name in JSON and CSV)
   int64_t rank = 0;                    // 0 for families without a rank (full, static)
   int64_t hidden = 0, seed = 0, n_params = 0;
@@ -56,6 +63,8 @@ struct RunRecord {
   double validation_loss = NAN, validation_loss_se = NAN, validation_nmse = NAN;
   // Count data (Poisson loss) only, else NaN (null in JSON).
   double test_bits_per_spike = NAN, validation_bits_per_spike = NAN, test_deviance_explained = NAN;
+  RunStart start = RunStart::Seed;
+  std::string start_from;  // the ladder's source run id (empty for a seed's start)
 
   bool finished() const { return outcome.status == RunStatus::Finished; }
   bool validated() const { return validation_entries > 0; }
@@ -85,6 +94,8 @@ struct RunRecord {
     v.field("test_bits_per_spike", r.test_bits_per_spike);
     v.field("validation_bits_per_spike", r.validation_bits_per_spike);
     v.field("test_deviance_explained", r.test_deviance_explained);
+    v.field("start", r.start);
+    v.field("start_from", r.start_from);
   }
 };
 void to_json(nlohmann::json& j, const RunRecord& record);

@@ -43,6 +43,7 @@ class CsvLine {
     field(key, value.reason);
   }
   void field(const char* key, ModelKind value) { field(key, to_string(value)); }
+  void field(const char* key, RunStart value) { field(key, enum_name(value)); }
 
  private:
   void separate() {

@@ -41,6 +41,7 @@ struct TrainConfig {
   int64_t polish_after = 500;       // Adam iterations after which the L-BFGS polish starts at the latest (0: no polish)
   int64_t polish_patience = 20;     // polish iterations without a relative improvement before it has converged
   double polish_tolerance = 1e-4;   // relative improvement of the best held-out loss that counts in the polish
+  bool ladder = true;               // the rank ladder: each rank also fitted from its neighbours' best fits
   double fraction_masked = 0.1;     // trials dropped from the training loss each iteration
   double l2_hidden = 1e-3;          // weight of mean(x^2) over hidden activity
   double l2_inputs = 1e-3;          // weight of mean((A u)^2) over inputs
@@ -86,6 +87,12 @@ struct TrainConfig {
     v.field("polish_tolerance", c.polish_tolerance,
             "relative improvement of the best held-out loss that counts in "
             "the polish");
+    v.field("ladder", c.ladder,
+            "the rank ladder, for families whose W(k) is a sum of components and two or more ranks: each rank is "
+            "also fitted, by the polish alone, from the best fit of the rank below plus a new component that "
+            "contributes nothing yet (its loss can only improve) and from the best fit of the rank above less its "
+            "weakest component, so that the selected rank does not depend on which start a seed drew. Runs alone "
+            "(not in --shard or distributed groups)");
     v.field("fraction_masked", c.fraction_masked, "fraction of trials dropped from the training loss each iteration");
     v.field("l2_hidden", c.l2_hidden, "weight of the L2 penalty mean(x^2) on hidden activity");
     v.field("l2_inputs", c.l2_inputs, "weight of the L2 penalty mean((A u)^2) on inputs");

@@ -306,6 +306,7 @@ class FitLoop {
                                                                                                : StopReason::Converged;
       return Phase::Done;
     }
+    if (start.polish_only) return Phase::Polish;
     // The schedule's state is a function of the history: replay it, and the step size follows.
     const bool converged = schedule_.replay(result_.history) == LearningRateSchedule::Action::Converged;
     set_learning_rate(optimizer_, config_.learning_rate * schedule_.scale());

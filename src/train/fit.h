@@ -56,10 +56,13 @@ struct FitResult {
 };
 
 // Where a resumed fit starts: the history so far, the best iterate and the saved Adam state.
+// polish_only: a fit that is the polish alone, from the parameters the model holds (a rank
+// ladder start, docs/design.md section 5); with an empty history it starts the polish.
 struct FitStart {
   std::vector<IterationRecord> history;
   BestIterate best;
   std::function<void(torch::optim::Optimizer&)> restore_optimizer;
+  bool polish_only = false;
 };
 
 // Sets the threads of this thread's LibTorch ops and of OpenBLAS's pool (process-wide);

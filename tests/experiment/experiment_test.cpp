@@ -64,7 +64,7 @@ TEST(Experiment, ShippedExperimentsValidate) {
   }
   EXPECT_GE(checked, 1);
   const Experiment quickstart = load_experiment(fs::path(LTRNN_SOURCE_DIR) / "experiments/quickstart.json");
-  EXPECT_EQ(plan_runs(quickstart).size(), 14u);  // tensor_rank 1-5, full, static; 2 seeds
+  EXPECT_EQ(plan_runs(quickstart).size(), 22u);  // tensor_rank 1-5, full, static; 2 seeds; the ladder's 4 up, 4 down
 }
 
 // experiment.json read back (spec/experiment.h) is the experiment it was written from: every
@@ -295,7 +295,7 @@ TEST(Planner, ExpandsFamilyRankHiddenSeedWithStableIds) {
                                  "train": {"iterations": 5}}])");
   const Experiment e = parse_experiment(doc, "x.json");
   const auto plan = plan_runs(e);
-  ASSERT_EQ(plan.size(), 3u * 2u * 2u + 2u + 2u);
+  ASSERT_EQ(plan.size(), 3u * 2u * 2u + 2u + 2u + 2u * 4u);  // and the ladder's starts of tensor_rank
   EXPECT_EQ(plan[0].id, "tensor_rank-r1-n10-s0");
   EXPECT_EQ(plan[1].id, "tensor_rank-r1-n10-s7");
   EXPECT_EQ(plan[2].id, "tensor_rank-r1-n20-s0");
@@ -309,11 +309,40 @@ TEST(Planner, ExpandsFamilyRankHiddenSeedWithStableIds) {
   // The same file plans the same runs.
   const auto again = plan_runs(parse_experiment(doc, "x.json"));
   for (std::size_t i = 0; i < plan.size(); ++i) EXPECT_EQ(plan[i].id, again[i].id);
+
+  // The rank ladder after every seed's run: per hidden size, the up chain then the down
+  // chain; each start from its source rank's seeds and the starts of its own chain.
+  const std::vector<std::string> ladder{"tensor_rank-r2-n10-up",   "tensor_rank-r3-n10-up",  "tensor_rank-r2-n10-down",
+                                        "tensor_rank-r1-n10-down", "tensor_rank-r2-n20-up",  "tensor_rank-r3-n20-up",
+                                        "tensor_rank-r2-n20-down", "tensor_rank-r1-n20-down"};
+  for (std::size_t i = 0; i < ladder.size(); ++i) EXPECT_EQ(plan[16 + i].id, ladder[i]);
+  EXPECT_EQ(plan[16].start, RunStart::Up);
+  EXPECT_EQ(plan[16].source_rank, 1);
+  EXPECT_EQ(plan[16].model.rank, 2);
+  EXPECT_EQ(plan[19].start, RunStart::Down);
+  EXPECT_EQ(plan[19].source_rank, 2);
+  EXPECT_EQ(plan[19].train.seed, 0);  // the experiment's first seed draws the new components
+  EXPECT_EQ(ladder_sources(plan, 16), (std::vector<std::size_t>{0, 1}));      // r1-n10 seeds
+  EXPECT_EQ(ladder_sources(plan, 17), (std::vector<std::size_t>{4, 5, 16}));  // r2-n10 seeds and r2-up
+  EXPECT_EQ(ladder_sources(plan, 18), (std::vector<std::size_t>{8, 9}));      // r3-n10 seeds
+  EXPECT_EQ(ladder_sources(plan, 19), (std::vector<std::size_t>{4, 5, 18}));  // r2-n10 seeds and r2-down
+  EXPECT_TRUE(ladder_sources(plan, 3).empty());
+  std::vector<std::size_t> all(plan.size());
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+  const auto waves = ladder_waves(plan, all);
+  ASSERT_EQ(waves.size(), 2u);
+  EXPECT_EQ(waves[0], (std::vector<std::size_t>{16, 18, 20, 22}));
+  EXPECT_EQ(waves[1], (std::vector<std::size_t>{17, 19, 21, 23}));
+
+  // train.ladder false (here for one group) plans the seeds' runs alone.
+  doc["runs"][0]["train"] = {{"ladder", false}};
+  EXPECT_EQ(plan_runs(parse_experiment(doc, "x.json")).size(), 16u);
 }
 
 TEST(Planner, SeveralJobsTakeTheLongestRunsFirst) {
   json doc = minimal();
   doc["seeds"] = {0, 1};
+  doc["train"] = {{"ladder", false}};
   doc["runs"] = json::parse(R"([{"model": "tensor_rank", "ranks": [1, 2], "hidden": 40, "train": {"iterations": 1000}},
                                 {"model": "full", "hidden": 40, "train": {"iterations": 1000}},
                                 {"model": "tensor_rank", "ranks": [1], "hidden": 40, "train": {"iterations": 3000}}])");

@@ -50,21 +50,31 @@ TEST_F(RunnerDirectory, WritesTheOutputDirectoryAndRefusesToOverwriteIt) {
   options.progress = false;
   std::ostringstream log;
   const auto runs = run_experiment(e, options, log);
-  ASSERT_EQ(runs.size(), 3u);
+  ASSERT_EQ(runs.size(), 5u);  // with the rank ladder's r2-up and r1-down
   for (const auto& run : runs) EXPECT_TRUE(run.finished()) << run.id;
-  EXPECT_NE(log.str().find("plan: 3 runs"), std::string::npos);
+  EXPECT_NE(log.str().find("plan: 5 runs"), std::string::npos);
   EXPECT_NE(log.str().find("selected rank for tensor_rank"), std::string::npos);
   for (const char* file : {"experiment.json", "results.json", "results.csv", "dataset.npz", "masks.npz", "report.html"})
     EXPECT_TRUE(fs::exists(options.out_dir / file)) << file;
   EXPECT_NE(log.str().find("report: "), std::string::npos);
-  for (const char* id : {"tensor_rank-r1-n6-s0", "tensor_rank-r2-n6-s0", "static-n6-s0"})
+  for (const char* id : {"tensor_rank-r1-n6-s0", "tensor_rank-r2-n6-s0", "static-n6-s0", "tensor_rank-r2-n6-up",
+                         "tensor_rank-r1-n6-down"})
     for (const char* file :
          {"summary.json", "log.csv", "checkpoint.pt", "predictions.npy", "factors.npz", "config.json", "model.pt"})
       EXPECT_TRUE(fs::exists(options.out_dir / "runs" / id / file)) << id << "/" << file;
   const json results = json::parse(read_file(options.out_dir / "results.json"));
-  EXPECT_EQ(results["runs"].size(), 3u);
+  EXPECT_EQ(results["runs"].size(), 5u);
   EXPECT_TRUE(results.contains("selected_rank"));
-  EXPECT_EQ(results["experiment"]["plan"].size(), 3u);
+  EXPECT_EQ(results["experiment"]["plan"].size(), 5u);
+  // The ladder's starts say where they started; the up start from the only rank-1 fit.
+  const json& up = results["runs"][3];
+  EXPECT_EQ(up["id"], "tensor_rank-r2-n6-up");
+  EXPECT_EQ(up["start"], "up");
+  EXPECT_EQ(up["start_from"], "tensor_rank-r1-n6-s0");
+  // It starts at the rank-1 fit's simulation and keeps its best iterate: never worse.
+  EXPECT_LE(up["validation_loss"].get<double>(), results["runs"][0]["validation_loss"].get<double>() * (1 + 1e-6));
+  EXPECT_EQ(results["runs"][0]["start"], "seed");
+  EXPECT_EQ(results["runs"][0]["start_from"], "");
   std::istringstream csv(read_file(options.out_dir / "results.csv"));
   std::string header;
   std::getline(csv, header);
@@ -72,7 +82,7 @@ TEST_F(RunnerDirectory, WritesTheOutputDirectoryAndRefusesToOverwriteIt) {
             "id,model,rank,hidden,seed,n_params,train_loss,test_loss,test_nmse,test_r2,iterations,seconds,status,"
             "status_reason,"
             "validation_entries,validation_loss,validation_nmse,test_bits_per_spike,validation_bits_per_spike,"
-            "test_deviance_explained");
+            "test_deviance_explained,start,start_from");
   // masks.npz holds the three disjoint sets the runs used.
   const auto masks = read_npz(options.out_dir / "masks.npz");
   for (const char* key : {"train", "validation", "test"}) EXPECT_TRUE(masks.count(key)) << key;

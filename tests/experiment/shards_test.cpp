@@ -102,6 +102,7 @@ class ShardedRun : public ::testing::Test {
     tiny.checkpoint_every = 10;
     tiny.seeds = {0, 1};
     tiny.report = false;
+    tiny.more_train = {{"ladder", false}};                     // shards fit the seeds' runs (the ladder: one process)
     experiment = write_tiny_experiment(scratch.path(), tiny);  // 6 runs
   }
   Child shard(const std::string& which, const fs::path& out, bool resume = false) {

@@ -42,6 +42,7 @@ TEST(SlurmCluster, AnArrayOfShardsThenTheCollectJobGiveTheResultsOfOneRun) {
   tiny.iterations = 100;
   tiny.seeds = {0, 1};
   tiny.report = false;
+  tiny.more_train = {{"ladder", false}};  // shards fit the seeds' runs (the ladder: one process)
   const fs::path experiment = write_tiny_experiment(scratch.path(), tiny);  // 6 runs
   const fs::path plain = scratch / "plain", grid = scratch / "grid";
   const Outcome one_run = run_ltrnn("run " + experiment.string() + " --out " + plain.string() + " --threads 1 --quiet");

@@ -49,7 +49,7 @@ TEST(SpikingRecording, PlantedRank2IsSelectedOnValidationAndScoresInBitsPerSpike
   options.jobs = 2;
   std::ostringstream log;
   const std::vector<RunRecord> runs = run_experiment(load_experiment(dir / "experiment.json"), options, log);
-  ASSERT_EQ(runs.size(), 6u);
+  ASSERT_EQ(runs.size(), 10u);  // 3 ranks x 2 seeds, and the rank ladder's 2 up and 2 down starts
   for (const RunRecord& run : runs) ASSERT_TRUE(run.finished()) << run.id << ": " << run.outcome.text();
 
   const ResultsFile results = read_results(options.out_dir / "results.json");

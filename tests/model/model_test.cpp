@@ -4,11 +4,13 @@
 
 #include <cmath>
 
+#include "model/components.h"
 #include "model/families/tensor_rank.h"
 #include "model/family.h"
 #include "model/ltrnn_model.h"
 #include "model/test_models.h"
 #include "train/fit.h"
+#include "util/errors.h"
 
 namespace ltrnn {
 namespace {
@@ -178,6 +180,82 @@ TEST(TensorRankModel, ParameterCountFollowsTheParameterisation) {
   // R (2N + K) weights + C R initial states + C T_in R inputs + D N readout + D baseline + log tau
   const int64_t expected = 2 * (2 * 4 + 5) + 2 * 2 + 2 * 3 * 2 + 3 * 4 + 3 + 1;
   EXPECT_EQ(model->n_params(), expected);
+}
+
+// The rank ladder's starts (model/components.h).
+RnnModel model_of_rank(const Dataset& ds, int64_t rank, TrialPrior prior, uint64_t seed) {
+  torch::manual_seed(seed);
+  ModelConfig config = tiny_config(rank, 6);
+  config.trial_prior = prior;
+  RnnModel model(config, TrialStructure::from_dataset(ds, config));
+  randomise_parameters(model);
+  return model;
+}
+
+torch::Tensor all_trials(const Dataset& ds) { return torch::arange(ds.n_trials(), torch::kInt64); }
+
+TEST(RankLadderStart, AddedComponentsStartAtTheSourceFitsSimulation) {
+  const Dataset ds = tiny_dataset(7, 6, 3);
+  for (const TrialPrior prior : {TrialPrior::GaussianProcess, TrialPrior::Free}) {
+    RnnModel source = model_of_rank(ds, 2, prior, 11);
+    RnnModel target = model_of_rank(ds, 4, prior, 12);
+    const torch::Tensor drawn_columns = tensor_rank_weights(target).column_factors().narrow(1, 2, 2).detach().clone();
+    start_from_neighbouring_rank(target, source);
+    torch::NoGradGuard no_grad;
+    // The same trajectories and weights: the new components contribute nothing yet.
+    EXPECT_TRUE(torch::allclose(target->simulate(all_trials(ds)).linear, source->simulate(all_trials(ds)).linear, 1e-12,
+                                1e-12));
+    EXPECT_TRUE(torch::allclose(target->weights(all_trials(ds)), source->weights(all_trials(ds)), 1e-12, 1e-12));
+    const TensorRankWeightsImpl& w = tensor_rank_weights(target);
+    EXPECT_TRUE(torch::equal(w.trial_factors().narrow(1, 2, 2), torch::zeros({6, 2}, torch::kFloat64)));
+    // Their directions are the target's own draws (unit columns), not zeros.
+    EXPECT_TRUE(torch::allclose(w.column_factors().narrow(1, 2, 2), drawn_columns, 1e-12, 1e-12));
+    EXPECT_TRUE(torch::allclose(w.column_factors().narrow(1, 0, 2), tensor_rank_weights(source).column_factors(), 1e-12,
+                                1e-12));
+  }
+}
+
+TEST(RankLadderStart, FewerComponentsDropTheWeakest) {
+  const Dataset ds = tiny_dataset(7, 6, 3);
+  RnnModel source = model_of_rank(ds, 3, TrialPrior::Free, 13);
+  {
+    torch::NoGradGuard no_grad;
+    tensor_rank_weights(source).trial_prior->free.select(1, 1).mul_(0.01);  // component 1 the weakest
+  }
+  RnnModel target = model_of_rank(ds, 2, TrialPrior::Free, 14);
+  start_from_neighbouring_rank(target, source);
+  torch::NoGradGuard no_grad;
+  // W(k) less component 1, computed from the source's factors: W(k) - c[k,1] a_1 b_1^T.
+  const TensorRankFactors f = tensor_rank_weights(source).factors();
+  const torch::Tensor dropped =
+      torch::einsum("k,i,j->kij", {f.trial.select(1, 1), f.column.select(1, 1), f.row.select(1, 1)});
+  EXPECT_TRUE(
+      torch::allclose(target->weights(all_trials(ds)), source->weights(all_trials(ds)) - dropped, 1e-12, 1e-12));
+  // Inputs and initial states keep the kept components' coefficients; the readout is copied.
+  const torch::Tensor kept = torch::tensor({0, 2}, torch::kInt64);
+  EXPECT_TRUE(torch::equal(target->initial_state, source->initial_state.index_select(1, kept)));
+  EXPECT_TRUE(torch::equal(target->inputs, source->inputs.index_select(2, kept)));
+  EXPECT_TRUE(torch::equal(target->readout, source->readout));
+  EXPECT_TRUE(torch::equal(target->log_tau, source->log_tau));
+}
+
+TEST(RankLadderStart, RefusesFamiliesWithoutComponents) {
+  const Dataset ds = tiny_dataset(7, 6, 3);
+  ModelConfig config = tiny_config(2, 6);
+  config.kind = ModelKind::MatrixRank;
+  RnnModel source(config, TrialStructure::from_dataset(ds, config));
+  config.rank = 3;
+  RnnModel target(config, TrialStructure::from_dataset(ds, config));
+  try {
+    start_from_neighbouring_rank(target, source);
+    FAIL() << "expected an InputError";
+  } catch (const InputError& error) {
+    EXPECT_NE(std::string(error.what())
+                  .find("the rank ladder: needs two models of one family whose weights have "
+                        "components, got matrix_rank"),
+              std::string::npos)
+        << error.what();
+  }
 }
 
 }  // namespace

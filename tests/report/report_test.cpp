@@ -222,11 +222,22 @@ const json& chart_rows(const Chart& chart) {
   return chart.spec.at("layer").back().at("data").at("values");
 }
 
-std::string selected_tensor_rank_run(const fs::path& dir) {
+// The tensor_rank fit the report shows: at the selected rank, the finished run (a seed's or
+// a rank-ladder start's) with the lowest validation loss; its id and its label.
+std::pair<std::string, std::string> selected_tensor_rank_fit(const fs::path& dir) {
   const json results = json::parse(read_file(dir / "results.json"));
   const int64_t rank = results["selected_rank"]["tensor_rank"];
-  return "tensor_rank-r" + std::to_string(rank) + "-n20-s0";
+  const json* best = nullptr;
+  for (const json& run : results["runs"])
+    if (run["model"] == "tensor_rank" && run["rank"] == rank && run["status"] == "finished" &&
+        (!best || run["validation_loss"].get<double>() < (*best)["validation_loss"].get<double>()))
+      best = &run;
+  const std::string start = (*best)["start"] == "seed" ? "seed " + std::to_string((*best)["seed"].get<int64_t>())
+                                                       : "ladder " + (*best)["start"].get<std::string>() + " from " +
+                                                             (*best)["start_from"].get<std::string>();
+  return {(*best)["id"], "tensor_rank, rank " + std::to_string(rank) + ", " + start};
 }
+std::string selected_tensor_rank_run(const fs::path& dir) { return selected_tensor_rank_fit(dir).first; }
 
 // Every x and y channel that shows a field has a title with its unit in brackets.
 void expect_axis_titles_with_units(const json& spec, const std::string& chart) {
@@ -253,13 +264,12 @@ TEST(ReportOfAnExperiment, RunWritesItAndEveryPartIsThere) {
   for (const ReportSection& section : page.sections) headings.push_back(section.heading);
   const json results = json::parse(read_file(dir / "results.json"));
   const int64_t rank = results["selected_rank"]["tensor_rank"];
-  EXPECT_EQ(headings,
-            (std::vector<std::string>{"Experiment", "Model selection",
-                                      "Selected fit: tensor_rank, rank " + std::to_string(rank) + ", seed 0",
-                                      "Selected fit: full, seed 0", "Selected fit: static, seed 0",
-                                      "Selected fit: matrix_rank, rank 1, seed 0", "Reaching behaviour", "Analyses"}));
+  EXPECT_EQ(headings, (std::vector<std::string>{
+                          "Experiment", "Model selection", "Selected fit: " + selected_tensor_rank_fit(dir).second,
+                          "Selected fit: full, seed 0", "Selected fit: static, seed 0",
+                          "Selected fit: matrix_rank, rank 1, seed 0", "Reaching behaviour", "Analyses"}));
   EXPECT_NE(page.html.find("tensor_rank: rank " + std::to_string(rank) + " selected."), std::string::npos);
-  const std::string fit = "tensor_rank, rank " + std::to_string(rank) + ", seed 0";
+  const std::string fit = selected_tensor_rank_fit(dir).second;
   for (const std::string& title : std::vector<std::string>{
            "Cross-validated error against rank", "Error against model size", "Training curve — " + fit,
            "Trial factors — " + fit, "Column and row factor loadings — " + fit,
@@ -275,7 +285,7 @@ TEST(ReportOfAnExperiment, RunWritesItAndEveryPartIsThere) {
     }
   // The experiment table: shape, plan and wall time.
   EXPECT_NE(page.sections[0].html.find("30 time bins × 48 trials × 20 neurons"), std::string::npos);
-  EXPECT_NE(page.sections[0].html.find("5 runs: 5 finished"), std::string::npos);
+  EXPECT_NE(page.sections[0].html.find("7 runs: 7 finished"), std::string::npos);  // with the ladder's 2
   EXPECT_EQ(page.sections[0].html.find("not recorded"), std::string::npos);
 }
 
@@ -290,7 +300,7 @@ TEST(ReportOfAnExperiment, ChartDataAreTheSavedFitsAndData) {
                             b = factors.at("row_factors").to_doubles();
   const int64_t N = factors.at("column_factors").shape[0];
   ASSERT_GT(R, 1) << "with one component, [K, R] and [R, K] indexing would look alike";
-  const std::string fit = "tensor_rank, rank " + std::to_string(R) + ", seed 0";
+  const std::string fit = selected_tensor_rank_fit(dir).second;
 
   // 1. Trial factors: the values of factors.npz.
   const Chart* trial_chart = find_chart(page, "Trial factors — " + fit);

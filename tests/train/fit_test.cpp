@@ -678,6 +678,37 @@ TEST(Polish, StartsAfterPolishAfterAdamIterationsAndIsOffAtZero) {
   EXPECT_TRUE(std::none_of(plain.begin(), plain.end(), [](const auto& r) { return r.polish; }));
 }
 
+// A rank ladder's fit (FitStart::polish_only): the polish alone, from the parameters the model
+// holds: its first record is theirs (as an Adam fit's first record is), every record is the
+// polish's, and the saved model's validation loss is at most the start's.
+TEST(Polish, PolishOnlyStartsFromTheModelsParametersAndKeepsItsBest) {
+  SmallFit f = polished_fit();
+  const FitTarget target = make_fit_target(f.dataset.data, f.masks, LossKind::MSE, false, torch::kFloat32);
+  RnnModel adam_model = fresh_model(f, 0);
+  PlateauTermination termination(f.train_config.plateau_options());
+  const FitResult adam = fit(adam_model, target, f.train_config, termination);
+
+  RnnModel model = fresh_model(f, 0);
+  FitStart start;
+  start.polish_only = true;
+  PlateauTermination again(f.train_config.plateau_options());
+  const FitResult polished = fit(model, target, f.train_config, again, {}, &start);
+  ASSERT_FALSE(polished.history.empty());
+  EXPECT_EQ(polished.history.front().validation_loss, adam.history.front().validation_loss);
+  EXPECT_TRUE(std::all_of(polished.history.begin(), polished.history.end(), [](const auto& r) { return r.polish; }));
+  EXPECT_EQ(polished.stop_reason, StopReason::Converged);
+  const double best =
+      std::min_element(polished.history.begin(), polished.history.end(), [](const auto& a, const auto& b) {
+        return a.validation_loss < b.validation_loss;
+      })->validation_loss;
+  EXPECT_LT(best, polished.history.front().validation_loss);
+  // The saved parameters are the best record's: a polish-only resume of the final state stops at once.
+  FitStart finished{polished.history, {}, {}, true};
+  PlateauTermination third(f.train_config.plateau_options());
+  const FitResult at_once = fit(model, target, f.train_config, third, {}, &finished);
+  EXPECT_EQ(at_once.history.size(), polished.history.size());
+}
+
 TEST(Polish, RefusesBadOptions) {
   TrainConfig c;
   c.polish_after = -1;

@@ -57,6 +57,7 @@ class FullFamily final : public FamilyTraits {
     return "W(k) free N x N per trial, GP-smooth over trials; K N^2 weight parameters";
   }
   bool has_rank() const override { return false; }
+  bool has_components() const override { return false; }
   bool inputs_in_column_space() const override { return false; }
   std::shared_ptr<RecurrentWeightsImpl> make_weights(const ModelConfig& config,
                                                      const TrialStructure& structure) const override {

@@ -71,6 +71,9 @@ class MatrixRankFamily final : public FamilyTraits {
     return "W(k) = U(k) V(k)^T, U, V N x R, GP-smooth over trials; 2 K N R weight parameters";
   }
   bool has_rank() const override { return true; }
+  // U(k), V(k) are per-trial values with the rank axis inside a flattened [N*R] axis: not
+  // (yet) sliced by component, so the ladder passes this family by.
+  bool has_components() const override { return false; }
   bool inputs_in_column_space() const override { return false; }
   std::shared_ptr<RecurrentWeightsImpl> make_weights(const ModelConfig& config,
                                                      const TrialStructure& structure) const override {

@@ -45,6 +45,7 @@ class StaticFamily final : public FamilyTraits {
     return "W(k) = W for every trial (no learning); N^2 weight parameters";
   }
   bool has_rank() const override { return false; }
+  bool has_components() const override { return false; }
   bool inputs_in_column_space() const override { return false; }
   std::shared_ptr<RecurrentWeightsImpl> make_weights(const ModelConfig& config,
                                                      const TrialStructure& structure) const override {

@@ -46,6 +46,7 @@ class TensorRankFamily final : public FamilyTraits {
  public:
   std::string weights_formula() const override { return "W(k) = sum_r c[k,r] a_r b_r^T; R (2N + K) weight parameters"; }
   bool has_rank() const override { return true; }
+  bool has_components() const override { return true; }
   bool inputs_in_column_space() const override { return true; }
   std::shared_ptr<RecurrentWeightsImpl> make_weights(const ModelConfig& config,
                                                      const TrialStructure& structure) const override {

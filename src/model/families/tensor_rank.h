@@ -20,6 +20,12 @@ class TensorRankWeightsImpl : public RecurrentWeightsImpl {
   torch::Tensor dense_weights(const torch::Tensor& trials) const override;
   torch::Tensor input_basis() const override { return column_factors(); }  // inputs live in span(A)
   std::vector<std::pair<std::string, torch::Tensor>> named_factors() const override;
+  // Component r adds c[k,r] a_r b_r^T, of Frobenius norm |c[k,r]| (unit a_r, b_r): its
+  // strength is the root mean square of c[:,r] over trials.
+  std::optional<torch::Tensor> component_strengths() const override {
+    return trial_factors().detach().square().mean(0).sqrt();
+  }
+  std::vector<std::string> drawn_directions() const override { return {"column_factors", "row_factors"}; }
 
   torch::Tensor column_factors() const { return unit_columns(column_raw); }  // A [N, R]
   torch::Tensor row_factors() const { return unit_columns(row_raw); }        // B [N, R]
