@@ -36,6 +36,7 @@ RunRecord fit_share(const SharedData& shared, const PlannedRun& run, const Runne
   run_options.progress = false;
   run_options.resume = options.resume;
   run_options.distributed = &group;
+  run_options.id = run.id;
   try {
     RunRecord record =
         execute_run(shared.dataset, shared.masks, run.model, train, options.out_dir / "runs" / run.id, run_options);

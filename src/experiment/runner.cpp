@@ -83,13 +83,17 @@ std::vector<RunRecord> run_experiment(const Experiment& e, const RunnerOptions& 
     scheduler.fit_together(mine, *group);
     order = without_distributed(order, context.plan);
   }
-  scheduler.fit(order);
-  // 3. The rank ladder (docs/design.md section 5): its starts once the fits they start from
-  //    are done, wave by wave (the up and down chains side by side with --jobs).
-  for (const std::vector<std::size_t>& wave : ladder_waves(context.plan, mine)) scheduler.fit(wave);
+  // The rank ladder's starts (docs/design.md section 5), wave by wave, ahead of the seeds'
+  // runs: a job takes the first entry whose sources are done, so each chain goes on as soon
+  // as it can (its steps are sequential) while the seeds' runs fill the other jobs.
+  std::vector<std::size_t> ladder_first;
+  for (const std::vector<std::size_t>& wave : ladder_waves(context.plan, mine))
+    ladder_first.insert(ladder_first.end(), wave.begin(), wave.end());
+  ladder_first.insert(ladder_first.end(), order.begin(), order.end());
+  scheduler.fit(ladder_first);
   scheduler.rethrow_if_ended();
 
-  // 4-6. The comparison table, the analyses, results.json and the report (alone), or the
+  // 3-5. The comparison table, the analyses, results.json and the report (alone), or the
   // shard's record.
   const std::vector<RunRecord> results = scheduler.records();
   mode->finish(results, shared, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), out);

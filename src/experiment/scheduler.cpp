@@ -100,6 +100,7 @@ std::optional<RunRecord> RunScheduler::fitted_record(std::size_t i, TrialGroup* 
                            e.outputs.factors,
                            e.outputs.export_model,
                            group};
+    run_options.id = run.id;
     if (run.laddered()) {
       run_options.ladder_source = ladder_source(i);
       run_options.start = run.start;
@@ -135,6 +136,7 @@ void RunScheduler::fit_one(std::size_t i, TrialGroup* group) {
   }
   std::optional<RunRecord> record = final_record(run_dir, context_.options.resume);
   if (record) {
+    record->id = run.id;  // the plan's (a summary.json written before it carried the plan's id)
     const std::lock_guard<std::mutex> lock(mutex_);
     out_ << prefix << "already " << record->outcome.text() << std::endl;
   } else {
@@ -175,23 +177,54 @@ void RunScheduler::fit_together(const std::vector<std::size_t>& runs, TrialGroup
   }
 }
 
+bool RunScheduler::ready(std::size_t i, const std::vector<std::size_t>& order) const {
+  for (const std::size_t k : ladder_sources(context_.plan, i))
+    if (!slots_[k] && std::find(order.begin(), order.end(), k) != order.end()) return false;
+  return true;
+}
+
+std::optional<std::size_t> RunScheduler::take_next(const std::vector<std::size_t>& order) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (true) {
+    if (ended_) return std::nullopt;
+    std::optional<std::size_t> waiting;
+    for (std::size_t n = 0; n < order.size(); ++n) {
+      if (taken_[n]) continue;
+      if (ready(order[n], order)) {
+        taken_[n] = true;
+        ++running_;
+        return n;
+      }
+      if (!waiting) waiting = n;
+    }
+    if (!waiting) return std::nullopt;  // every entry taken
+    // A start whose sources will not come (another process holds one): it records why.
+    if (running_ == 0) {
+      taken_[*waiting] = true;
+      ++running_;
+      return waiting;
+    }
+    run_done_.wait(lock);
+  }
+}
+
 void RunScheduler::work_through(const std::vector<std::size_t>& order) {
   const int64_t threads = context_.options.threads_per_run();
   if (threads > 0) use_compute_threads(static_cast<int>(threads));
-  while (true) {
-    std::size_t n = 0;
+  while (const std::optional<std::size_t> n = take_next(order)) {
+    fit_one(order[*n], nullptr);
     {
       const std::lock_guard<std::mutex> lock(mutex_);
-      if (ended_ || next_ >= order.size()) return;
-      n = next_++;
+      --running_;
     }
-    fit_one(order[n], nullptr);
+    run_done_.notify_all();
   }
 }
 
 void RunScheduler::fit(const std::vector<std::size_t>& order) {
   if (has_ended()) return;
-  next_ = 0;
+  taken_.assign(order.size(), false);
+  running_ = 0;
   const int64_t jobs = std::min<int64_t>(context_.options.jobs, static_cast<int64_t>(order.size()));
   if (jobs <= 1) {
     work_through(order);

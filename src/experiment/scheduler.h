@@ -5,6 +5,7 @@
 // that ends the experiment (an interrupt, a full disk, a failed distributed fit) stops every
 // job and is rethrown with the command that resumes.
 #pragma once
+#include <condition_variable>
 #include <cstddef>
 #include <exception>
 #include <mutex>
@@ -26,7 +27,8 @@ class RunScheduler {
   // Rank 0 of --distributed: the entries of `runs` marked distributed, in that order, each
   // announced to the other processes and fitted with them.
   void fit_together(const std::vector<std::size_t>& runs, TrialGroup& group);
-  // The entries `order` of the plan with options.jobs jobs (none when the experiment ended).
+  // The entries `order` of the plan with options.jobs jobs (none when the experiment ended),
+  // each taken once the runs it starts from (a rank-ladder start's sources) have records.
   void fit(const std::vector<std::size_t>& order);
 
   // Rethrows the error that ended the experiment, if any, with the command that resumes.
@@ -45,6 +47,11 @@ class RunScheduler {
   void end_with(std::exception_ptr error);
   bool has_ended();
   void work_through(const std::vector<std::size_t>& order);
+  // The position in `order` of the next run to fit: the first one not taken whose ladder
+  // sources among `order` have records (waiting while other runs are in progress); none
+  // when every entry is taken or the experiment has ended.
+  std::optional<std::size_t> take_next(const std::vector<std::size_t>& order);
+  bool ready(std::size_t i, const std::vector<std::size_t>& order) const;  // under mutex_
 
   const ExperimentContext& context_;
   RunMode& mode_;
@@ -53,7 +60,9 @@ class RunScheduler {
   std::vector<std::optional<RunRecord>> slots_;  // by plan entry
   mutable std::mutex mutex_;                     // guards slots_, out_, ended_ and the results files
   std::exception_ptr ended_;                     // the first error that ends the experiment
-  std::size_t next_ = 0;                         // the next entry of the queue (guarded by mutex_)
+  std::vector<bool> taken_;                      // by position in fit()'s order (guarded by mutex_)
+  int64_t running_ = 0;                          // runs in progress (guarded by mutex_)
+  std::condition_variable run_done_;             // a run has finished
 };
 
 }  // namespace ltrnn

@@ -248,6 +248,7 @@ RunRecord execute_run(const Dataset& dataset, const Masks& masks, const ModelCon
   validate(model_config, "/model");
   validate(train_config, "/train");
   RunRecord record = planned_record(model_config, train_config);
+  if (!options.id.empty()) record.id = options.id;
   if (options.ladder_source) {
     record.start = options.start;
     record.start_from = options.ladder_source->filename().string();

@@ -34,6 +34,9 @@ struct RunOptions {
   // (model/components.h); the fit is then the polish alone, without a tau pilot.
   std::optional<std::filesystem::path> ladder_source;
   RunStart start = RunStart::Seed;  // recorded: up or down with ladder_source
+  // The run's id in its records (summary.json, config.json); empty: run_id(model, train).
+  // A plan's ids differ from it for a rank-ladder start and a group planned twice.
+  std::string id;
 };
 
 // Fits one model on a (preprocessed) dataset with the given masks and writes
