@@ -68,7 +68,7 @@ void print_missing(const fs::path& out_dir, const std::vector<std::string>& miss
 void summarise_experiment(const Experiment& e, const fs::path& out_dir, const json& resolved,
                           const std::vector<RunRecord>& results, json extra, std::ostream& out) {
   const ComparisonTable table = compare_runs(results, entry_losses_in(out_dir));
-  out << "\n" << format_comparison(table);
+  out << "\n" << format_comparison(table) << format_discretisation(table);
   const fs::path dataset_npz = dataset_file(e) ? *dataset_file(e) : out_dir / "dataset.npz";
   const json analyses = run_analyses(e, out_dir, dataset_npz, results, table.selected_rank, out);
   if (!analyses.empty()) extra["analyses"] = analyses;

@@ -224,6 +224,17 @@ std::string selection_html(const ResultsFile& results, const ComparisonTable& ta
       out << "). " << stalled << " seed" << (stalled == 1 ? "" : "s")
           << " stalled (validation loss more than five standard errors above their rank's best seed).";
     }
+    const auto check = table.discretisation.find(family);
+    if (check != table.discretisation.end()) {
+      const DiscretisationCheck& c = check->second;
+      out << " With the ODE substeps doubled, the validation loss of the selected fit changes by "
+          << number(c.selected_change) << " and that of rank " << c.competitor_rank << "'s best by "
+          << number(c.competitor_change) << ": "
+          << (c.flagged() ? "<b>more than the " + number(c.deciding_se) +
+                                " standard error that decided between them; the integrator's error may decide the "
+                                "rank</b> (try more substeps)."
+                          : "within the " + number(c.deciding_se) + " standard error that decided between them.");
+    }
     out << "</p>\n";
   }
   if (const RunRecord* best = best_finished_run(results.runs))

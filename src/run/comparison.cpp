@@ -134,6 +134,48 @@ void add_difference_errors(ComparisonTable& table, const std::map<ModelKind, std
   }
 }
 
+// The best run of a row (its best_id) among `runs`.
+const RunRecord* run_of(const std::vector<RunRecord>& runs, const std::string& id) {
+  for (const RunRecord& run : runs)
+    if (run.id == id) return &run;
+  return nullptr;
+}
+
+// The discretisation check of each family's decision (DiscretisationCheck).
+void add_discretisation_checks(ComparisonTable& table, const std::map<ModelKind, std::size_t>& best,
+                               const std::vector<RunRecord>& runs) {
+  for (const auto& [family, top_index] : best) {
+    const ComparisonRow* selected = nullptr;
+    const ComparisonRow* competitor = nullptr;
+    for (const ComparisonRow& row : table.rows)
+      if (row.model == family && row.rank == table.selected_rank.at(family)) selected = &row;
+    const ComparisonRow& top = table.rows[top_index];
+    if (!selected) continue;
+    if (selected != &top) {
+      competitor = &top;
+    } else {
+      for (const ComparisonRow& row : table.rows)
+        if (row.model == family && row.rank > 0 && row.finished > 0 && &row != selected &&
+            (!competitor || row.score < competitor->score))
+          competitor = &row;
+    }
+    if (!competitor) continue;
+    const RunRecord* a = run_of(runs, selected->best_id);
+    const RunRecord* b = run_of(runs, competitor->best_id);
+    if (!a || !b || !std::isfinite(a->validation_loss_double_substeps) ||
+        !std::isfinite(b->validation_loss_double_substeps))
+      continue;
+    DiscretisationCheck check;
+    check.selected_id = a->id;
+    check.competitor_id = b->id;
+    check.competitor_rank = competitor->rank;
+    check.selected_change = a->validation_loss_double_substeps - a->validation_loss;
+    check.competitor_change = b->validation_loss_double_substeps - b->validation_loss;
+    check.deciding_se = selected == &top ? competitor->difference_se : selected->difference_se;
+    table.discretisation[family] = check;
+  }
+}
+
 }  // namespace
 
 ComparisonTable compare_runs(const std::vector<RunRecord>& runs, const EntryLosses& losses) {
@@ -196,7 +238,36 @@ ComparisonTable compare_runs(const std::vector<RunRecord>& runs, const EntryLoss
     }
     table.selected_rank[family] = selected;
   }
+  if (table.basis == SelectionBasis::Validation) add_discretisation_checks(table, best, runs);
   return table;
+}
+
+nlohmann::json discretisation_json(const ComparisonTable& table) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [family, c] : table.discretisation)
+    j[to_string(family)] = {{"selected_id", c.selected_id},         {"competitor_id", c.competitor_id},
+                            {"selected_change", c.selected_change}, {"competitor_change", c.competitor_change},
+                            {"deciding_se", c.deciding_se},         {"flagged", c.flagged()}};
+  return j;
+}
+
+std::string format_discretisation(const ComparisonTable& table) {
+  std::ostringstream out;
+  out << std::scientific << std::setprecision(2) << std::showpos;
+  for (const auto& [family, c] : table.discretisation) {
+    out << "discretisation check for " << to_string(family) << ": with the substeps doubled, the validation loss of "
+        << c.selected_id << " changes by " << c.selected_change << " and that of rank " << std::noshowpos
+        << c.competitor_rank << "'s best (" << c.competitor_id << ") by " << std::showpos << c.competitor_change
+        << std::noshowpos;
+    if (c.flagged())
+      out << ": MORE than the " << c.deciding_se
+          << " standard error that decided between them; the integrator's error may decide the rank (set "
+             "\"substeps\" higher in the run's overrides and compare)\n";
+    else
+      out << ", within the " << c.deciding_se << " standard error that decided between them\n";
+    out << std::showpos;
+  }
+  return out.str();
 }
 
 namespace {

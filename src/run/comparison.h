@@ -53,6 +53,19 @@ struct ComparisonRow {
 
 enum class SelectionBasis { Validation, Test };
 
+// The discretisation check of one family's decision (docs/design.md section 5): the selected
+// rank's best fit and its closest competitor (the best rank when another is selected, else
+// the rank scoring next to it) scored again with their substeps doubled. Flagged when
+// either validation loss moves by more than the standard error that decided between them:
+// the integrator's error is then as large as the differences that choose the rank.
+struct DiscretisationCheck {
+  std::string selected_id, competitor_id;
+  int64_t competitor_rank = 0;
+  double selected_change = NAN, competitor_change = NAN;  // doubled substeps minus as fitted
+  double deciding_se = NAN;                               // the difference_se between the two
+  bool flagged() const { return std::abs(selected_change) > deciding_se || std::abs(competitor_change) > deciding_se; }
+};
+
 struct ComparisonTable {
   std::vector<ComparisonRow> rows;
   // Validation when every finished run has a validation set, else Test.
@@ -60,7 +73,13 @@ struct ComparisonTable {
   // Per ranked family: the smallest rank whose score is within one standard error
   // (score_se of the best rank) of the best score -- the one-standard-error rule.
   std::map<ModelKind, int64_t> selected_rank;
+  // Per ranked family with a validation set and a competitor rank (none with one rank).
+  std::map<ModelKind, DiscretisationCheck> discretisation;
 };
+// results.json's "discretisation": {"<family>": {selected_id, competitor_id, ..., flagged}}.
+nlohmann::json discretisation_json(const ComparisonTable& table);
+// One line per checked family, as `ltrnn run` prints it.
+std::string format_discretisation(const ComparisonTable& table);
 
 // {"<family name>": rank, ...}: results.json's "selected_rank".
 nlohmann::json selected_rank_json(const std::map<ModelKind, int64_t>& selected_rank);

@@ -113,14 +113,21 @@ json tau_pilot_json(const TauPilot& pilot) {
       {"starts", pilot.starts}, {"held_out_losses", losses}, {"chosen", pilot.chosen}, {"seconds", pilot.seconds}};
 }
 
+// LibTorch's global generator draws every new model's initial parameters: runs on other
+// threads (ltrnn run --jobs) seed and draw under this lock, so any model built while they
+// do (a ladder start's source, the discretisation check's copy) must hold it too.
+std::mutex& global_generator() {
+  static std::mutex lock;
+  return lock;
+}
+
 // 1. The seeded model in the fit's precision, the readout baseline at the training means.
 RnnModel initial_model(const Dataset& dataset, const Masks& masks, const ModelConfig& model_config,
                        const TrainConfig& train_config, const FitTarget& target) {
   RnnModel model = [&] {
     // The initialisation draws from LibTorch's global generator: seed and draw under one
     // lock, so concurrent runs (ltrnn run --jobs) get the same numbers as sequential ones.
-    static std::mutex global_generator;
-    const std::lock_guard<std::mutex> lock(global_generator);
+    const std::lock_guard<std::mutex> lock(global_generator());
     torch::manual_seed(static_cast<uint64_t>(train_config.seed));
     return RnnModel(model_config, TrialStructure::from_dataset(dataset, model_config));
   }();
@@ -165,6 +172,27 @@ PilotOutcome tau_pilot_for(RnnModel& model, const FitTarget& fit_target, const M
   return outcome;
 }
 
+// The discretisation check (docs/design.md section 5): the saved model's validation loss with
+// its substeps doubled, scored as validation_loss is.
+double validation_loss_with_double_substeps(const RnnModel& model, const FitTarget& target) {
+  ModelConfig finer_config = model->config();
+  finer_config.substeps *= 2;
+  RnnModel finer{nullptr};
+  {
+    const std::lock_guard<std::mutex> lock(global_generator());
+    finer = RnnModel(finer_config, model->structure());
+  }
+  finer->exp_link = model->exp_link;
+  finer->fused_integration = model->fused_integration;
+  torch::NoGradGuard no_grad;
+  finer->to(model->log_tau.scalar_type());
+  const auto from = model->named_parameters();
+  for (auto& item : finer->named_parameters()) item.value().copy_(from[item.key()]);
+  finer->eval();
+  const auto out = finer->simulate(torch::arange(target.data.size(1), torch::kInt64));
+  return score_predictions(out.prediction, out.linear, target).validation_loss;
+}
+
 // 3. Predictions of the fitted model for every trial and the held-out scores, written with
 // the arrays the experiment asks for. train_loss and test_loss describe the saved parameters
 // (the history's last record was computed before the last Adam step).
@@ -202,6 +230,8 @@ void score_and_write(RnnModel& model, const Dataset& dataset, const FitTarget& t
   record.test_bits_per_spike = scores.test_bits_per_spike;
   record.validation_bits_per_spike = scores.validation_bits_per_spike;
   record.test_deviance_explained = scores.test_deviance_explained;
+  if (target.has_validation())
+    record.validation_loss_double_substeps = validation_loss_with_double_substeps(model, target);
   if (!std::isfinite(record.test_nmse) || (record.validated() && !std::isfinite(record.validation_loss)))
     record.outcome = RunOutcome::failed("non-finite predictions");
 }
@@ -215,7 +245,11 @@ void start_from_neighbouring_rank(RnnModel& model, const fs::path& source_dir, c
   const fs::path source_checkpoint = source_dir / "checkpoint.pt";
   require(fs::exists(source_checkpoint), source_checkpoint.string(),
           "the rank ladder starts from this fit, which has no checkpoint");
-  RnnModel source = model_from_checkpoint(source_checkpoint);
+  RnnModel source{nullptr};
+  {
+    const std::lock_guard<std::mutex> lock(global_generator());
+    source = model_from_checkpoint(source_checkpoint);
+  }
   const int64_t from = component_count(source);
   if (from != model->config().rank + 1) {
     start_from_neighbouring_rank(model, source);

@@ -65,6 +65,9 @@ struct RunRecord {
   double test_bits_per_spike = NAN, validation_bits_per_spike = NAN, test_deviance_explained = NAN;
   RunStart start = RunStart::Seed;
   std::string start_from;  // the ladder's source run id (empty for a seed's start)
+  // The saved model's validation loss with its ODE substeps doubled: the discretisation
+  // check (docs/design.md section 5; NaN without a validation set).
+  double validation_loss_double_substeps = NAN;
 
   bool finished() const { return outcome.status == RunStatus::Finished; }
   bool validated() const { return validation_entries > 0; }
@@ -96,6 +99,7 @@ struct RunRecord {
     v.field("test_deviance_explained", r.test_deviance_explained);
     v.field("start", r.start);
     v.field("start_from", r.start_from);
+    v.field("validation_loss_double_substeps", r.validation_loss_double_substeps);
   }
 };
 void to_json(nlohmann::json& j, const RunRecord& record);

@@ -74,7 +74,8 @@ void write_results(const fs::path& out_dir, const json& experiment, const std::v
                {"runs", runs},
                {"best", nullptr},
                {"summary", comparison_rows_json(table)},
-               {"selected_rank", selected_rank_json(table.selected_rank)}};
+               {"selected_rank", selected_rank_json(table.selected_rank)},
+               {"discretisation", discretisation_json(table)}};
   if (extra.is_object()) results.update(extra);
   if (const RunRecord* best = best_finished_run(runs)) results["best"] = *best;
   write_file_atomic(out_dir / "results.json", results.dump(2) + "\n");

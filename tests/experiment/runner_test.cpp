@@ -82,7 +82,13 @@ TEST_F(RunnerDirectory, WritesTheOutputDirectoryAndRefusesToOverwriteIt) {
             "id,model,rank,hidden,seed,n_params,train_loss,test_loss,test_nmse,test_r2,iterations,seconds,status,"
             "status_reason,"
             "validation_entries,validation_loss,validation_nmse,test_bits_per_spike,validation_bits_per_spike,"
-            "test_deviance_explained,start,start_from");
+            "test_deviance_explained,start,start_from,validation_loss_double_substeps");
+  // The discretisation check: every validated fit scored with its substeps doubled, and the
+  // decision's two fits compared in results.json and in the printed table.
+  for (const json& run : results["runs"]) EXPECT_TRUE(run["validation_loss_double_substeps"].is_number()) << run["id"];
+  EXPECT_TRUE(results["discretisation"]["tensor_rank"].contains("flagged")) << results["discretisation"];
+  EXPECT_NE(log.str().find("discretisation check for tensor_rank: with the substeps doubled"), std::string::npos)
+      << log.str();
   // masks.npz holds the three disjoint sets the runs used.
   const auto masks = read_npz(options.out_dir / "masks.npz");
   for (const char* key : {"train", "validation", "test"}) EXPECT_TRUE(masks.count(key)) << key;

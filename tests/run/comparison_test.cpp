@@ -114,6 +114,46 @@ TEST(Comparison, WithAValidationSetEachRankIsItsBestSeedAndAStalledSeedDoesNotDe
   EXPECT_EQ(best_finished_run(runs)->id, "tensor_rank-r3-s0");
 }
 
+// The discretisation check: the selected rank's best fit and its competitor, each scored with
+// doubled substeps, against the standard error that decided between them.
+TEST(Comparison, DiscretisationCheckFlagsChangesLargerThanTheDecidingError) {
+  // Rank 2 (0.205) is selected within rank 3's (best, 0.20) difference_se sqrt(0.01^2 + 0.0008).
+  std::vector<RunRecord> runs{validated(1, 0, 0.50, 0.01, 0.52),  validated(1, 1, 0.51, 0.01, 0.50),
+                              validated(2, 0, 0.205, 0.01, 0.21), validated(2, 1, 0.45, 0.01, 0.20),
+                              validated(3, 0, 0.20, 0.01, 0.19),  validated(3, 1, 0.24, 0.01, 0.40)};
+  for (auto& r : runs) r.validation_loss_double_substeps = r.validation_loss + 0.001;
+  const double deciding = std::sqrt(0.01 * 0.01 + 0.0008);
+  ComparisonTable table = compare_runs(runs);
+  ASSERT_EQ(table.discretisation.count(ModelKind::TensorRank), 1u);
+  const DiscretisationCheck& small = table.discretisation.at(ModelKind::TensorRank);
+  EXPECT_EQ(small.selected_id, "tensor_rank-r2-s0");
+  EXPECT_EQ(small.competitor_id, "tensor_rank-r3-s0");  // the best rank, when another is selected
+  EXPECT_EQ(small.competitor_rank, 3);
+  EXPECT_NEAR(small.selected_change, 0.001, 1e-12);
+  EXPECT_NEAR(small.deciding_se, deciding, 1e-12);
+  EXPECT_FALSE(small.flagged());
+  EXPECT_NE(format_discretisation(table).find("within the"), std::string::npos) << format_discretisation(table);
+  EXPECT_EQ(discretisation_json(table).at("tensor_rank").at("flagged"), false);
+
+  // The competitor's loss moves by more than that error: flagged, in words and in JSON.
+  runs[4].validation_loss_double_substeps = 0.20 + 2 * deciding;
+  table = compare_runs(runs);
+  EXPECT_TRUE(table.discretisation.at(ModelKind::TensorRank).flagged());
+  EXPECT_NE(format_discretisation(table).find("MORE than the"), std::string::npos) << format_discretisation(table);
+  EXPECT_EQ(discretisation_json(table).at("tensor_rank").at("flagged"), true);
+
+  // When the selected rank is the best, its competitor is the rank scoring next to it.
+  std::vector<RunRecord> clear{validated(1, 0, 0.50, 0.001, 0.5), validated(2, 0, 0.20, 0.001, 0.2),
+                               validated(3, 0, 0.203, 0.001, 0.2)};
+  for (auto& r : clear) r.validation_loss_double_substeps = r.validation_loss;
+  const ComparisonTable best_selected = compare_runs(clear);
+  EXPECT_EQ(best_selected.selected_rank.at(ModelKind::TensorRank), 2);
+  EXPECT_EQ(best_selected.discretisation.at(ModelKind::TensorRank).competitor_id, "tensor_rank-r3-s0");
+  // Without the doubled scores (records written before the check), nothing is claimed.
+  for (auto& r : clear) r.validation_loss_double_substeps = NAN;
+  EXPECT_TRUE(compare_runs(clear).discretisation.empty());
+}
+
 TEST(Comparison, PairedBlockStandardErrorDecidesWhenTheBlockLossesAreKnown) {
   // Rank 3 is best (0.20); rank 2 is 0.025 behind. Unpaired, rank 3's standard error
   // (0.001) separates them; paired over three blocks of two entries, the difference's
