@@ -72,14 +72,13 @@ RunRecord RunScheduler::failure_record(std::size_t i, const std::exception& erro
 
 std::filesystem::path RunScheduler::ladder_source(std::size_t i) const {
   const PlannedRun& run = context_.plan[i];
-  const RunRecord* best = nullptr;
+  std::vector<RunRecord> sources;
   {
     const std::lock_guard<std::mutex> lock(mutex_);
-    for (const std::size_t k : ladder_sources(context_.plan, i)) {
-      const std::optional<RunRecord>& slot = slots_[k];
-      if (slot && slot->finished() && (!best || selection_loss(*slot) < selection_loss(*best))) best = &*slot;
-    }
+    for (const std::size_t k : ladder_sources(context_.plan, i))
+      if (slots_[k]) sources.push_back(*slots_[k]);
   }
+  const RunRecord* best = best_finished_run(sources);
   if (!best)
     throw InputError(run.id + ": no finished rank-" + std::to_string(run.source_rank) +
                      " fit of this group and hidden size to start the rank ladder from");

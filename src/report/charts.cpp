@@ -1,7 +1,7 @@
 // The report's Vega-Lite charts (see charts.h). Conventions: x and y titles carry units;
 // colours of model families are fixed across charts (`families` gives the domain); charts
 // over trials shade the epochs (BL, AD, WO, ...) behind the data.
-// Longer than most files (about 600 lines) because it is one function per chart, each a
+// Over 450 lines (about 630) because it is one function per chart, each a
 // declarative spec read top to bottom; they share the encoding helpers at the top, which
 // splitting the file would scatter.
 #include "report/charts.h"

@@ -101,13 +101,19 @@ std::map<ModelKind, std::size_t> best_rows(const ComparisonTable& table) {
   return best;
 }
 
+// The run of this id among `runs`.
+const RunRecord* run_of(const std::vector<RunRecord>& runs, const std::string& id) {
+  for (const RunRecord& run : runs)
+    if (run.id == id) return &run;
+  return nullptr;
+}
+
 // Each ranked row's paired standard error against its family's best row.
 void add_paired_errors(ComparisonTable& table, const std::map<ModelKind, std::size_t>& best,
                        const std::vector<RunRecord>& runs, const EntryLosses& losses) {
   const auto losses_of = [&](const std::string& id) {
-    for (const RunRecord& r : runs)
-      if (r.id == id) return losses(r);
-    return std::vector<double>{};
+    const RunRecord* run = run_of(runs, id);
+    return run ? losses(*run) : std::vector<double>{};
   };
   std::map<ModelKind, std::vector<double>> best_losses;
   for (const auto& [family, index] : best) best_losses[family] = losses_of(table.rows[index].best_id);
@@ -132,13 +138,6 @@ void add_difference_errors(ComparisonTable& table, const std::map<ModelKind, std
     row.difference_se =
         std::sqrt(sampling * sampling + row.seed_spread * row.seed_spread + top.seed_spread * top.seed_spread);
   }
-}
-
-// The best run of a row (its best_id) among `runs`.
-const RunRecord* run_of(const std::vector<RunRecord>& runs, const std::string& id) {
-  for (const RunRecord& run : runs)
-    if (run.id == id) return &run;
-  return nullptr;
 }
 
 // The discretisation check of each family's decision (DiscretisationCheck).

@@ -1,5 +1,5 @@
 // The training loop: Adam on the masked objective, then the L-BFGS polish (docs/design.md
-// section 4). Longer than most files (about 520 lines) because the loop's two phases share
+// section 4). Over 450 lines (about 530) because the loop's two phases share
 // one FitLoop: its record, best iterate, reducer (one process or a distributed group),
 // checkpoints and resume rules; splitting the phases would pass that state between files.
 #include "train/fit.h"

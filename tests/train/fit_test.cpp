@@ -601,15 +601,21 @@ TEST(Polish, EndsNearAStationaryPointOfTheWholeObjective) {
   EXPECT_LT(polished_gradient, 0.5 * adam_gradient) << polished_gradient << " vs " << adam_gradient;
 }
 
+// The uninterrupted fit of `f` from seed 0's initialisation, into `model`.
+FitResult fit_from_seed_zero(const SmallFit& f, const FitTarget& target, RnnModel& model) {
+  model = fresh_model(f, 0);
+  PlateauTermination termination(f.train_config.plateau_options());
+  return fit(model, target, f.train_config, termination);
+}
+
 // Killed part-way through the polish: the checkpoint is the one written as the polish
 // started, and the resumed fit polishes again from it to the same numbers. The final
 // checkpoint (with the polish's records) resumes as a finished fit.
 TEST(Polish, ResumedPartWayEqualsUninterruptedFit) {
   SmallFit f = polished_fit();
   const FitTarget target = make_fit_target(f.dataset.data, f.masks, LossKind::MSE, false, torch::kFloat32);
-  RnnModel whole = fresh_model(f, 0);
-  PlateauTermination termination(f.train_config.plateau_options());
-  const FitResult uninterrupted = fit(whole, target, f.train_config, termination);
+  RnnModel whole{nullptr};
+  const FitResult uninterrupted = fit_from_seed_zero(f, target, whole);
   ASSERT_EQ(uninterrupted.stop_reason, StopReason::Converged);
   const auto polish_records =
       std::count_if(uninterrupted.history.begin(), uninterrupted.history.end(), [](const auto& r) { return r.polish; });
@@ -684,9 +690,8 @@ TEST(Polish, StartsAfterPolishAfterAdamIterationsAndIsOffAtZero) {
 TEST(Polish, PolishOnlyStartsFromTheModelsParametersAndKeepsItsBest) {
   SmallFit f = polished_fit();
   const FitTarget target = make_fit_target(f.dataset.data, f.masks, LossKind::MSE, false, torch::kFloat32);
-  RnnModel adam_model = fresh_model(f, 0);
-  PlateauTermination termination(f.train_config.plateau_options());
-  const FitResult adam = fit(adam_model, target, f.train_config, termination);
+  RnnModel adam_model{nullptr};
+  const FitResult adam = fit_from_seed_zero(f, target, adam_model);
 
   RnnModel model = fresh_model(f, 0);
   FitStart start;
