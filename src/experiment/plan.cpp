@@ -52,9 +52,11 @@ void add_ladder_starts(const Experiment& e, std::vector<PlannedRun>& plan, std::
         ids.insert(run.id);
         plan.push_back(run);
       };
+      // The up chain's steps 0 .. n-2, then the down chain's n-1 .. 2n-3: a down start takes
+      // the best fit of the rank above among all its starts, the up chain's included.
       const std::size_t n = ranks.size();
       for (std::size_t j = 1; j < n; ++j) add(j, j - 1, RunStart::Up, static_cast<int64_t>(j - 1));
-      for (std::size_t j = n - 1; j-- > 0;) add(j, j + 1, RunStart::Down, static_cast<int64_t>(n - 2 - j));
+      for (std::size_t j = n - 1; j-- > 0;) add(j, j + 1, RunStart::Down, static_cast<int64_t>(2 * n - 3 - j));
     }
   }
 }
@@ -98,8 +100,9 @@ std::vector<std::size_t> ladder_sources(const std::vector<PlannedRun>& plan, std
   if (!run.laddered()) return sources;
   for (std::size_t k = 0; k < plan.size(); ++k) {
     const PlannedRun& other = plan[k];
+    // Up: the seeds and the up chain (the down chain comes after it). Down: every start.
     if (other.group == run.group && other.model.hidden == run.model.hidden && other.model.rank == run.source_rank &&
-        (!other.laddered() || other.start == run.start))
+        (!other.laddered() || other.start == run.start || run.start == RunStart::Down))
       sources.push_back(k);
   }
   return sources;

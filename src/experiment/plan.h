@@ -22,7 +22,7 @@ struct PlannedRun {
   bool distributed = false;  // the group's "distributed"
   // The rank ladder (docs/design.md section 5): Up starts from the best fit of source_rank
   // (the rank below) plus new components, Down from the best fit of source_rank (the rank
-  // above) less its weakest; ladder_step orders each chain (0 first).
+  // above) less its weakest; ladder_step orders the starts (the up chain's first, 0 first).
   RunStart start = RunStart::Seed;
   int64_t source_rank = 0;
   int64_t ladder_step = 0;
@@ -36,7 +36,8 @@ struct PlannedRun {
 // indices they have without the ladder.
 std::vector<PlannedRun> plan_runs(const Experiment& experiment);
 // The plan entries a ladder start `i` may start from: the group's runs at its hidden size
-// and source rank, from seeds or the same chain. Empty for a seed's run.
+// and source rank, from seeds or the up chain for an up start, from any start for a down
+// start. Empty for a seed's run.
 std::vector<std::size_t> ladder_sources(const std::vector<PlannedRun>& plan, std::size_t i);
 // The ladder starts among `runs`, in waves: every start of wave w depends only on the
 // seeds' runs and on waves before w.

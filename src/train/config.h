@@ -41,6 +41,7 @@ struct TrainConfig {
   int64_t polish_after = 500;       // Adam iterations after which the L-BFGS polish starts at the latest (0: no polish)
   int64_t polish_patience = 20;     // polish iterations without a relative improvement before it has converged
   double polish_tolerance = 1e-4;   // relative improvement of the best held-out loss that counts in the polish
+  int64_t polish_history = 10;      // L-BFGS curvature pairs kept by the polish
   bool ladder = true;               // the rank ladder: each rank also fitted from its neighbours' best fits
   double fraction_masked = 0.1;     // trials dropped from the training loss each iteration
   double l2_hidden = 1e-3;          // weight of mean(x^2) over hidden activity
@@ -87,6 +88,9 @@ struct TrainConfig {
     v.field("polish_tolerance", c.polish_tolerance,
             "relative improvement of the best held-out loss that counts in "
             "the polish");
+    v.field("polish_history", c.polish_history,
+            "curvature pairs (s, y) the polish's L-BFGS keeps: more pairs model the objective's curvature over more "
+            "directions, at O(pairs x parameters) work per iteration");
     v.field("ladder", c.ladder,
             "the rank ladder, for families whose W(k) is a sum of components and two or more ranks: each rank is "
             "also fitted, by the polish alone, from the best fit of the rank below plus a new component that "

@@ -20,9 +20,9 @@ namespace ltrnn {
 
 namespace {
 
-// The polish's L-BFGS: line-search evaluations per iteration and the curvature pairs kept.
+// The polish's L-BFGS: line-search evaluations per iteration (the curvature pairs it keeps
+// are train.polish_history).
 constexpr int64_t kLineSearchEvaluations = 25;
-constexpr int64_t kLbfgsHistory = 10;
 
 // The objective of docs/design.md section 4 for one iteration, and what the iteration records.
 struct Evaluation {
@@ -410,7 +410,7 @@ class FitLoop {
     torch::optim::LBFGS lbfgs(parameters, torch::optim::LBFGSOptions(1.0)
                                               .max_iter(1)
                                               .max_eval(kLineSearchEvaluations)
-                                              .history_size(kLbfgsHistory)
+                                              .history_size(config_.polish_history)
                                               .tolerance_grad(0)
                                               .tolerance_change(0)
                                               .line_search_fn("strong_wolfe"));

@@ -311,7 +311,8 @@ TEST(Planner, ExpandsFamilyRankHiddenSeedWithStableIds) {
   for (std::size_t i = 0; i < plan.size(); ++i) EXPECT_EQ(plan[i].id, again[i].id);
 
   // The rank ladder after every seed's run: per hidden size, the up chain then the down
-  // chain; each start from its source rank's seeds and the starts of its own chain.
+  // chain; an up start from its source rank's seeds and up chain, a down start from every
+  // fit of its source rank (the up chain's included, so the down chain follows it).
   const std::vector<std::string> ladder{"tensor_rank-r2-n10-up",   "tensor_rank-r3-n10-up",  "tensor_rank-r2-n10-down",
                                         "tensor_rank-r1-n10-down", "tensor_rank-r2-n20-up",  "tensor_rank-r3-n20-up",
                                         "tensor_rank-r2-n20-down", "tensor_rank-r1-n20-down"};
@@ -322,17 +323,19 @@ TEST(Planner, ExpandsFamilyRankHiddenSeedWithStableIds) {
   EXPECT_EQ(plan[19].start, RunStart::Down);
   EXPECT_EQ(plan[19].source_rank, 2);
   EXPECT_EQ(plan[19].train.seed, 0);  // the experiment's first seed draws the new components
-  EXPECT_EQ(ladder_sources(plan, 16), (std::vector<std::size_t>{0, 1}));      // r1-n10 seeds
-  EXPECT_EQ(ladder_sources(plan, 17), (std::vector<std::size_t>{4, 5, 16}));  // r2-n10 seeds and r2-up
-  EXPECT_EQ(ladder_sources(plan, 18), (std::vector<std::size_t>{8, 9}));      // r3-n10 seeds
-  EXPECT_EQ(ladder_sources(plan, 19), (std::vector<std::size_t>{4, 5, 18}));  // r2-n10 seeds and r2-down
+  EXPECT_EQ(ladder_sources(plan, 16), (std::vector<std::size_t>{0, 1}));          // r1-n10 seeds
+  EXPECT_EQ(ladder_sources(plan, 17), (std::vector<std::size_t>{4, 5, 16}));      // r2-n10 seeds and r2-up
+  EXPECT_EQ(ladder_sources(plan, 18), (std::vector<std::size_t>{8, 9, 17}));      // r3-n10 seeds and r3-up
+  EXPECT_EQ(ladder_sources(plan, 19), (std::vector<std::size_t>{4, 5, 16, 18}));  // r2-n10 seeds, up and down
   EXPECT_TRUE(ladder_sources(plan, 3).empty());
   std::vector<std::size_t> all(plan.size());
   for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
   const auto waves = ladder_waves(plan, all);
-  ASSERT_EQ(waves.size(), 2u);
-  EXPECT_EQ(waves[0], (std::vector<std::size_t>{16, 18, 20, 22}));
-  EXPECT_EQ(waves[1], (std::vector<std::size_t>{17, 19, 21, 23}));
+  ASSERT_EQ(waves.size(), 4u);
+  EXPECT_EQ(waves[0], (std::vector<std::size_t>{16, 20}));
+  EXPECT_EQ(waves[1], (std::vector<std::size_t>{17, 21}));
+  EXPECT_EQ(waves[2], (std::vector<std::size_t>{18, 22}));
+  EXPECT_EQ(waves[3], (std::vector<std::size_t>{19, 23}));
 
   // train.ladder false (here for one group) plans the seeds' runs alone.
   doc["runs"][0]["train"] = {{"ladder", false}};

@@ -729,6 +729,14 @@ TEST(Polish, RefusesBadOptions) {
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("/train/polish_tolerance"), std::string::npos) << e.what();
   }
+  c = TrainConfig{};
+  c.polish_history = 0;
+  try {
+    validate(c, "/train");
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("/train/polish_history"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
