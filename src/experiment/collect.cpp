@@ -2,6 +2,7 @@
 #include "experiment/collect.h"
 
 #include "experiment/analyses.h"
+#include "experiment/more_starts.h"
 #include "experiment/output_directory.h"
 #include "experiment/plan.h"
 #include "experiment/shards.h"
@@ -63,6 +64,31 @@ void print_missing(const fs::path& out_dir, const std::vector<std::string>& miss
       << " --shard I/N --resume`), then collect again\n";
 }
 
+// The more starts the planned runs call for (more_starts.h), those fitted added to `runs`;
+// they are optional here, as the ladder's starts are.
+json collect_more_starts(const Experiment& e, const std::vector<PlannedRun>& plan, const fs::path& out_dir,
+                         std::vector<RunRecord>& runs, std::ostream& out) {
+  const MoreStarts more = plan_more_starts(e, plan, runs, entry_losses_in(out_dir));
+  std::size_t not_fitted = 0;
+  for (const PlannedRun& run : more.runs) {
+    const fs::path run_dir = out_dir / "runs" / run.id;
+    std::optional<RunRecord> record =
+        fs::exists(run_dir / "summary.json") ? collected_record(run_dir, out) : std::nullopt;
+    if (!record) {
+      ++not_fitted;
+      continue;
+    }
+    record->id = run.id;
+    runs.push_back(*record);
+  }
+  out << format_more_starts(more);
+  if (not_fitted > 0)
+    out << not_fitted << " of the " << more.runs.size()
+        << " more starts were not fitted (one process fits them: ltrnn run " << e.source.string() << " --out "
+        << out_dir.string() << " --resume)\n";
+  return more_starts_json(more);
+}
+
 }  // namespace
 
 void summarise_experiment(const Experiment& e, const fs::path& out_dir, const json& resolved,
@@ -122,6 +148,7 @@ CollectOutcome collect_experiment(const fs::path& out_dir, const std::optional<f
         << e.source.string() << " --out " << out_dir.string() << " --resume)\n";
   json extra = json::object();
   if (fs::exists(out_dir / "dataset_notes.json")) extra = json::parse(read_file(out_dir / "dataset_notes.json"));
+  extra["more_starts"] = collect_more_starts(e, plan, out_dir, outcome.runs, out);
   summarise_experiment(e, out_dir, resolved, outcome.runs, extra, out);
   print_missing(out_dir, outcome.missing, out);
   return outcome;

@@ -50,6 +50,7 @@ class LocalMode final : public RunMode {
               std::ostream& out) override {
     json extra = shared.notes;
     extra["wall_seconds"] = wall_seconds;
+    extra["more_starts"] = context_.more_starts;
     summarise_experiment(context_.experiment, context_.options.out_dir, context_.resolved, records, extra, out);
     out << "wall time " << std::fixed << std::setprecision(1) << wall_seconds << std::defaultfloat << " s\n";
   }

@@ -26,8 +26,11 @@ namespace ltrnn {
 struct ExperimentContext {
   const Experiment& experiment;
   const RunnerOptions& options;
-  nlohmann::json resolved;       // resolved_json(experiment)
-  std::vector<PlannedRun> plan;  // plan_runs(experiment)
+  nlohmann::json resolved;  // resolved_json(experiment)
+  // plan_runs(experiment), then the more starts (more_starts.h) appended once the planned
+  // runs have finished.
+  std::vector<PlannedRun> plan;
+  nlohmann::json more_starts = nlohmann::json::array();  // more_starts_json, for results.json
 };
 
 class RunMode {

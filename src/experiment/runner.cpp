@@ -8,6 +8,7 @@
 #include <chrono>
 
 #include "experiment/distributed_runs.h"
+#include "experiment/more_starts.h"
 #include "experiment/run_modes.h"
 #include "experiment/scheduler.h"
 #include "experiment/shared_data.h"
@@ -48,11 +49,30 @@ std::vector<std::size_t> without_ladder(std::vector<std::size_t> order, const st
   return order;
 }
 
+// The more starts (more_starts.h) the planned runs call for, appended to the plan and fitted;
+// what was decided goes to results.json. (Shards fit the seeds' runs only: the process that
+// fits the ladder with --resume decides them.)
+void fit_more_starts(ExperimentContext& context, RunScheduler& scheduler, std::ostream& out) {
+  const MoreStarts more =
+      plan_more_starts(context.experiment, context.plan, scheduler.records(), entry_losses_in(context.options.out_dir));
+  context.more_starts = more_starts_json(more);
+  if (more.runs.empty()) return;
+  out << format_more_starts(more) << std::flush;
+  std::vector<std::size_t> added;
+  for (const PlannedRun& run : more.runs) {
+    added.push_back(context.plan.size());
+    context.plan.push_back(run);
+  }
+  scheduler.plan_grew();
+  scheduler.fit(added);
+  scheduler.rethrow_if_ended();
+}
+
 }  // namespace
 
 std::vector<RunRecord> run_experiment(const Experiment& e, const RunnerOptions& options, std::ostream& out) {
   const auto start = std::chrono::steady_clock::now();
-  const ExperimentContext context{e, options, resolved_json(e), plan_runs(e)};
+  ExperimentContext context{e, options, resolved_json(e), plan_runs(e)};
   if (options.distributed && options.shard)
     throw InputError("--distributed and --shard: a sharded run fits whole runs per process; choose one");
   if (options.distributed && options.distributed->rank != 0)
@@ -92,6 +112,7 @@ std::vector<RunRecord> run_experiment(const Experiment& e, const RunnerOptions& 
   ladder_first.insert(ladder_first.end(), order.begin(), order.end());
   scheduler.fit(ladder_first);
   scheduler.rethrow_if_ended();
+  if (!options.shard) fit_more_starts(context, scheduler, out);
 
   // 3-5. The comparison table, the analyses, results.json and the report (alone), or the
   // shard's record.

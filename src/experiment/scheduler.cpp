@@ -44,6 +44,11 @@ std::vector<RunRecord> RunScheduler::records() const {
   return done;
 }
 
+void RunScheduler::plan_grew() {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  slots_.resize(context_.plan.size());
+}
+
 void RunScheduler::end_with(std::exception_ptr error) {
   const std::lock_guard<std::mutex> lock(mutex_);
   if (!ended_) ended_ = error;

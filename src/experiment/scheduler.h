@@ -31,6 +31,9 @@ class RunScheduler {
   // each taken once the runs it starts from (a rank-ladder start's sources) have records.
   void fit(const std::vector<std::size_t>& order);
 
+  // After the runner appended runs to the plan (the more starts): room for their records.
+  void plan_grew();
+
   // Rethrows the error that ended the experiment, if any, with the command that resumes.
   void rethrow_if_ended() const;
   // Every record so far, in plan order.

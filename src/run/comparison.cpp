@@ -18,6 +18,10 @@ std::string basis_description(SelectionBasis basis) {
 
 namespace {
 
+// A rank that lost by at most this many standard errors of the difference is a close loss
+// when its fits disagree (CloseLoss): further, more seeds are unlikely to close the gap.
+constexpr double kCloseLossStandardErrors = 3.0;
+
 // A seed stalled when its validation loss is further above its rank's best seed than
 // sampling error explains (docs/design.md section 5).
 constexpr double kStalledStandardErrors = 5.0;
@@ -383,6 +387,28 @@ std::vector<ComparisonRow> comparison_rows_from_json(const nlohmann::json& rows,
     }
   }
   return table;
+}
+
+std::vector<CloseLoss> close_losses(const ComparisonTable& table) {
+  std::vector<CloseLoss> losses;
+  if (table.basis != SelectionBasis::Validation) return losses;
+  const std::map<ModelKind, std::size_t> best = best_rows(table);
+  for (const ComparisonRow& row : table.rows) {
+    const auto top = best.find(row.model);
+    if (row.rank == 0 || row.finished < 2 || top == best.end()) continue;
+    if (row.rank >= table.selected_rank.at(row.model)) continue;
+    const ComparisonRow& best_row = table.rows[top->second];
+    CloseLoss loss{row.model,
+                   row.rank,
+                   best_row.rank,
+                   row.score - best_row.score,
+                   row.difference_se,
+                   row.seed_spread,
+                   std::isnan(row.paired_se) ? best_row.score_se : row.paired_se};
+    if (loss.seed_spread > loss.sampling_se && loss.gap <= kCloseLossStandardErrors * loss.difference_se)
+      losses.push_back(loss);
+  }
+  return losses;
 }
 
 nlohmann::json comparison_rows_json(const ComparisonTable& table) {

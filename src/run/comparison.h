@@ -106,6 +106,23 @@ EntryLosses entry_losses_in(const std::filesystem::path& out_dir);
 // error when `losses` gives the runs' block losses (else the best row's score_se), its
 // optimisation part the seeds' spread.
 ComparisonTable compare_runs(const std::vector<RunRecord>& runs, const EntryLosses& losses = {});
+// A rank that lost the selection narrowly while its fits disagree (docs/design.md section 5,
+// "more starts"): its best fit is above the family's best by `gap` <= 3 difference_se, and
+// the spread of its fits exceeds the sampling error of that difference, so a few more
+// seeds may well find the optimum its fits missed and change the decision.
+struct CloseLoss {
+  ModelKind model = kReferenceFamily;
+  int64_t rank = 0;
+  int64_t best_rank = 0;       // the family's best row's rank
+  double gap = NAN;            // score(rank) - score(best)
+  double difference_se = NAN;  // the row's difference_se
+  double seed_spread = NAN;    // the row's seed_spread
+  double sampling_se = NAN;    // paired_se, else the best row's score_se
+};
+// Every rank below its family's selected rank that lost narrowly while its fits disagree
+// (validation basis only; none on the test basis, where a mean over seeds is compared).
+std::vector<CloseLoss> close_losses(const ComparisonTable& table);
+
 // The table as printed by `ltrnn run`.
 std::string format_comparison(const ComparisonTable& table);
 // results.json's "summary" rows (model, rank, finished, planned, mean_/std_/se_test_nmse,

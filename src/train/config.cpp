@@ -29,6 +29,7 @@ void validate(const TrainConfig& c, const std::string& p) {
   require(c.polish_patience >= 1, p + "/polish_patience", "must be >= 1");
   require(c.polish_tolerance >= 0 && c.polish_tolerance < 1, p + "/polish_tolerance", "must be in [0, 1)");
   require(c.polish_history >= 1, p + "/polish_history", "must be >= 1");
+  require(c.more_starts >= 0 && c.more_starts <= 64, p + "/more_starts", "must be in [0, 64]");
   require(c.fraction_masked >= 0 && c.fraction_masked < 1, p + "/fraction_masked", "must be in [0, 1)");
   require(c.l2_hidden >= 0, p + "/l2_hidden", "must be >= 0");
   require(c.l2_inputs >= 0, p + "/l2_inputs", "must be >= 0");

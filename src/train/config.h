@@ -43,6 +43,7 @@ struct TrainConfig {
   double polish_tolerance = 1e-4;   // relative improvement of the best held-out loss that counts in the polish
   int64_t polish_history = 10;      // L-BFGS curvature pairs kept by the polish
   bool ladder = true;               // the rank ladder: each rank also fitted from its neighbours' best fits
+  int64_t more_starts = 4;          // seeds added once to a rank that lost narrowly while its fits disagree
   double fraction_masked = 0.1;     // trials dropped from the training loss each iteration
   double l2_hidden = 1e-3;          // weight of mean(x^2) over hidden activity
   double l2_inputs = 1e-3;          // weight of mean((A u)^2) over inputs
@@ -97,6 +98,12 @@ struct TrainConfig {
             "contributes nothing yet (its loss can only improve) and from the best fit of the rank above less its "
             "weakest component, so that the selected rank does not depend on which start a seed drew. Runs alone "
             "(not in --shard or distributed groups)");
+    v.field("more_starts", c.more_starts,
+            "seeds added, once, to each rank that lost the selection narrowly (by at most 3 standard errors of the "
+            "difference) while its fits disagree by more than the sampling error of that difference: the seeds "
+            "after the experiment's last, fitted once every planned run has finished, and the rank selected again "
+            "(results.json more_starts says which). Groups with two or more ranks, not distributed; runs alone "
+            "(not in --shard). 0: none");
     v.field("fraction_masked", c.fraction_masked, "fraction of trials dropped from the training loss each iteration");
     v.field("l2_hidden", c.l2_hidden, "weight of the L2 penalty mean(x^2) on hidden activity");
     v.field("l2_inputs", c.l2_inputs, "weight of the L2 penalty mean((A u)^2) on inputs");

@@ -7,8 +7,10 @@
 #include <filesystem>
 #include <fstream>
 
+#include "experiment/more_starts.h"
 #include "experiment/plan.h"
 #include "model/family.h"
+#include "run/execute.h"
 #include "run_ltrnn.h"
 #include "scratch_directory.h"
 #include "test_paths.h"
@@ -340,6 +342,67 @@ TEST(Planner, ExpandsFamilyRankHiddenSeedWithStableIds) {
   // train.ladder false (here for one group) plans the seeds' runs alone.
   doc["runs"][0]["train"] = {{"ladder", false}};
   EXPECT_EQ(plan_runs(parse_experiment(doc, "x.json")).size(), 16u);
+}
+
+// More starts: a rank that lost narrowly while its fits disagree gets train.more_starts
+// seeds after the experiment's last, per hidden size of the groups that compare ranks.
+TEST(Planner, MoreStartsAreFurtherSeedsOfTheRankThatLostNarrowly) {
+  json doc = minimal();
+  doc["seeds"] = {0, 7};
+  doc["runs"] = json::parse(R"([{"model": "tensor_rank", "ranks": "1-3", "hidden": [10, 20]},
+                                {"model": "tensor_rank", "ranks": [2], "hidden": 30},
+                                {"model": "static", "hidden": 12}])");
+  doc["runs"][0]["train"] = {{"more_starts", 2}};
+  const Experiment e = parse_experiment(doc, "x.json");
+  const std::vector<PlannedRun> plan = plan_runs(e);
+  // Seeds' records: rank 3 best (0.200, 0.201); rank 2 lost by 0.03 with fits 0.02 apart
+  // (run/comparison.h CloseLoss, no block losses: sampling error 0.005); rank 1 far behind.
+  std::vector<RunRecord> records;
+  for (const PlannedRun& run : plan) {
+    if (run.laddered()) continue;
+    RunRecord r = planned_record(run.model, run.train);
+    r.id = run.id;
+    r.outcome = RunOutcome::parse("finished");
+    r.validation_entries = 1000;
+    r.validation_loss_se = 0.005;
+    const bool first = run.train.seed == 0;
+    r.validation_loss = run.model.kind == ModelKind::Static ? 0.9
+                        : run.model.rank == 1               ? (first ? 0.50 : 0.51)
+                        : run.model.rank == 2               ? (first ? 0.23 : 0.25)
+                                                            : (first ? 0.200 : 0.201);
+    records.push_back(r);
+  }
+  const MoreStarts more = plan_more_starts(e, plan, records, {});
+  ASSERT_EQ(more.close_losses.size(), 1u);
+  EXPECT_EQ(more.close_losses[0].rank, 2);
+  // Group 0 (more_starts 2) at both hidden sizes; group 1 plans one rank only.
+  const std::vector<std::string> ids{"tensor_rank-r2-n10-s8", "tensor_rank-r2-n10-s9", "tensor_rank-r2-n20-s8",
+                                     "tensor_rank-r2-n20-s9"};
+  ASSERT_EQ(more.runs.size(), ids.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    EXPECT_EQ(more.runs[i].id, ids[i]);
+    EXPECT_EQ(more.runs[i].model.rank, 2);
+    EXPECT_EQ(more.runs[i].start, RunStart::Seed);
+    EXPECT_EQ(more.runs[i].group, 0u);
+  }
+  EXPECT_EQ(more.runs[1].train.seed, 9);
+  const json said = more_starts_json(more);
+  ASSERT_EQ(said.size(), 1u);
+  EXPECT_EQ(said[0].at("rank"), 2);
+  EXPECT_EQ(said[0].at("best_rank"), 3);
+  EXPECT_EQ(said[0].at("runs").size(), 4u);
+  EXPECT_NE(format_more_starts(more).find("rank 2 lost to rank 3"), std::string::npos) << format_more_starts(more);
+
+  // Rank 2's fits agree: none. more_starts 0: none.
+  for (RunRecord& r : records)
+    if (r.rank == 2) r.validation_loss = r.seed == 0 ? 0.212 : 0.2125;
+  EXPECT_TRUE(plan_more_starts(e, plan, records, {}).runs.empty());
+  doc["runs"][0]["train"] = {{"more_starts", 0}};
+  const Experiment none = parse_experiment(doc, "x.json");
+  for (RunRecord& r : records)
+    if (r.rank == 2) r.validation_loss = r.seed == 0 ? 0.23 : 0.25;
+  EXPECT_TRUE(plan_more_starts(none, plan_runs(none), records, {}).runs.empty());
+  EXPECT_TRUE(more_starts_json(plan_more_starts(none, plan_runs(none), records, {})).empty());
 }
 
 TEST(Planner, SeveralJobsTakeTheLongestRunsFirst) {

@@ -181,6 +181,47 @@ TEST(Comparison, PairedBlockStandardErrorDecidesWhenTheBlockLossesAreKnown) {
   EXPECT_EQ(compare_runs(runs, mismatched).selected_rank.at(ModelKind::TensorRank), 3);
 }
 
+// Close losses (the more starts' trigger): a rank below the selected one that lost by at
+// most 3 difference_se while its fits spread more than the sampling error of the difference.
+TEST(Comparison, CloseLossIsANarrowLossWithFitsThatDisagree) {
+  // No block losses: the sampling error is rank 3's (the best's) score_se, 0.005. Rank 2's
+  // fits spread std(0.23, 0.25) = 0.0141 > 0.005; difference_se sqrt(0.005^2 + 0.0141^2 +
+  // std(0.200, 0.201)^2) = 0.0150; rank 2 lost by 0.03, within 3 x 0.0150.
+  std::vector<RunRecord> runs{validated(1, 0, 0.50, 0.005, 0.5),  validated(1, 1, 0.51, 0.005, 0.5),
+                              validated(2, 0, 0.23, 0.005, 0.2),  validated(2, 1, 0.25, 0.005, 0.2),
+                              validated(3, 0, 0.200, 0.005, 0.2), validated(3, 1, 0.201, 0.005, 0.2),
+                              validated(4, 0, 0.26, 0.005, 0.2),  validated(4, 1, 0.30, 0.005, 0.2)};
+  ComparisonTable table = compare_runs(runs);
+  ASSERT_EQ(table.selected_rank.at(ModelKind::TensorRank), 3);
+  const double difference_se = std::sqrt(0.005 * 0.005 + 0.0002 + 0.0000005);
+  EXPECT_NEAR(table.rows[1].difference_se, difference_se, 1e-12);
+  std::vector<CloseLoss> losses = close_losses(table);
+  ASSERT_EQ(losses.size(), 1u);  // rank 1 lost by 60 standard errors; rank 4 is above the selected
+  EXPECT_EQ(losses[0].rank, 2);
+  EXPECT_EQ(losses[0].best_rank, 3);
+  EXPECT_NEAR(losses[0].gap, 0.03, 1e-12);
+  EXPECT_NEAR(losses[0].seed_spread, std::sqrt(0.0002), 1e-12);
+  EXPECT_EQ(losses[0].sampling_se, 0.005);
+
+  // Fits that agree (spread 0.00035 < 0.005), the loss as narrow (0.012 < 3 x 0.00506): no
+  // more starts would change it.
+  runs[2].validation_loss = 0.212;
+  runs[3].validation_loss = 0.2125;
+  table = compare_runs(runs);
+  ASSERT_EQ(table.selected_rank.at(ModelKind::TensorRank), 3);
+  EXPECT_LE(0.012, 3 * table.rows[1].difference_se);
+  EXPECT_TRUE(close_losses(table).empty());
+  // Fits that disagree but a loss of more than 3 standard errors: none either.
+  runs[2].validation_loss = 0.27;
+  runs[3].validation_loss = 0.29;  // spread 0.0141, difference_se 0.0150, gap 0.07
+  table = compare_runs(runs);
+  EXPECT_GT(table.rows[1].score - table.rows[2].score, 3 * table.rows[1].difference_se);
+  EXPECT_TRUE(close_losses(table).empty());
+  // Without a validation set there is no close loss (seeds are averaged).
+  for (auto& r : runs) r.validation_entries = 0;
+  EXPECT_TRUE(close_losses(compare_runs(runs)).empty());
+}
+
 TEST(RunRecord, OutcomeIsAStatusAndASeparateReason) {
   RunRecord diverged = row("tensor_rank", 2, NAN);
   diverged.outcome = RunOutcome::diverged("non-finite loss at iteration 7");
