@@ -91,7 +91,11 @@ int fit_command(int argc, const char* const* argv) {
       "fraction of entries held out for validation (stopping, the saved model); 0: the test set does both",
       cxxopts::value<double>()->default_value(exact_text(mask_defaults.validation_fraction)))(
       "mask-seed", "seed of the cross-validation mask", cxxopts::value<int64_t>()->default_value("0"))(
-      "smooth", "Gaussian smoothing over time, std in bins (0: none)", cxxopts::value<double>()->default_value("0"))(
+      "held-out-neurons",
+      "co-smoothing: this fraction of the neurons held out on whole test and validation trials (the fractions "
+      "above, as fractions of trials) and predicted from the others; 0: block masks",
+      cxxopts::value<double>()->default_value("0"))("smooth", "Gaussian smoothing over time, std in bins (0: none)",
+                                                    cxxopts::value<double>()->default_value("0"))(
       "zscore", "z-score each neuron")(
       "nan-as-missing", "NaN in float data marks entries that were not observed (never trained on or scored)")(
       "set", "override a model hyperparameter of models/<family>.json, e.g. --set trial_prior=free (repeatable)",
@@ -129,6 +133,7 @@ int fit_command(int argc, const char* const* argv) {
   mask_config.test_fraction = r["test-fraction"].as<double>();
   mask_config.validation_fraction = r["validation-fraction"].as<double>();
   mask_config.seed = r["mask-seed"].as<int64_t>();
+  mask_config.held_out_neurons = r["held-out-neurons"].as<double>();
   PreprocessConfig preprocess_config;
   preprocess_config.smooth_sigma = r["smooth"].as<double>();
   preprocess_config.zscore = r.count("zscore") > 0;
@@ -155,7 +160,7 @@ int fit_command(int argc, const char* const* argv) {
   const Dataset dataset = preprocess(raw, preprocess_config);
   for (const auto& note : dataset.notes) std::cerr << "note: " << note << "\n";
   const Masks masks = without_missing(
-      make_block_masks(dataset.n_bins(), dataset.n_trials(), dataset.n_neurons(), mask_config), dataset.missing);
+      make_masks(dataset.n_bins(), dataset.n_trials(), dataset.n_neurons(), mask_config), dataset.missing);
   const Experiment experiment = single_run_experiment(data_path, out, model, train, mask_config, preprocess_config);
   const PlannedRun run = plan_runs(experiment).front();
   if (setup && dataset.n_trials() < setup->world_size)

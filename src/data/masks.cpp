@@ -3,7 +3,11 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <cmath>
 #include <random>
+#include <sstream>
+#include <vector>
 
 #include "util/errors.h"
 
@@ -13,6 +17,7 @@ void validate(const MaskConfig& c, const std::string& p) {
   require(c.test_fraction > 0 && c.test_fraction < 0.5, p + "/test_fraction", "must be in (0, 0.5)");
   require(c.validation_fraction >= 0 && c.validation_fraction < 0.5, p + "/validation_fraction", "must be in [0, 0.5)");
   require(c.seed >= 0, p + "/seed", "must be >= 0");
+  require(c.held_out_neurons >= 0 && c.held_out_neurons < 1, p + "/held_out_neurons", "must be in [0, 1)");
   for (int a = 0; a < 3; ++a) {
     require(c.test_half[a] >= 0, p + "/test_half", "half-sizes must be >= 0");
     require(c.test_half[a] <= c.train_half[a], p + "/test_half",
@@ -109,6 +114,62 @@ Masks make_block_masks(int64_t T, int64_t K, int64_t D, const MaskConfig& config
   add_blocks(s, s.in_validation, static_cast<int64_t>(std::ceil(config.validation_fraction * total)), config, rng,
              "validation_fraction");
   return Masks{~as_mask(s.held_out, s.size), as_mask(s.in_validation, s.size), as_mask(s.in_test, s.size)};
+}
+
+namespace {
+
+// The first `count` entries of a seeded random permutation of 0..n-1: Fisher-Yates from the
+// front, stopped after `count` swaps, so the first m entries are the same for every count >= m.
+std::vector<int64_t> draw_without_replacement(int64_t n, int64_t count, std::mt19937_64& rng) {
+  std::vector<int64_t> order(n);
+  for (int64_t i = 0; i < n; ++i) order[i] = i;
+  for (int64_t i = 0; i < count; ++i) {
+    const int64_t j = std::uniform_int_distribution<int64_t>(i, n - 1)(rng);
+    std::swap(order[i], order[j]);
+  }
+  order.resize(count);
+  return order;
+}
+
+// The held-out neurons' entries on the given trials, every bin.
+torch::Tensor neurons_on_trials(int64_t T, int64_t K, int64_t D, const std::vector<int64_t>& neurons,
+                                const std::vector<int64_t>& trials) {
+  torch::Tensor on_neuron = torch::zeros({D}, torch::kBool), on_trial = torch::zeros({K}, torch::kBool);
+  for (const int64_t i : neurons) on_neuron[i] = true;
+  for (const int64_t k : trials) on_trial[k] = true;
+  return (on_trial.view({1, K, 1}) & on_neuron.view({1, 1, D})).expand({T, K, D}).contiguous();
+}
+
+}  // namespace
+
+Masks make_held_out_neuron_masks(int64_t T, int64_t K, int64_t D, const MaskConfig& config) {
+  validate(config, "/mask");
+  const auto held_out = std::max<int64_t>(1, std::llround(config.held_out_neurons * static_cast<double>(D)));
+  if (held_out >= D) {
+    std::ostringstream fraction;
+    fraction << config.held_out_neurons;
+    throw InputError("/mask/held_out_neurons: " + fraction.str() + " of " + std::to_string(D) +
+                     " neurons holds out every neuron; at least one must stay in to predict them");
+  }
+  const auto test_trials = static_cast<int64_t>(std::ceil(config.test_fraction * static_cast<double>(K)));
+  const auto validation_trials = static_cast<int64_t>(std::ceil(config.validation_fraction * static_cast<double>(K)));
+  if (test_trials + validation_trials >= K)
+    throw InputError("/mask/test_fraction: " + std::to_string(test_trials) + " test and " +
+                     std::to_string(validation_trials) + " validation trials of " + std::to_string(K) +
+                     " leave no training trial for the held-out neurons' readout");
+  std::mt19937_64 rng(static_cast<uint64_t>(config.seed));
+  const std::vector<int64_t> neurons = draw_without_replacement(D, held_out, rng);
+  // One permutation of the trials: its first test_trials are the test trials, the next
+  // validation_trials the validation trials, so the test set is the same for every
+  // validation_fraction.
+  const std::vector<int64_t> trials = draw_without_replacement(K, test_trials + validation_trials, rng);
+  const torch::Tensor test = neurons_on_trials(T, K, D, neurons, {trials.begin(), trials.begin() + test_trials});
+  const torch::Tensor validation = neurons_on_trials(T, K, D, neurons, {trials.begin() + test_trials, trials.end()});
+  return Masks{~(test | validation), validation, test};
+}
+
+Masks make_masks(int64_t T, int64_t K, int64_t D, const MaskConfig& config) {
+  return config.held_out_neurons > 0 ? make_held_out_neuron_masks(T, K, D, config) : make_block_masks(T, K, D, config);
 }
 
 torch::Tensor connected_groups(const torch::Tensor& mask) {

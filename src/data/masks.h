@@ -16,10 +16,13 @@ struct MaskConfig {
   std::array<int64_t, 3> test_half{2, 1, 0};   // test block half-sizes, <= train_half
   int64_t seed = 0;
   bool fit_preparatory = true;  // score the bins with t < 0 (false: in no set)
+  double held_out_neurons = 0;  // > 0: co-smoothing masks, this fraction of neurons held out on held-out trials
 
   template <class Self, class Visitor>
   static void fields(Self& c, Visitor& v) {
-    v.field("test_fraction", c.test_fraction, "target fraction of entries in the test set");
+    v.field("test_fraction", c.test_fraction,
+            "target fraction of entries in the test set (with held_out_neurons: the fraction of trials whose "
+            "held-out neurons are tested)");
     v.field("validation_fraction", c.validation_fraction,
             "target fraction of entries in the validation set, drawn like the test blocks and apart from them; fits "
             "stop and ranks are selected on it, the test set is only reported");
@@ -30,6 +33,11 @@ struct MaskConfig {
             "score the preparatory period (the bins with t < 0): its entries join the training, validation and test "
             "sets; false: none of them, as the reference's fit_preparatory=False, and the bins before t = 0 only carry "
             "the state to t = 0");
+    v.field("held_out_neurons", c.held_out_neurons,
+            "0: block masks; > 0: co-smoothing masks (the Neural Latents Benchmark's held-out neurons): this "
+            "fraction of the neurons is held out on whole held-out trials (test_fraction of the trials for testing, "
+            "validation_fraction for validation) and predicted from the other neurons; their readout is fitted on "
+            "the training trials only");
   }
 };
 
@@ -51,6 +59,19 @@ struct Masks {
 // do not depend on validation_fraction (0 gives the masks of a test set alone, and an
 // all-false validation mask).
 Masks make_block_masks(int64_t T, int64_t K, int64_t D, const MaskConfig& config);
+
+// Co-smoothing masks (docs/design.md section 5, "Held-out neurons"): round(held_out_neurons
+// x D) neurons (at least one, and at least one left in) are drawn from the seed, then
+// ceil(test_fraction x K) test trials and ceil(validation_fraction x K) validation trials.
+// Test (validation) = the held-out neurons' entries on the test (validation) trials, every
+// bin; training = every other entry, so a held-out neuron's readout is fitted on the
+// training trials and the held-out trials' states are fitted from the held-in neurons. The
+// neurons and the test trials do not depend on validation_fraction. InputError naming
+// /mask/held_out_neurons or /mask/test_fraction when no neuron or no training trial is left.
+Masks make_held_out_neuron_masks(int64_t T, int64_t K, int64_t D, const MaskConfig& config);
+
+// The masks config asks for: held-out neurons when config.held_out_neurons > 0, else blocks.
+Masks make_masks(int64_t T, int64_t K, int64_t D, const MaskConfig& config);
 
 // The connected groups of a mask's entries (6-connectivity over time, trial and neuron):
 // [T, K, D] int64, -1 off the mask, else 0..n-1 numbered in flat order of each group's

@@ -77,8 +77,7 @@ SharedData prepare_data(const Experiment& e, const fs::path& out_dir, bool save,
   for (const auto& note : shared.dataset.notes) out << "note: " << note << "\n";
   const Dataset& dataset = shared.dataset;
   shared.masks = without_unscored_bins(
-      without_missing(make_block_masks(dataset.n_bins(), dataset.n_trials(), dataset.n_neurons(), e.mask),
-                      dataset.missing),
+      without_missing(make_masks(dataset.n_bins(), dataset.n_trials(), dataset.n_neurons(), e.mask), dataset.missing),
       dataset.times, e.mask);
   print_sizes(dataset, shared.masks, out);
   return shared;

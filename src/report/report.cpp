@@ -144,6 +144,17 @@ std::string runs_table(const std::vector<RunRecord>& runs, const std::vector<Sel
   return out.str();
 }
 
+// The mask's kind and sizes, as the Experiment table states them.
+std::string cross_validation_description(const MaskConfig& mask) {
+  const std::string seed = " (mask seed " + std::to_string(mask.seed) + ")";
+  if (mask.held_out_neurons > 0)
+    return "held-out neurons (co-smoothing): " + number(mask.held_out_neurons * 100) + "% of the neurons held out on " +
+           number(mask.test_fraction * 100) + "% of the trials for testing, " + number(mask.validation_fraction * 100) +
+           "% for validation, predicted from the other neurons" + seed;
+  return "block mask, " + number(mask.test_fraction * 100) + "% of entries held out for testing, " +
+         number(mask.validation_fraction * 100) + "% for validation" + seed;
+}
+
 ReportSection experiment_section(const Experiment& experiment, const ResultsFile& results, const DatasetView& view,
                                  const std::vector<SelectedFit>& fits) {
   int64_t finished = 0, failed = 0;
@@ -170,22 +181,19 @@ ReportSection experiment_section(const Experiment& experiment, const ResultsFile
   ReportSection section;
   section.heading = "Experiment";
   section.html =
-      key_value_table(
-          {{"experiment file", html_escape(experiment.source.string())},
-           {"dataset", dataset_description(experiment)},
-           {"data", shape_description(view)},
-           {"preprocessing", preprocessing.empty() ? "none" : html_escape(preprocessing)},
-           {"cross-validation", "block mask, " + number(mask.test_fraction * 100) +
-                                    "% of entries held out for testing, " + number(mask.validation_fraction * 100) +
-                                    "% for validation (mask seed " + std::to_string(mask.seed) + ")"},
-           {"scored bins", mask.fit_preparatory ? "every bin, the preparatory period (t < 0) included"
-                                                : "t ≥ 0 only: the preparatory period is in no set "
-                                                  "(fit_preparatory false)"},
-           {"seeds", html_escape(seeds)},
-           {"plan", std::to_string(results.runs.size()) + " runs: " + std::to_string(finished) + " finished, " +
-                        std::to_string(failed) + " not finished"},
-           {"fitting time", fixed(fit_seconds, 1) + " s (sum over runs)"},
-           {"wall time", html_escape(wall)}}) +
+      key_value_table({{"experiment file", html_escape(experiment.source.string())},
+                       {"dataset", dataset_description(experiment)},
+                       {"data", shape_description(view)},
+                       {"preprocessing", preprocessing.empty() ? "none" : html_escape(preprocessing)},
+                       {"cross-validation", cross_validation_description(mask)},
+                       {"scored bins", mask.fit_preparatory ? "every bin, the preparatory period (t < 0) included"
+                                                            : "t ≥ 0 only: the preparatory period is in no set "
+                                                              "(fit_preparatory false)"},
+                       {"seeds", html_escape(seeds)},
+                       {"plan", std::to_string(results.runs.size()) + " runs: " + std::to_string(finished) +
+                                    " finished, " + std::to_string(failed) + " not finished"},
+                       {"fitting time", fixed(fit_seconds, 1) + " s (sum over runs)"},
+                       {"wall time", html_escape(wall)}}) +
       runs_table(results.runs, fits);
   return section;
 }

@@ -41,7 +41,7 @@ struct TrainConfig {
   int64_t polish_after = 500;       // Adam iterations after which the L-BFGS polish starts at the latest (0: no polish)
   int64_t polish_patience = 20;     // polish iterations without a relative improvement before it has converged
   double polish_tolerance = 1e-4;   // relative improvement of the best held-out loss that counts in the polish
-  int64_t polish_history = 10;      // L-BFGS curvature pairs kept by the polish
+  int64_t polish_history = 100;     // L-BFGS curvature pairs kept by the polish (docs/recovery.md)
   bool ladder = true;               // the rank ladder: each rank also fitted from its neighbours' best fits
   int64_t more_starts = 4;          // seeds added once to a rank that lost narrowly while its fits disagree
   double fraction_masked = 0.1;     // trials dropped from the training loss each iteration

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include "util/errors.h"
 
@@ -107,6 +108,96 @@ TEST(Masks, ValidationSetIsApartFromTestAndTrainingAndReachesItsFraction) {
           for (int64_t l = std::max<int64_t>(0, k - 1); l <= std::min<int64_t>(K - 1, k + 1); ++l)
             ASSERT_FALSE(train[u][l][i]) << "train entry next to validation entry " << t << "," << k << "," << i;
       }
+}
+
+// The held-out neurons and trials of co-smoothing masks, read back from the masks.
+struct HeldOutSets {
+  std::vector<int64_t> test_neurons, validation_neurons, test_trials, validation_trials;
+};
+HeldOutSets held_out_sets(const Masks& m) {
+  HeldOutSets sets;
+  const auto indices = [](const torch::Tensor& flags) {
+    const torch::Tensor i = flags.nonzero().view(-1).contiguous();
+    return std::vector<int64_t>(i.data_ptr<int64_t>(), i.data_ptr<int64_t>() + i.numel());
+  };
+  sets.test_neurons = indices(m.test.any(0).any(0));
+  sets.validation_neurons = indices(m.validation.any(0).any(0));
+  sets.test_trials = indices(m.test.any(0).any(1));
+  sets.validation_trials = indices(m.validation.any(0).any(1));
+  return sets;
+}
+
+TEST(Masks, HeldOutNeuronsAreHeldOutOnWholeTrialsAndTrainedEverywhereElse) {
+  MaskConfig config;
+  config.held_out_neurons = 0.25;
+  config.test_fraction = 0.1;
+  config.validation_fraction = 0.15;
+  config.seed = 4;
+  const int64_t T = 12, K = 40, D = 20;
+  const Masks m = make_masks(T, K, D, config);
+  const HeldOutSets sets = held_out_sets(m);
+  // round(0.25 x 20) neurons, the same for testing and validation; ceil(0.1 x 40) test
+  // trials and ceil(0.15 x 40) validation trials, apart.
+  ASSERT_EQ(sets.test_neurons.size(), 5u);
+  EXPECT_EQ(sets.validation_neurons, sets.test_neurons);
+  ASSERT_EQ(sets.test_trials.size(), 4u);
+  ASSERT_EQ(sets.validation_trials.size(), 6u);
+  for (const int64_t k : sets.test_trials)
+    EXPECT_EQ(std::count(sets.validation_trials.begin(), sets.validation_trials.end(), k), 0) << k;
+  // Every bin of a held-out neuron on a held-out trial is held out; every other entry is
+  // trained on (no block shell).
+  const auto test = m.test.accessor<bool, 3>(), validation = m.validation.accessor<bool, 3>();
+  const auto train = m.train.accessor<bool, 3>();
+  const auto contains = [](const std::vector<int64_t>& v, int64_t x) { return std::count(v.begin(), v.end(), x) > 0; };
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t i = 0; i < D; ++i) {
+        const bool neuron = contains(sets.test_neurons, i);
+        ASSERT_EQ(test[t][k][i], neuron && contains(sets.test_trials, k)) << t << "," << k << "," << i;
+        ASSERT_EQ(validation[t][k][i], neuron && contains(sets.validation_trials, k)) << t << "," << k << "," << i;
+        ASSERT_EQ(train[t][k][i], !test[t][k][i] && !validation[t][k][i]) << t << "," << k << "," << i;
+      }
+}
+
+TEST(Masks, HeldOutNeuronsAndTestTrialsDependOnTheSeedAloneNotOnTheValidationFraction) {
+  MaskConfig config;
+  config.held_out_neurons = 0.3;
+  const Masks a = make_masks(10, 30, 10, config);
+  config.validation_fraction = 0;
+  const Masks without_validation = make_masks(10, 30, 10, config);
+  EXPECT_TRUE(torch::equal(a.test, without_validation.test));
+  EXPECT_FALSE(without_validation.validation.any().item<bool>());
+  config.validation_fraction = 0.1;
+  EXPECT_TRUE(torch::equal(make_masks(10, 30, 10, config).validation, a.validation));
+  config.seed = 1;
+  EXPECT_FALSE(torch::equal(make_masks(10, 30, 10, config).test, a.test));
+  // held_out_neurons 0 is the block mask.
+  config.held_out_neurons = 0;
+  EXPECT_TRUE(torch::equal(make_masks(10, 30, 10, config).test, make_block_masks(10, 30, 10, config).test));
+}
+
+TEST(Masks, HeldOutNeuronsRefuseToHoldOutEveryNeuronOrEveryTrial) {
+  const auto message = [](int64_t K, int64_t D, const MaskConfig& config) {
+    try {
+      make_masks(5, K, D, config);
+    } catch (const InputError& error) {
+      return std::string(error.what());
+    }
+    return std::string("accepted");
+  };
+  MaskConfig config;
+  config.held_out_neurons = 1.0;
+  EXPECT_NE(message(20, 10, config).find("/mask/held_out_neurons"), std::string::npos) << message(20, 10, config);
+  config.held_out_neurons = 0.9;  // rounds to all 3 neurons
+  EXPECT_NE(message(20, 3, config).find("/mask/held_out_neurons: 0.9"), std::string::npos) << message(20, 3, config);
+  EXPECT_NE(message(20, 3, config).find("at least one must stay in"), std::string::npos);
+  config.held_out_neurons = 0.5;
+  config.test_fraction = 0.45;
+  config.validation_fraction = 0.45;  // ceil(1.8) + ceil(1.8) = 4 of 4 trials
+  EXPECT_NE(message(4, 6, config).find("/mask/test_fraction"), std::string::npos) << message(4, 6, config);
+  EXPECT_NE(message(4, 6, config).find("no training trial"), std::string::npos);
+  config.held_out_neurons = -0.1;
+  EXPECT_NE(message(20, 10, config).find("/mask/held_out_neurons"), std::string::npos);
 }
 
 TEST(Masks, ConnectedGroupsJoinNeighboursOnEveryAxis) {

@@ -93,7 +93,7 @@ TEST(Experiment, ResolvedExperimentReadsBackAsWritten) {
   // A data file and analyses.
   const Experiment on_file =
       parse_experiment(nlohmann::json::parse(R"({"name": "f", "dataset": {"file": "dataset_stored.npz"},
-                                "mask": {"fit_preparatory": false, "seed": 3}, "seeds": [4, 5],
+                                "mask": {"fit_preparatory": false, "seed": 3, "held_out_neurons": 0.2}, "seeds": [4, 5],
                                 "analyses": {"cp": {"key": "data", "ranks": "1-2"}},
                                 "runs": [{"model": "static", "hidden": 10}]})"),
                        fs::path(LTRNN_FIXTURE_DIR) / "experiment.json");
@@ -102,6 +102,7 @@ TEST(Experiment, ResolvedExperimentReadsBackAsWritten) {
   ASSERT_TRUE(dataset_file(back));
   EXPECT_EQ(*dataset_file(back), fs::path(LTRNN_FIXTURE_DIR) / "dataset_stored.npz");
   EXPECT_FALSE(back.mask.fit_preparatory);
+  EXPECT_EQ(back.mask.held_out_neurons, 0.2);
   EXPECT_EQ(back.seeds, (std::vector<int64_t>{4, 5}));
   EXPECT_EQ(back.analyses.cp_ranks, (std::vector<int64_t>{1, 2}));
   nlohmann::json read = resolved_json(back);
@@ -111,7 +112,9 @@ TEST(Experiment, ResolvedExperimentReadsBackAsWritten) {
   // A setting written before it existed reads as its default; a malformed part names itself.
   nlohmann::json older = resolved_json(load_experiment(fs::path(LTRNN_SOURCE_DIR) / "experiments/quickstart.json"));
   older["mask"].erase("fit_preparatory");
+  older["mask"].erase("held_out_neurons");
   EXPECT_TRUE(experiment_from_resolved_json(older, "old").mask.fit_preparatory);
+  EXPECT_EQ(experiment_from_resolved_json(older, "old").mask.held_out_neurons, 0.0);
   older["dataset"] = {{"generator", "teacher"}, {"parameters", {{"ranks", 2}}}};
   try {
     experiment_from_resolved_json(older, "OUT/experiment.json");

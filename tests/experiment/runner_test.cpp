@@ -103,11 +103,13 @@ TEST_F(RunnerDirectory, WritesTheOutputDirectoryAndRefusesToOverwriteIt) {
   write_file_atomic(options.out_dir / "runs/tensor_rank-r2-n6-s0/summary.json", failed.dump());
   write_file_atomic(options.out_dir / "runs/static-n6-s0/summary.json", "{\"summary\": {\"id\": ");
   // A directory written before reports existed (no outputs.report, no description) resumes:
-  // neither changes a number; so does one written before mask.fit_preparatory (its default
-  // is what such a directory was fitted with), or before the teacher's variants.
+  // neither changes a number; so does one written before mask.fit_preparatory or
+  // mask.held_out_neurons (their defaults are what such a directory was fitted with), or
+  // before the teacher's variants.
   json saved = json::parse(read_file(options.out_dir / "experiment.json"));
   saved["outputs"].erase("report");
   saved["mask"].erase("fit_preparatory");
+  saved["mask"].erase("held_out_neurons");
   for (const char* parameter : {"preparatory", "readout_offset", "solver", "substeps", "saturation"})
     ASSERT_EQ(saved["dataset"]["parameters"].erase(parameter), 1u) << parameter;
   saved.erase("description");

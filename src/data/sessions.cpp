@@ -1,0 +1,115 @@
+// Several recording sessions as one dataset.
+#include "data/sessions.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "util/errors.h"
+
+namespace ltrnn {
+
+namespace {
+
+std::string grid_text(const Dataset& d) {
+  std::ostringstream text;
+  text << d.n_bins() << " bins";
+  if (d.n_bins() > 0) text << " from t = " << d.times[0].item<double>() << " s, " << d.bin_width() << " s apart";
+  return text.str();
+}
+
+// Every session's bins must be the first session's: the latent network runs on one time grid.
+void check_same_time_grid(const Session& first, const Session& session) {
+  const torch::Tensor& a = first.dataset.times;
+  const torch::Tensor& b = session.dataset.times;
+  const bool same =
+      a.size(0) == b.size(0) && (a.size(0) == 0 || ((a - b).abs() <= 1e-9 * (1.0 + a.abs())).all().item<bool>());
+  if (!same)
+    throw InputError(session.name + ": its time grid (" + grid_text(session.dataset) + ") differs from " + first.name +
+                     "'s (" + grid_text(first.dataset) + "); sessions share one time grid");
+}
+
+void check_session(const Session& first, const Session& session) {
+  if (session.dataset.n_trials() == 0) throw InputError(session.name + ": no trials (a session needs at least one)");
+  if (session.dataset.n_neurons() == 0) throw InputError(session.name + ": no neurons");
+  check_same_time_grid(first, session);
+  if (session.dataset.counts != first.dataset.counts)
+    throw InputError(session.name + ": " + (session.dataset.counts ? "spike counts" : "rates") + ", but " + first.name +
+                     " holds " + (first.dataset.counts ? "spike counts" : "rates") +
+                     "; the sessions of one fit share a loss");
+}
+
+// Index of `value` in the sorted `labels`.
+int64_t label_index(const std::vector<int64_t>& labels, int64_t value) {
+  return std::lower_bound(labels.begin(), labels.end(), value) - labels.begin();
+}
+
+}  // namespace
+
+MergedSessions merge_sessions(const std::vector<Session>& sessions, int64_t gap_trials) {
+  if (sessions.empty()) throw InputError("/dataset/sessions: no sessions");
+  if (gap_trials < 0) throw InputError("/dataset/session_gap: must be >= 0 trials");
+  for (const Session& session : sessions) check_session(sessions.front(), session);
+
+  // 1. Where each session goes, and the merged labels.
+  MergedSessions merged;
+  int64_t trials = 0, neurons = 0;
+  std::vector<int64_t> conditions;
+  std::vector<std::string> epochs;
+  for (const Session& session : sessions) {
+    const Dataset& d = session.dataset;
+    merged.spans.push_back({session.name, trials, d.n_trials(), neurons, d.n_neurons()});
+    trials += d.n_trials();
+    neurons += d.n_neurons();
+    conditions.insert(conditions.end(), d.condition_labels.begin(), d.condition_labels.end());
+    for (const std::string& label : d.epoch_labels)
+      if (std::find(epochs.begin(), epochs.end(), label) == epochs.end()) epochs.push_back(label);
+  }
+  std::sort(conditions.begin(), conditions.end());
+  conditions.erase(std::unique(conditions.begin(), conditions.end()), conditions.end());
+
+  // 2. The blocks: each session's data and labels in its rows and columns; every entry
+  //    outside a session's own block is missing.
+  const Dataset& first = sessions.front().dataset;
+  const int64_t T = first.n_bins();
+  Dataset& out = merged.dataset;
+  out.data = torch::zeros({T, trials, neurons}, torch::kFloat64);
+  out.missing = torch::ones({T, trials, neurons}, torch::kBool);
+  out.condition = torch::empty({trials}, torch::kInt64);
+  out.epoch = torch::empty({trials}, torch::kInt64);
+  out.trial_id = torch::empty({trials}, torch::kInt64);
+  out.times = first.times.clone();
+  out.counts = first.counts;
+  out.condition_labels = conditions;
+  out.epoch_labels = epochs;
+  int64_t next_trial_id = 0;
+  for (std::size_t s = 0; s < sessions.size(); ++s) {
+    const Dataset& d = sessions[s].dataset;
+    const SessionSpan& span = merged.spans[s];
+    using torch::indexing::Slice;
+    const auto rows = Slice(span.first_trial, span.first_trial + span.trials);
+    const auto columns = Slice(span.first_neuron, span.first_neuron + span.neurons);
+    out.data.index_put_({Slice(), rows, columns}, d.data.to(torch::kFloat64));
+    out.missing.index_put_({Slice(), rows, columns},
+                           d.missing.defined() ? d.missing : torch::zeros_like(d.data, torch::kBool));
+    // Labels by value (conditions) or text (epochs), not by the session's own indices.
+    torch::Tensor condition = torch::empty({span.trials}, torch::kInt64), epoch = torch::empty_like(condition);
+    for (int64_t k = 0; k < span.trials; ++k) {
+      condition[k] = label_index(conditions, d.condition_labels.at(d.condition[k].item<int64_t>()));
+      const std::string& label = d.epoch_labels.at(d.epoch[k].item<int64_t>());
+      epoch[k] = static_cast<int64_t>(std::find(epochs.begin(), epochs.end(), label) - epochs.begin());
+    }
+    out.condition.index_put_({rows}, condition);
+    out.epoch.index_put_({rows}, epoch);
+    // Trial ids continue after the previous session's last id and the unrecorded gap.
+    const int64_t shift = s == 0 ? 0 : next_trial_id + gap_trials - d.trial_id[0].item<int64_t>();
+    out.trial_id.index_put_({rows}, d.trial_id + shift);
+    next_trial_id = d.trial_id[-1].item<int64_t>() + shift + 1;
+    for (const std::string& note : d.notes) out.notes.push_back(sessions[s].name + ": " + note);
+  }
+  return merged;
+}
+
+}  // namespace ltrnn

@@ -1,0 +1,44 @@
+// Several recording sessions as one dataset (docs/design.md section 7, "Sessions").
+//
+// The latent network is shared by every session and only the readout is a session's own
+// (one row per recorded neuron), so the sessions are laid side by side: session s's trials
+// follow session s-1's on the trial axis, its neurons get their own columns, and the entries
+// of a neuron on another session's trials are missing (never trained on or scored). One
+// readout over all columns is then a readout per session, and every fit, mask and score of
+// a single dataset applies unchanged.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "data/dataset.h"
+
+namespace ltrnn {
+
+struct Session {
+  std::string name;  // how errors and results name it (e.g. its file)
+  Dataset dataset;
+};
+
+// Where a session lies in the merged dataset.
+struct SessionSpan {
+  std::string name;
+  int64_t first_trial = 0, trials = 0;    // its trials: [first_trial, first_trial + trials)
+  int64_t first_neuron = 0, neurons = 0;  // its neurons' columns
+};
+
+struct MergedSessions {
+  Dataset dataset;
+  std::vector<SessionSpan> spans;  // in session order
+};
+
+// Merges the sessions in the order given. Condition labels are matched by value (the merged
+// labels are their sorted union) and epoch labels by text (in order of first appearance);
+// each session's trial ids are shifted to follow the previous session's last id after
+// `gap_trials` trials that were not recorded (the trial-factor prior's distance; >= 0).
+// Refused with an InputError naming the session: no sessions, a session without trials or
+// neurons, a time grid (bins, times) other than the first session's, or spike counts beside
+// rates.
+MergedSessions merge_sessions(const std::vector<Session>& sessions, int64_t gap_trials);
+
+}  // namespace ltrnn

@@ -1,0 +1,85 @@
+// Several sessions as one dataset: each session's block in its own trials and neurons, the
+// rest missing; labels matched by value; trial ids continued over the gap; bad sessions
+// refused with their name.
+#include "data/sessions.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <string>
+
+#include "util/errors.h"
+
+namespace ltrnn {
+namespace {
+
+// A session of T bins, K trials, D neurons whose data are `offset` + 0, 1, 2, ...
+Dataset session_data(int64_t K, int64_t D, std::vector<int64_t> condition_labels, double offset, int64_t T = 4) {
+  Dataset d;
+  d.data = offset + torch::arange(T * K * D, torch::kFloat64).view({T, K, D});
+  d.condition_labels = std::move(condition_labels);
+  d.condition = torch::arange(K, torch::kInt64).remainder(static_cast<int64_t>(d.condition_labels.size()));
+  d.epoch = torch::zeros({K}, torch::kInt64);
+  d.epoch_labels = {"BL"};
+  d.trial_id = torch::arange(K, torch::kInt64) * 3 + 10;  // 10, 13, 16, ...
+  d.times = (torch::arange(T, torch::kFloat64) - 1.0) * 0.02;
+  return d;
+}
+
+TEST(Sessions, EachSessionKeepsItsOwnTrialsAndNeuronsAndTheRestIsMissing) {
+  Dataset second = session_data(2, 2, {7, 9}, 1000.0);
+  second.epoch_labels = {"AD"};
+  second.missing = torch::zeros({4, 2, 2}, torch::kBool);
+  second.missing[3][1][0] = true;  // the session's own missing entry stays missing
+  const MergedSessions merged = merge_sessions({{"day1", session_data(3, 2, {5, 7}, 0.0)}, {"day2", second}}, 4);
+  const Dataset& d = merged.dataset;
+  ASSERT_EQ(d.data.sizes(), (std::vector<int64_t>{4, 5, 4}));
+  ASSERT_EQ(merged.spans.size(), 2u);
+  EXPECT_EQ(merged.spans[1].first_trial, 3);
+  EXPECT_EQ(merged.spans[1].first_neuron, 2);
+  // Day 1's block holds day 1's data, day 2's block day 2's, and nothing else is observed.
+  using torch::indexing::Slice;
+  EXPECT_TRUE(torch::equal(d.data.index({Slice(), Slice(0, 3), Slice(0, 2)}), session_data(3, 2, {5, 7}, 0.0).data));
+  EXPECT_TRUE(torch::equal(d.data.index({Slice(), Slice(3, 5), Slice(2, 4)}), second.data));
+  torch::Tensor expected_missing = torch::ones({4, 5, 4}, torch::kBool);
+  expected_missing.index_put_({Slice(), Slice(0, 3), Slice(0, 2)}, false);
+  expected_missing.index_put_({Slice(), Slice(3, 5), Slice(2, 4)}, second.missing);
+  EXPECT_TRUE(torch::equal(d.missing, expected_missing));
+  // Conditions matched by value: labels 5, 7, 9; day 2's first trial is label 7 again.
+  EXPECT_EQ(d.condition_labels, (std::vector<int64_t>{5, 7, 9}));
+  EXPECT_TRUE(torch::equal(d.condition, torch::tensor({0, 1, 0, 1, 2}, torch::kInt64)));
+  EXPECT_EQ(d.epoch_labels, (std::vector<std::string>{"BL", "AD"}));
+  EXPECT_TRUE(torch::equal(d.epoch, torch::tensor({0, 0, 0, 1, 1}, torch::kInt64)));
+  // Day 1's ids 10, 13, 16; four unrecorded trials; day 2 from 16 + 1 + 4 = 21, spaced as recorded.
+  EXPECT_TRUE(torch::equal(d.trial_id, torch::tensor({10, 13, 16, 21, 24}, torch::kInt64)));
+  EXPECT_TRUE(torch::equal(d.times, second.times));
+}
+
+TEST(Sessions, RefuseSessionsThatCannotShareOneFitNamingTheSession) {
+  const auto message = [](const Dataset& second) {
+    try {
+      merge_sessions({{"day1.npz", session_data(3, 2, {0, 1}, 0.0)}, {"day2.npz", second}}, 0);
+    } catch (const InputError& error) {
+      return std::string(error.what());
+    }
+    return std::string("accepted");
+  };
+  Dataset other_bins = session_data(3, 2, {0, 1}, 0.0, 5);
+  EXPECT_NE(message(other_bins).find("day2.npz: its time grid (5 bins"), std::string::npos) << message(other_bins);
+  Dataset other_width = session_data(3, 2, {0, 1}, 0.0);
+  other_width.times = other_width.times * 2.0;
+  EXPECT_NE(message(other_width).find("day2.npz: its time grid"), std::string::npos) << message(other_width);
+  EXPECT_NE(message(other_width).find("differs from day1.npz's"), std::string::npos);
+  Dataset no_trials = session_data(3, 2, {0, 1}, 0.0);
+  no_trials.data = no_trials.data.narrow(1, 0, 0);
+  EXPECT_NE(message(no_trials).find("day2.npz: no trials"), std::string::npos) << message(no_trials);
+  Dataset counts = session_data(3, 2, {0, 1}, 0.0);
+  counts.counts = true;
+  EXPECT_NE(message(counts).find("day2.npz: spike counts, but day1.npz holds rates"), std::string::npos)
+      << message(counts);
+  EXPECT_THROW(merge_sessions({}, 0), InputError);
+  EXPECT_THROW(merge_sessions({{"day1", session_data(3, 2, {0, 1}, 0.0)}}, -1), InputError);
+}
+
+}  // namespace
+}  // namespace ltrnn
