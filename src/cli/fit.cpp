@@ -85,10 +85,11 @@ int fit_command(int argc, const char* const* argv) {
       "rank", "rank R (families with a rank)", cxxopts::value<int64_t>())(
       "hidden", "hidden units N (default: the preset's)", cxxopts::value<int64_t>())("out", "output directory",
                                                                                      cxxopts::value<std::string>())(
-      "test-fraction", "fraction of entries held out for testing",
+      "test-fraction", "fraction of entries held out for testing (of trials with --held-out-neurons)",
       cxxopts::value<double>()->default_value(exact_text(mask_defaults.test_fraction)))(
       "validation-fraction",
-      "fraction of entries held out for validation (stopping, the saved model); 0: the test set does both",
+      "fraction of entries (of trials with --held-out-neurons) held out for validation (stopping, the saved "
+      "model); 0: the test set does both",
       cxxopts::value<double>()->default_value(exact_text(mask_defaults.validation_fraction)))(
       "mask-seed", "seed of the cross-validation mask", cxxopts::value<int64_t>()->default_value("0"))(
       "held-out-neurons",

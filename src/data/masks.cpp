@@ -154,9 +154,10 @@ Masks make_held_out_neuron_masks(int64_t T, int64_t K, int64_t D, const MaskConf
   const auto test_trials = static_cast<int64_t>(std::ceil(config.test_fraction * static_cast<double>(K)));
   const auto validation_trials = static_cast<int64_t>(std::ceil(config.validation_fraction * static_cast<double>(K)));
   if (test_trials + validation_trials >= K)
-    throw InputError("/mask/test_fraction: " + std::to_string(test_trials) + " test and " +
-                     std::to_string(validation_trials) + " validation trials of " + std::to_string(K) +
-                     " leave no training trial for the held-out neurons' readout");
+    throw InputError(
+        std::string(test_trials >= K ? "/mask/test_fraction" : "/mask/test_fraction and /mask/validation_fraction") +
+        ": " + std::to_string(test_trials) + " test and " + std::to_string(validation_trials) +
+        " validation trials of " + std::to_string(K) + " leave no training trial for the held-out neurons' readout");
   std::mt19937_64 rng(static_cast<uint64_t>(config.seed));
   const std::vector<int64_t> neurons = draw_without_replacement(D, held_out, rng);
   // One permutation of the trials: its first test_trials are the test trials, the next
@@ -165,7 +166,7 @@ Masks make_held_out_neuron_masks(int64_t T, int64_t K, int64_t D, const MaskConf
   const std::vector<int64_t> trials = draw_without_replacement(K, test_trials + validation_trials, rng);
   const torch::Tensor test = neurons_on_trials(T, K, D, neurons, {trials.begin(), trials.begin() + test_trials});
   const torch::Tensor validation = neurons_on_trials(T, K, D, neurons, {trials.begin() + test_trials, trials.end()});
-  return Masks{~(test | validation), validation, test};
+  return Masks{~(test | validation), validation, test, /*whole_trials=*/true};
 }
 
 Masks make_masks(int64_t T, int64_t K, int64_t D, const MaskConfig& config) {
@@ -204,6 +205,15 @@ torch::Tensor connected_groups(const torch::Tensor& mask) {
     ++next;
   }
   return labels;
+}
+
+torch::Tensor held_out_groups(const torch::Tensor& mask, bool whole_trials) {
+  if (!whole_trials) return connected_groups(mask);
+  const torch::Tensor m = mask.to(torch::kBool);
+  const torch::Tensor trials_held_out = m.any(0).any(1);  // [K]
+  const torch::Tensor group_of_trial = trials_held_out.to(torch::kInt64).cumsum(0) - 1;
+  const torch::Tensor groups = group_of_trial.view({1, -1, 1}).expand(m.sizes());
+  return torch::where(m, groups, torch::full_like(groups, -1));
 }
 
 Masks without_unscored_bins(Masks masks, const torch::Tensor& times, const MaskConfig& config) {

@@ -24,8 +24,9 @@ struct MaskConfig {
             "target fraction of entries in the test set (with held_out_neurons: the fraction of trials whose "
             "held-out neurons are tested)");
     v.field("validation_fraction", c.validation_fraction,
-            "target fraction of entries in the validation set, drawn like the test blocks and apart from them; fits "
-            "stop and ranks are selected on it, the test set is only reported");
+            "target fraction of entries in the validation set, drawn like the test blocks and apart from them (with "
+            "held_out_neurons: the fraction of trials); fits stop and ranks are selected on it, the test set is only "
+            "reported");
     v.field("train_half", c.train_half, "half-sizes (time, trial, neuron) of the blocks held out from training");
     v.field("test_half", c.test_half, "half-sizes of the test block inside each held-out block, each <= train_half");
     v.field("seed", c.seed, "seed of the block placement");
@@ -48,6 +49,9 @@ struct Masks {
   torch::Tensor train;       // [T, K, D] bool: entries the loss is trained on
   torch::Tensor validation;  // [T, K, D] bool: held-out entries that stop fits and select ranks
   torch::Tensor test;        // [T, K, D] bool: held-out entries that are only reported
+  // Held-out sets of whole trials (co-smoothing): a trial's held-out entries all follow that
+  // trial's fitted state, so they form one correlated group (held_out_groups).
+  bool whole_trials = false;
 };
 
 // Places blocks at seeded random centres until the test set reaches
@@ -79,6 +83,12 @@ Masks make_masks(int64_t T, int64_t K, int64_t D, const MaskConfig& config);
 // of a block-robust standard error (docs/design.md section 5). Touching blocks merge,
 // which only makes that error more conservative.
 torch::Tensor connected_groups(const torch::Tensor& mask);
+
+// The correlated groups of a held-out set, the units of its block-robust standard error, in
+// connected_groups' form: its connected groups for block masks; for whole-trial masks (held-out
+// neurons) one group per trial, numbered in trial order, since neighbouring neuron indices mean
+// nothing and every held-out neuron of a trial is predicted from that trial's one state.
+torch::Tensor held_out_groups(const torch::Tensor& mask, bool whole_trials);
 
 // The masks without the entries `missing` [T, K, D] marks (undefined: unchanged): a missing
 // entry is neither trained on nor scored.

@@ -4,8 +4,9 @@
 // (one row per recorded neuron), so the sessions are laid side by side: session s's trials
 // follow session s-1's on the trial axis, its neurons get their own columns, and the entries
 // of a neuron on another session's trials are missing (never trained on or scored). One
-// readout over all columns is then a readout per session, and every fit, mask and score of
-// a single dataset applies unchanged.
+// linear readout over all columns is then a readout per session (an orthonormal readout
+// would tie the sessions' rows together), and every fit, mask and score of a single dataset
+// applies unchanged.
 #pragma once
 #include <cstdint>
 #include <string>

@@ -1,5 +1,5 @@
 // The training loop: Adam on the masked objective, then the L-BFGS polish (docs/design.md
-// section 4). Over 450 lines (about 530) because the loop's two phases share
+// section 4). Over 450 lines (about 550) because the loop's two phases share
 // one FitLoop: its record, best iterate, reducer (one process or a distributed group),
 // checkpoints and resume rules; splitting the phases would pass that state between files.
 #include "train/fit.h"
@@ -23,6 +23,9 @@ namespace {
 // The polish's L-BFGS: line-search evaluations per iteration (the curvature pairs it keeps
 // are train.polish_history).
 constexpr int64_t kLineSearchEvaluations = 25;
+// What the pairs may take beyond LibTorch's default 10 (polish_pairs).
+constexpr double kPolishHistoryBytes = 256.0 * 1024 * 1024;
+constexpr int64_t kFewestPolishPairs = 10;
 
 // The objective of docs/design.md section 4 for one iteration, and what the iteration records.
 struct Evaluation {
@@ -92,6 +95,12 @@ void restore(RnnModel& model, const BestIterate& best) {
   torch::NoGradGuard no_grad;
   const auto parameters = model->parameters();
   for (std::size_t i = 0; i < parameters.size(); ++i) parameters[i].copy_(best.parameters.at(i));
+}
+
+int64_t parameter_numbers(const std::vector<torch::Tensor>& parameters) {
+  int64_t count = 0;
+  for (const torch::Tensor& p : parameters) count += p.numel();
+  return count;
 }
 
 std::vector<torch::Tensor> clones(const std::vector<torch::Tensor>& tensors) {
@@ -407,13 +416,15 @@ class FitLoop {
     if (best_.iteration > 0) restore(model_, best_);
     // What a resume restarts the polish from (the polish itself is not checkpointed).
     if (hooks_.on_checkpoint) checkpoint();
-    torch::optim::LBFGS lbfgs(parameters, torch::optim::LBFGSOptions(1.0)
-                                              .max_iter(1)
-                                              .max_eval(kLineSearchEvaluations)
-                                              .history_size(config_.polish_history)
-                                              .tolerance_grad(0)
-                                              .tolerance_change(0)
-                                              .line_search_fn("strong_wolfe"));
+    torch::optim::LBFGS lbfgs(
+        parameters, torch::optim::LBFGSOptions(1.0)
+                        .max_iter(1)
+                        .max_eval(kLineSearchEvaluations)
+                        .history_size(polish_pairs(config_.polish_history, parameter_numbers(parameters),
+                                                   parameters.empty() ? 4 : parameters.front().element_size()))
+                        .tolerance_grad(0)
+                        .tolerance_change(0)
+                        .line_search_fn("strong_wolfe"));
     LearningRateSchedule plateau(config_.polish_options());
     std::vector<torch::Tensor> last_good = clones(parameters);
     const torch::Tensor all_trials =
@@ -513,6 +524,13 @@ torch::Tensor objective(RnnModel& model, const FitTarget& target, const TrainCon
                         const torch::Tensor& kept_trials) {
   return evaluate(model, share_of(target, nullptr), config, kept_trials, kept_training_count(target, kept_trials), true)
       .loss;
+}
+
+int64_t polish_pairs(int64_t polish_history, int64_t parameter_numbers, int64_t bytes_per_number) {
+  const double pair_bytes = 2.0 * static_cast<double>(std::max<int64_t>(parameter_numbers, 1)) *
+                            static_cast<double>(std::max<int64_t>(bytes_per_number, 1));
+  const auto fitting = static_cast<int64_t>(kPolishHistoryBytes / pair_bytes);
+  return std::min(polish_history, std::max(kFewestPolishPairs, fitting));
 }
 
 FitResult fit(RnnModel& model, const FitTarget& target, const TrainConfig& config, Termination& termination,

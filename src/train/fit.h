@@ -81,6 +81,12 @@ void use_compute_threads(int threads);
 FitResult fit(RnnModel& model, const FitTarget& target, const TrainConfig& config, Termination& termination,
               const FitHooks& hooks = {}, const FitStart* start = nullptr, TrialGroup* group = nullptr);
 
+// The curvature pairs the polish's L-BFGS keeps for `parameter_numbers` parameters of
+// `bytes_per_number` bytes: train.polish_history, but no more than two vectors per pair fit in
+// 256 MiB, and never fewer than LibTorch's default 10 -- so a large model (the full family's
+// K N^2 weights) keeps the memory it had with 10 pairs (docs/design.md section 4).
+int64_t polish_pairs(int64_t polish_history, int64_t parameter_numbers, int64_t bytes_per_number);
+
 // The total objective for the given trial keep-mask [K] bool (exposed for gradient tests).
 torch::Tensor objective(RnnModel& model, const FitTarget& target, const TrainConfig& config,
                         const torch::Tensor& kept_trials);

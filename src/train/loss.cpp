@@ -42,7 +42,7 @@ FitTarget make_fit_target(const torch::Tensor& data, const Masks& masks, LossKin
   t.train_count = t.train_count_per_trial.sum().item<double>();
   t.validation_count = static_cast<double>(t.validation.sum().item<int64_t>());
   if (t.has_validation()) {
-    const torch::Tensor groups = connected_groups(t.validation);
+    const torch::Tensor groups = held_out_groups(t.validation, masks.whole_trials);
     t.validation_groups = groups.masked_select(t.validation);
     t.validation_group_count = groups.max().item<int64_t>() + 1;
   }

@@ -25,7 +25,7 @@ struct FitTarget {
   torch::Tensor train_weight, validation_weight, test_weight;
   torch::Tensor train_count_per_trial;  // [K] float64
   double train_count = 0, validation_count = 0, test_count = 0;
-  // Each validation entry's connected group (data/masks.h connected_groups), in the flat
+  // Each validation entry's correlated group (data/masks.h held_out_groups), in the flat
   // order of the validation mask, and the number of groups.
   torch::Tensor validation_groups;
   int64_t validation_group_count = 0;

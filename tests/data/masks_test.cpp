@@ -176,6 +176,31 @@ TEST(Masks, HeldOutNeuronsAndTestTrialsDependOnTheSeedAloneNotOnTheValidationFra
   EXPECT_TRUE(torch::equal(make_masks(10, 30, 10, config).test, make_block_masks(10, 30, 10, config).test));
 }
 
+// The correlated groups of a held-out set (the units of the paired standard error that
+// selects ranks): one per validation trial for held-out neurons, however the neurons are
+// numbered; the connected groups for blocks.
+TEST(Masks, HeldOutNeuronsAreGroupedByTrial) {
+  MaskConfig config;
+  config.held_out_neurons = 0.3;
+  config.validation_fraction = 0.2;
+  const Masks m = make_masks(6, 30, 10, config);
+  ASSERT_TRUE(m.whole_trials);
+  const torch::Tensor groups = held_out_groups(m.validation, m.whole_trials);
+  EXPECT_TRUE(torch::equal(groups >= 0, m.validation));
+  EXPECT_EQ(groups.max().item<int64_t>() + 1, 6);  // ceil(0.2 x 30) validation trials
+  // Every group lies on one trial and holds all of that trial's validation entries.
+  for (int64_t g = 0; g < 6; ++g) {
+    const torch::Tensor on_trials = (groups == g).any(0).any(1);
+    EXPECT_EQ(on_trials.sum().item<int64_t>(), 1) << g;
+    const int64_t trial = on_trials.nonzero().item<int64_t>();
+    EXPECT_EQ((groups.select(1, trial) == g).sum().item<int64_t>(),
+              m.validation.select(1, trial).sum().item<int64_t>());
+  }
+  const Masks blocks = make_block_masks(10, 30, 10, MaskConfig{});
+  EXPECT_FALSE(blocks.whole_trials);
+  EXPECT_TRUE(torch::equal(held_out_groups(blocks.validation, false), connected_groups(blocks.validation)));
+}
+
 TEST(Masks, HeldOutNeuronsRefuseToHoldOutEveryNeuronOrEveryTrial) {
   const auto message = [](int64_t K, int64_t D, const MaskConfig& config) {
     try {

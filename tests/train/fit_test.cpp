@@ -779,6 +779,16 @@ TEST(Polish, PolishOnlyStartsFromTheModelsParametersAndKeepsItsBest) {
   EXPECT_EQ(at_once.history.size(), polished.history.size());
 }
 
+// The pairs the polish keeps: polish_history while they fit in 256 MiB, never fewer than 10,
+// so the full family at B1's size (K 250 x N 200^2 float32 weights) keeps 10 as before.
+TEST(Polish, KeepsAtMostTheCurvaturePairsThatFitItsMemory) {
+  EXPECT_EQ(polish_pairs(100, 50'000, 4), 100);     // a tensor_rank fit: 40 MB
+  EXPECT_EQ(polish_pairs(100, 1'000'000, 4), 33);   // 268,435,456 / (2 x 4,000,000) = 33.6
+  EXPECT_EQ(polish_pairs(100, 1'000'000, 8), 16);   // float64: half as many
+  EXPECT_EQ(polish_pairs(100, 10'000'000, 4), 10);  // the full family at B1
+  EXPECT_EQ(polish_pairs(5, 50'000, 4), 5);         // a smaller history is kept as asked
+}
+
 TEST(Polish, RefusesBadOptions) {
   TrainConfig c;
   c.polish_after = -1;
