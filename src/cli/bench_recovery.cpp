@@ -10,17 +10,17 @@ namespace ltrnn {
 
 namespace {
 
-// --train: a JSON object of training fields (checked as an experiment's "train" when each
-// teacher's experiment is parsed).
-nlohmann::json train_fields_option(const std::string& text) {
+// --train / --model: a JSON object of training or model fields (checked as an experiment's
+// "train" or a run group's "overrides" when each teacher's experiment is parsed).
+nlohmann::json fields_option(const std::string& option, const std::string& text, const std::string& example) {
   nlohmann::json fields;
   try {
     fields = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
-    throw InputError(std::string("--train: not JSON (") + e.what() + ")");
+    throw InputError("--" + option + ": not JSON (" + e.what() + ")");
   }
   if (!fields.is_object())
-    throw InputError("--train: expected a JSON object of training fields, e.g. '{\"iterations\": 500}'");
+    throw InputError("--" + option + ": expected a JSON object of fields, e.g. '" + example + "'");
   return fields;
 }
 
@@ -42,6 +42,8 @@ int bench_recovery_command(int argc, const char* const* argv) {
       "jobs", "runs fitted at once within a teacher's experiment", cxxopts::value<int64_t>()->default_value("1"))(
       "threads", "intra-op threads per run (0: LibTorch's default)", cxxopts::value<int64_t>()->default_value("0"))(
       "train", "training fields every teacher's experiment sets, a JSON object (e.g. '{\"polish_after\": 0}')",
+      cxxopts::value<std::string>())(
+      "model", "model fields every teacher's runs set, a JSON object (e.g. '{\"trial_inputs\": true}')",
       cxxopts::value<std::string>())("list", "print the panel's teachers and exit");
   cxxopts::ParseResult r;
   if (!parse_options(options, argc, argv, r)) return kExitOk;
@@ -58,7 +60,8 @@ int bench_recovery_command(int argc, const char* const* argv) {
   o.seeds = r["seeds"].as<std::vector<int64_t>>();
   o.jobs = r["jobs"].as<int64_t>();
   o.threads = r["threads"].as<int64_t>();
-  if (r.count("train")) o.train = train_fields_option(r["train"].as<std::string>());
+  if (r.count("train")) o.train = fields_option("train", r["train"].as<std::string>(), R"({"iterations": 500})");
+  if (r.count("model")) o.model = fields_option("model", r["model"].as<std::string>(), R"({"solver": "rk4"})");
   if (o.seeds.empty()) throw InputError("--seeds: at least one seed");
   for (int64_t seed : o.seeds)
     if (seed < 0) throw InputError("--seeds: each seed must be >= 0");

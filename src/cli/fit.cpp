@@ -12,6 +12,7 @@
 #include "data/dataset.h"
 #include "data/masks.h"
 #include "data/preprocess.h"
+#include "data/sessions.h"
 #include "experiment/plan.h"
 #include "experiment/runner.h"
 #include "model/family.h"
@@ -160,8 +161,7 @@ int fit_command(int argc, const char* const* argv) {
   const Dataset raw = load_dataset(data_path, preprocess_config.nan);
   const Dataset dataset = preprocess(raw, preprocess_config);
   for (const auto& note : dataset.notes) std::cerr << "note: " << note << "\n";
-  const Masks masks = without_missing(
-      make_masks(dataset.n_bins(), dataset.n_trials(), dataset.n_neurons(), mask_config), dataset.missing);
+  const Masks masks = make_dataset_masks(dataset, mask_config);
   const Experiment experiment = single_run_experiment(data_path, out, model, train, mask_config, preprocess_config);
   const PlannedRun run = plan_runs(experiment).front();
   if (setup && dataset.n_trials() < setup->world_size)

@@ -17,7 +17,9 @@ int simulate_teacher_command(int argc, const char* const* argv) {
                            "Simulates a known low-tensor-rank RNN over three epochs (baseline BL, adaptation AD,\n"
                            "washout WO) and saves its noisy activity (or, with --spikes, Poisson spike counts),\n"
                            "labels and true factors as .npz; --nwb also writes a spiking teacher's spike times and\n"
-                           "trials as an NWB 2.x file (with failed trials and a unit that drops out half-way).");
+                           "trials as an NWB 2.x file (with failed trials and a unit that drops out half-way).\n"
+                           "With --sessions S, OUT holds the sessions side by side and OUT_session1.npz ... each\n"
+                           "session alone (its trials, its neurons, its truth).");
   options.add_options()("out", "output .npz file", cxxopts::value<std::string>())(
       "nwb", "also write the spike times as this NWB file (needs --spikes)", cxxopts::value<std::string>());
   declare_field_options(options, c);
@@ -26,11 +28,19 @@ int simulate_teacher_command(int argc, const char* const* argv) {
   const fs::path out = required_string(r, "out");
   read_field_options(r, c);
   if (r.count("nwb") && !c.spikes) throw InputError("--nwb: NWB files hold spike times; add --spikes");
+  if (r.count("nwb") && c.sessions > 1) throw InputError("--nwb: one session per NWB file; use --sessions 1");
   const TeacherData teacher = simulate_teacher(c);
   write_npz(out, teacher_arrays(teacher));
   std::cout << "wrote " << out.string() << ": " << (c.spikes ? "spike counts " : "data ") << teacher.dataset.n_bins()
             << " x " << teacher.dataset.n_trials() << " x " << teacher.dataset.n_neurons()
             << " (time x trial x neuron), true rank " << c.rank << "\n";
+  for (std::size_t s = 0; s < teacher.dataset.sessions.size(); ++s) {
+    const fs::path file = out.parent_path() / (out.stem().string() + "_session" + std::to_string(s + 1) + ".npz");
+    write_npz(file, teacher_session_arrays(teacher, teacher.dataset.sessions[s]));
+    std::cout << "wrote " << file.string() << ": " << teacher.dataset.sessions[s].name << " alone ("
+              << teacher.dataset.sessions[s].trials << " trials x " << teacher.dataset.sessions[s].neurons
+              << " neurons)\n";
+  }
   if (r.count("nwb")) {
     const fs::path nwb = r["nwb"].as<std::string>();
     const TeacherNwbSummary s = write_teacher_nwb(nwb, teacher, c);

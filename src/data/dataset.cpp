@@ -15,8 +15,9 @@ namespace ltrnn {
 
 namespace {
 
-const std::set<std::string> kKnownKeys{"data",    "condition",        "epoch",   "trial_id", "times",
-                                       "missing", "condition_values", "unit_ids"};
+const std::set<std::string> kKnownKeys{"data",         "condition",        "epoch",    "trial_id", "times",
+                                       "missing",      "condition_values", "unit_ids", "session",  "session_neurons",
+                                       "session_names"};
 
 std::string shape_text(const std::vector<int64_t>& shape) {
   std::string s = "(";
@@ -49,6 +50,51 @@ std::vector<int64_t> integer_vector(const NpyArray& a, const std::string& where,
     return out;
   }
   refuse(where, key, "expected an integer array, got dtype " + a.dtype_name());
+}
+
+// The sessions of a file written with them (dataset_arrays): `session` [K], each trial's
+// session 0..S-1 in order, and `session_neurons` [S], how many consecutive columns each
+// session's neurons take, and optionally `session_names` [S] (else "session 1", ...).
+// Neither: one session (none listed).
+std::vector<SessionSpan> sessions_from_arrays(const std::map<std::string, NpyArray>& arrays, int64_t K, int64_t D,
+                                              const std::string& where) {
+  const auto session_it = arrays.find("session"), neurons_it = arrays.find("session_neurons");
+  if (session_it == arrays.end() && neurons_it == arrays.end()) return {};
+  if (session_it == arrays.end() || neurons_it == arrays.end())
+    refuse(where, session_it == arrays.end() ? "session" : "session_neurons",
+           "missing: 'session' and 'session_neurons' come together");
+  check_vector(session_it->second, K, where, "session", "K (trials)");
+  const std::vector<int64_t> session = integer_vector(session_it->second, where, "session");
+  if (neurons_it->second.shape.size() != 1) refuse(where, "session_neurons", "expected a 1-D array (one per session)");
+  const std::vector<int64_t> neurons = integer_vector(neurons_it->second, where, "session_neurons");
+  std::vector<SessionSpan> spans;
+  int64_t first_neuron = 0;
+  for (int64_t k = 0; k < K; ++k) {
+    const int64_t s = session[k], listed = static_cast<int64_t>(spans.size());
+    if (s != listed - 1 && s != listed)
+      refuse(where, "session",
+             "expected sessions 0, 1, ... in trial order, each over consecutive trials, but trial " +
+                 std::to_string(k) + " is in session " + std::to_string(s));
+    if (s == listed) {
+      if (s >= static_cast<int64_t>(neurons.size()) || neurons[s] < 1)
+        refuse(where, "session_neurons", "expected at least one neuron for each session of 'session'");
+      spans.push_back({"session " + std::to_string(s + 1), k, 0, first_neuron, neurons[s]});
+      first_neuron += neurons[s];
+    }
+    ++spans.back().trials;
+  }
+  if (spans.size() != neurons.size() || first_neuron != D)
+    refuse(where, "session_neurons",
+           "expected one count per session (" + std::to_string(spans.size()) +
+               ") adding up to D = " + std::to_string(D) + " neurons");
+  if (const auto names_it = arrays.find("session_names"); names_it != arrays.end()) {
+    if (names_it->second.dtype != DType::Unicode || names_it->second.shape.size() != 1 ||
+        names_it->second.shape[0] != static_cast<int64_t>(spans.size()))
+      refuse(where, "session_names", "expected " + std::to_string(spans.size()) + " strings, one per session");
+    const std::vector<std::string> names = names_it->second.to_strings();
+    for (std::size_t s = 0; s < spans.size(); ++s) spans[s].name = names[s];
+  }
+  return spans;
 }
 
 }  // namespace
@@ -137,7 +183,7 @@ Dataset dataset_from_arrays(const std::map<std::string, NpyArray>& arrays, const
     refuse(where, "data", "expected 3 dimensions (time x trial x neuron), got shape " + shape_text(data.shape));
   for (int64_t s : data.shape)
     if (s < 1) refuse(where, "data", "expected every dimension >= 1, got shape " + shape_text(data.shape));
-  const int64_t T = data.shape[0], K = data.shape[1];
+  const int64_t T = data.shape[0], K = data.shape[1], D = data.shape[2];
   ds.counts = data.dtype == DType::Int32 || data.dtype == DType::Int64;
   ds.data = from_npy(data).to(torch::kFloat64);
   // missing: T x K x D bool, true = not observed; those entries are set to 0 and never used.
@@ -236,7 +282,10 @@ Dataset dataset_from_arrays(const std::map<std::string, NpyArray>& arrays, const
     ds.times = torch::tensor(values, torch::kFloat64);
   }
 
-  // 6. Name every key we ignore, so a misspelt key does not pass silently.
+  // 6. session, session_neurons: recording sessions side by side (data/sessions.h).
+  ds.sessions = sessions_from_arrays(arrays, K, D, where);
+
+  // 7. Name every key we ignore, so a misspelt key does not pass silently.
   std::string ignored;
   for (const auto& [key, value] : arrays)
     if (!kKnownKeys.count(key)) ignored += (ignored.empty() ? "'" : ", '") + key + "'";
@@ -266,6 +315,20 @@ NpzContents dataset_arrays(const Dataset& ds) {
                      {"trial_id", to_npy(ds.trial_id)},
                      {"times", to_npy(ds.times)}};
   if (ds.missing.defined()) arrays.emplace_back("missing", to_npy(ds.missing));
+  if (!ds.sessions.empty()) {
+    std::vector<int64_t> session(ds.n_trials()), neurons;
+    std::vector<std::string> names;
+    for (std::size_t s = 0; s < ds.sessions.size(); ++s) {
+      const SessionSpan& span = ds.sessions[s];
+      std::fill_n(session.begin() + span.first_trial, span.trials, static_cast<int64_t>(s));
+      neurons.push_back(span.neurons);
+      names.push_back(span.name);
+    }
+    const int64_t S = static_cast<int64_t>(neurons.size());
+    arrays.emplace_back("session", NpyArray::from_int64s({ds.n_trials()}, session));
+    arrays.emplace_back("session_neurons", NpyArray::from_int64s({S}, neurons));
+    arrays.emplace_back("session_names", NpyArray::from_strings({S}, names));
+  }
   return arrays;
 }
 

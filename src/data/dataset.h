@@ -12,6 +12,15 @@
 
 namespace ltrnn {
 
+// Where a recording session lies in a dataset of several (data/sessions.h): its trials
+// [first_trial, first_trial + trials) and its neurons' columns; every entry of its neurons
+// on another session's trials is missing.
+struct SessionSpan {
+  std::string name;  // how errors and results name it (its file, or "session 2")
+  int64_t first_trial = 0, trials = 0;
+  int64_t first_neuron = 0, neurons = 0;
+};
+
 struct Dataset {
   torch::Tensor data;                     // Y [T, K, D], float64 (cast to the model's dtype when fitting)
   torch::Tensor condition;                // [K] int64, condition index in 0..C-1 (sorted order of condition_labels)
@@ -25,6 +34,9 @@ struct Dataset {
   // in neither the training nor the test set, never scored. Undefined: all observed.
   torch::Tensor missing;
   std::vector<std::string> notes;  // things the loader wants the user to know (ignored keys, ...)
+  // Recording sessions side by side, in trial order (files: the keys `session` [K] and
+  // `session_neurons` [S]); empty: one session.
+  std::vector<SessionSpan> sessions;
 
   int64_t n_bins() const { return data.size(0); }
   int64_t n_trials() const { return data.size(1); }
@@ -39,7 +51,8 @@ enum class NanPolicy { Error, Missing };
 template <>
 const std::vector<std::pair<NanPolicy, std::string>>& EnumNames<NanPolicy>::table();
 
-// Loads a .npz (keys data, condition, epoch, trial_id, times) or a bare .npy (data only).
+// Loads a .npz (keys data, condition, epoch, trial_id, times, missing, session,
+// session_neurons) or a bare .npy (data only).
 // Malformed input throws InputError naming the file, the key and what was expected.
 Dataset load_dataset(const std::filesystem::path& path, NanPolicy nan = NanPolicy::Error);
 // Builds a dataset from decoded arrays; `where` names the source in errors.

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "data/masks.h"
 #include "util/errors.h"
 
 namespace ltrnn {
@@ -109,7 +110,59 @@ MergedSessions merge_sessions(const std::vector<Session>& sessions, int64_t gap_
     next_trial_id = d.trial_id[-1].item<int64_t>() + shift + 1;
     for (const std::string& note : d.notes) out.notes.push_back(sessions[s].name + ": " + note);
   }
+  out.sessions = merged.spans;
   return merged;
+}
+
+Dataset session_dataset(const Dataset& merged, const SessionSpan& span) {
+  using torch::indexing::Slice;
+  const auto rows = Slice(span.first_trial, span.first_trial + span.trials);
+  const auto columns = Slice(span.first_neuron, span.first_neuron + span.neurons);
+  Dataset d;
+  d.data = merged.data.index({Slice(), rows, columns}).clone();
+  if (merged.missing.defined()) {
+    d.missing = merged.missing.index({Slice(), rows, columns}).clone();
+    if (!d.missing.any().item<bool>()) d.missing = torch::Tensor();
+  }
+  d.condition = merged.condition.index({rows}).clone();
+  d.condition_labels = merged.condition_labels;
+  d.epoch = merged.epoch.index({rows}).clone();
+  d.epoch_labels = merged.epoch_labels;
+  d.trial_id = merged.trial_id.index({rows}).clone();
+  d.times = merged.times.clone();
+  d.counts = merged.counts;
+  return d;
+}
+
+Masks make_dataset_masks(const Dataset& dataset, const MaskConfig& config) {
+  if (dataset.sessions.empty())
+    return without_missing(make_masks(dataset.n_bins(), dataset.n_trials(), dataset.n_neurons(), config),
+                           dataset.missing);
+  using torch::indexing::Slice;
+  const int64_t T = dataset.n_bins(), K = dataset.n_trials(), D = dataset.n_neurons();
+  Masks masks;
+  masks.train = torch::zeros({T, K, D}, torch::kBool);
+  masks.validation = torch::zeros({T, K, D}, torch::kBool);
+  masks.test = torch::zeros({T, K, D}, torch::kBool);
+  for (std::size_t s = 0; s < dataset.sessions.size(); ++s) {
+    const SessionSpan& span = dataset.sessions[s];
+    MaskConfig own = config;
+    own.seed = config.seed + static_cast<int64_t>(s);  // each session its own draw
+    Masks session;
+    try {
+      session = make_masks(T, span.trials, span.neurons, own);
+    } catch (const InputError& error) {
+      throw InputError(span.name + ": " + error.what());
+    }
+    masks.whole_trials = session.whole_trials;
+    const auto block =
+        std::vector<torch::indexing::TensorIndex>{Slice(), Slice(span.first_trial, span.first_trial + span.trials),
+                                                  Slice(span.first_neuron, span.first_neuron + span.neurons)};
+    masks.train.index_put_(block, session.train);
+    masks.validation.index_put_(block, session.validation);
+    masks.test.index_put_(block, session.test);
+  }
+  return without_missing(masks, dataset.missing);
 }
 
 }  // namespace ltrnn

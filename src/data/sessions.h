@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "data/dataset.h"
+#include "data/masks.h"
 
 namespace ltrnn {
 
@@ -21,15 +22,8 @@ struct Session {
   Dataset dataset;
 };
 
-// Where a session lies in the merged dataset.
-struct SessionSpan {
-  std::string name;
-  int64_t first_trial = 0, trials = 0;    // its trials: [first_trial, first_trial + trials)
-  int64_t first_neuron = 0, neurons = 0;  // its neurons' columns
-};
-
 struct MergedSessions {
-  Dataset dataset;
+  Dataset dataset;                 // its `sessions` are the spans
   std::vector<SessionSpan> spans;  // in session order
 };
 
@@ -41,5 +35,15 @@ struct MergedSessions {
 // neurons, a time grid (bins, times) other than the first session's, or spike counts beside
 // rates.
 MergedSessions merge_sessions(const std::vector<Session>& sessions, int64_t gap_trials);
+
+// One session of a merged dataset: its trials and its neurons' columns, with the merged
+// labels (condition and epoch indices as in the merged dataset) and trial ids.
+Dataset session_dataset(const Dataset& merged, const SessionSpan& span);
+
+// The cross-validation masks of a dataset, without its missing entries: make_masks over the
+// whole dataset, or with several sessions each session's own draw over its trials and
+// neurons (seed + its index), so that every session has its test and validation entries.
+// InputError naming the session when its masks cannot be drawn.
+Masks make_dataset_masks(const Dataset& dataset, const MaskConfig& config);
 
 }  // namespace ltrnn

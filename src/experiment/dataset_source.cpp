@@ -1,8 +1,11 @@
 // The dataset an experiment names: a file, or one of the generators.
 #include "experiment/dataset_source.h"
 
+#include "data/preprocess.h"
+#include "data/sessions.h"
 #include "sim/reach.h"
 #include "sim/teacher.h"
+#include "util/files.h"
 
 namespace ltrnn {
 namespace fs = std::filesystem;
@@ -10,18 +13,58 @@ using nlohmann::json;
 
 // The dataset of the experiment: loaded, or generated (and saved, so it can be opened);
 // what a generator reports about itself goes to `out` and into `notes`.
+namespace {
+
+// An NWB recording, imported and summarised (and saved as `saved` unless empty).
+Dataset imported_dataset(const NwbImportOptions& nwb, const fs::path& saved, std::ostream& out, json& notes) {
+  out << "importing " << nwb.file.string() << "...\n" << std::flush;
+  const NwbImport imported = import_nwb(nwb);
+  if (!saved.empty()) write_npz(saved, nwb_arrays(imported));
+  out << format_import_summary(imported);
+  notes = {{"units_total", imported.units_total},     {"units_kept", imported.counts.size(2)},
+           {"trials_total", imported.trials_total},   {"trials_kept", imported.counts.size(1)},
+           {"spikes_binned", imported.spikes_binned}, {"bins_missing", imported.bins_missing}};
+  return nwb_dataset(imported);
+}
+
+// Several sessions (docs/design.md section 7, "Sessions"): each loaded and preprocessed alone
+// (smoothing and z-scoring need every entry observed, and the merged dataset has the other
+// sessions' neurons missing), then merged; the merged, preprocessed dataset is saved.
+Dataset sessions_dataset(const Experiment& e, const DatasetSessions& spec, const fs::path& out_dir, std::ostream& out,
+                         json& notes, bool save) {
+  std::vector<Session> sessions;
+  for (const SessionSource& source : spec.sessions) {
+    Session session;
+    if (const auto* file = std::get_if<DatasetFile>(&source)) {
+      session.name = shortened_path(file->path);
+      session.dataset = load_dataset(file->path, e.preprocess.nan);
+    } else {
+      const auto& nwb = std::get<NwbImportOptions>(source);
+      session.name = shortened_path(nwb.file);
+      session.dataset = imported_dataset(nwb, {}, out, notes["import"][session.name]);
+    }
+    try {
+      session.dataset = preprocess(session.dataset, e.preprocess);
+    } catch (const InputError& error) {
+      throw InputError(session.name + ": " + error.what());
+    }
+    sessions.push_back(std::move(session));
+  }
+  const MergedSessions merged = merge_sessions(sessions, spec.gap_trials);
+  out << "sessions: " << merged.spans.size() << ", merged into " << merged.dataset.n_trials() << " trials x "
+      << merged.dataset.n_neurons() << " neurons (each session's neurons its own)\n";
+  if (save) write_npz(out_dir / "dataset.npz", dataset_arrays(merged.dataset));
+  return merged.dataset;
+}
+
+}  // namespace
+
 Dataset experiment_dataset(const Experiment& e, const fs::path& out_dir, std::ostream& out, json& notes, bool save) {
   if (const auto* file = std::get_if<DatasetFile>(&e.dataset)) return load_dataset(file->path, e.preprocess.nan);
-  if (const auto* nwb = std::get_if<NwbImportOptions>(&e.dataset)) {
-    out << "importing " << nwb->file.string() << "...\n" << std::flush;
-    const NwbImport imported = import_nwb(*nwb);
-    if (save) write_npz(out_dir / "dataset.npz", nwb_arrays(imported));
-    out << format_import_summary(imported);
-    notes["import"] = {{"units_total", imported.units_total},     {"units_kept", imported.counts.size(2)},
-                       {"trials_total", imported.trials_total},   {"trials_kept", imported.counts.size(1)},
-                       {"spikes_binned", imported.spikes_binned}, {"bins_missing", imported.bins_missing}};
-    return nwb_dataset(imported);
-  }
+  if (const auto* nwb = std::get_if<NwbImportOptions>(&e.dataset))
+    return imported_dataset(*nwb, save ? out_dir / "dataset.npz" : fs::path(), out, notes["import"]);
+  if (const auto* sessions = std::get_if<DatasetSessions>(&e.dataset))
+    return sessions_dataset(e, *sessions, out_dir, out, notes, save);
   if (const auto* reach_config = std::get_if<ReachConfig>(&e.dataset)) {
     out << "simulating the reach task (pre-training, then the BL/AD/WO session)...\n" << std::flush;
     const ReachData reach =

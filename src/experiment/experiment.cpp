@@ -3,6 +3,7 @@
 #include "experiment/experiment.h"
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 #include <sstream>
 
@@ -28,10 +29,10 @@ void throw_errors(const std::vector<std::string>& errors, const fs::path& source
 
 // The "nwb" dataset (its keys are the schema's; the file relative to the experiment file),
 // refused first when its file cannot be read.
-NwbImportOptions nwb_dataset(const json& j, const fs::path& source) {
+NwbImportOptions nwb_dataset(const json& j, const fs::path& source, const std::string& pointer = "/dataset") {
   const fs::path file = fs::absolute(source.parent_path() / j.at("file").get<std::string>());
   if (const auto why = unreadable_file(file))
-    throw InputError("/dataset/nwb/file: " + *why + ": " + shortened_path(file));
+    throw InputError(pointer + "/nwb/file: " + *why + ": " + shortened_path(file));
   return nwb_options_from_json(j, source.parent_path());
 }
 
@@ -76,22 +77,61 @@ class ErrorList {
   std::vector<std::string> errors_;
 };
 
-// "/dataset": exactly one of a file, an NWB recording or a generator.
+// A data file relative to the experiment file, absolute; an error naming `pointer` when it
+// cannot be read.
+DatasetFile data_file(const json& file_name, const fs::path& source, const std::string& pointer, ErrorList& errors) {
+  const fs::path file = source.parent_path() / file_name.get<std::string>();
+  if (const auto why = unreadable_file(file)) errors.add(pointer + ": " + *why + ": " + shortened_path(file));
+  return DatasetFile{fs::absolute(file)};
+}
+
+// "/dataset/sessions" and "/dataset/gap": each session a file or an NWB recording.
+DatasetSessions parse_sessions(const json& dataset, const fs::path& source, ErrorList& errors) {
+  DatasetSessions spec;
+  const json& sessions = dataset.at("sessions");
+  for (std::size_t i = 0; i < sessions.size(); ++i) {
+    const json& session = sessions[i];
+    const std::string pointer = "/dataset/sessions/" + std::to_string(i);
+    if (session.contains("file") == session.contains("nwb")) {
+      errors.add(pointer + ": give exactly one of \"file\" and \"nwb\"");
+      continue;
+    }
+    if (session.contains("file")) {
+      spec.sessions.push_back(data_file(session.at("file"), source, pointer + "/file", errors));
+    } else {
+      errors.check([&] { spec.sessions.push_back(nwb_dataset(session.at("nwb"), source, pointer)); });
+    }
+  }
+  const json gap = dataset.value("gap", json::object());
+  if (gap.contains("trials") && gap.contains("days"))
+    errors.add("/dataset/gap: give \"trials\" or \"days\" (with \"trials_per_day\"), not both");
+  else if (gap.contains("days") != gap.contains("trials_per_day"))
+    errors.add("/dataset/gap: \"days\" and \"trials_per_day\" come together (the prior's distance is in trials)");
+  else if (gap.contains("days"))
+    spec.gap_trials = std::llround(gap.at("days").get<double>() * gap.at("trials_per_day").get<double>());
+  else
+    spec.gap_trials = gap.value("trials", int64_t{0});
+  return spec;
+}
+
+// "/dataset": exactly one of a file, an NWB recording, a generator or sessions.
 DatasetSpec parse_dataset(const json& dataset, const fs::path& source, ErrorList& errors) {
-  const int sources = dataset.contains("file") + dataset.contains("generator") + dataset.contains("nwb");
+  const int sources =
+      dataset.contains("file") + dataset.contains("generator") + dataset.contains("nwb") + dataset.contains("sessions");
   if (sources != 1) {
-    errors.add("/dataset: give exactly one of \"file\", \"nwb\" or \"generator\"");
+    errors.add("/dataset: give exactly one of \"file\", \"nwb\", \"generator\" or \"sessions\"");
     return DatasetFile{};
   }
+  if (!dataset.contains("sessions") && dataset.contains("gap"))
+    errors.add("/dataset/gap: only sessions have gaps between them");
+  if (dataset.contains("sessions")) return parse_sessions(dataset, source, errors);
   if (!dataset.contains("generator") && dataset.contains("parameters"))
     errors.add("/dataset/parameters: only a generator takes parameters");
   DatasetSpec spec = DatasetFile{};
   if (dataset.contains("nwb")) {
     errors.check([&] { spec = nwb_dataset(dataset.at("nwb"), source); });
   } else if (dataset.contains("file")) {
-    const fs::path file = source.parent_path() / dataset.at("file").get<std::string>();
-    if (const auto why = unreadable_file(file)) errors.add("/dataset/file: " + *why + ": " + shortened_path(file));
-    spec = DatasetFile{fs::absolute(file)};
+    spec = data_file(dataset.at("file"), source, "/dataset/file", errors);
   } else {
     const json parameters = dataset.value("parameters", json::object());
     if (dataset.at("generator") == "reach")
@@ -113,6 +153,25 @@ void check_generator(const DatasetSpec& dataset, ErrorList& errors) {
   if (const auto* r = std::get_if<ReachConfig>(&dataset)) {
     if (r->preparatory_bins >= r->bins) errors.add("/dataset/parameters/preparatory_bins: must be < bins");
     if (r->recorded > r->hidden) errors.add("/dataset/parameters/recorded: must be <= hidden");
+  }
+}
+
+// Several sessions need the linear readout: each session's neurons are fitted through their
+// own rows, and an orthonormal readout would tie every session's rows together.
+void check_session_readouts(const Experiment& e, ErrorList& errors) {
+  const auto* teacher = std::get_if<TeacherConfig>(&e.dataset);
+  if (!std::holds_alternative<DatasetSessions>(e.dataset) && !(teacher && teacher->sessions > 1)) return;
+  for (std::size_t i = 0; i < e.runs.size(); ++i) {
+    ModelConfig config = model_preset(e.runs[i].kind);
+    try {
+      overlay_fields(config, e.runs[i].overrides, "/runs/" + std::to_string(i) + "/overrides");
+    } catch (const InputError&) {
+      continue;  // already reported
+    }
+    if (config.readout == ReadoutKind::Orthonormal)
+      errors.add("/runs/" + std::to_string(i) +
+                 "/overrides/readout: orthonormal ties the readout rows of every session together; a dataset of "
+                 "several sessions needs \"linear\" (each session's neurons their own rows)");
   }
 }
 
@@ -205,6 +264,7 @@ Experiment parse_experiment(const json& document, const fs::path& source) {
   for (std::size_t i = 0; i < runs.size(); ++i)
     e.runs.push_back(parse_run_group(runs[i], "/runs/" + std::to_string(i), e.train, errors));
   check_generator(e.dataset, errors);
+  check_session_readouts(e, errors);
   throw_errors(errors.all(), source);
   return e;
 }

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "data/preprocess.h"
+#include "data/sessions.h"
 #include "experiment/dataset_source.h"
 #include "experiment/output_directory.h"
 #include "io/npy.h"
@@ -73,12 +74,11 @@ SharedData prepare_data(const Experiment& e, const fs::path& out_dir, bool save,
   SharedData shared;
   const Dataset raw = experiment_dataset(e, out_dir, out, shared.notes, save);
   if (compare_with_saved && !dataset_file(e)) check_same_data(out_dir / "dataset.npz", raw);
-  shared.dataset = preprocess(raw, e.preprocess);
+  // Sessions come preprocessed one by one (experiment/dataset_source.cpp).
+  shared.dataset = std::holds_alternative<DatasetSessions>(e.dataset) ? raw : preprocess(raw, e.preprocess);
   for (const auto& note : shared.dataset.notes) out << "note: " << note << "\n";
   const Dataset& dataset = shared.dataset;
-  shared.masks = without_unscored_bins(
-      without_missing(make_masks(dataset.n_bins(), dataset.n_trials(), dataset.n_neurons(), e.mask), dataset.missing),
-      dataset.times, e.mask);
+  shared.masks = without_unscored_bins(make_dataset_masks(dataset, e.mask), dataset.times, e.mask);
   print_sizes(dataset, shared.masks, out);
   return shared;
 }

@@ -54,9 +54,10 @@ const char* kSharedSource = R"(
     selected = self.select(trials)
     condition = self.condition.index_select(0, trials)
     basis = self.input_basis.t()
-    drive = (self.inputs.index_select(0, condition) + self.bias).matmul(basis)
+    per_trial = self.trial_drive.index_select(0, trials).unsqueeze(1)
+    drive = (self.inputs.index_select(0, condition) + per_trial + self.bias).matmul(basis)
     constant = self.bias.matmul(basis)
-    x = self.initial_state.index_select(0, condition).matmul(basis)
+    x = self.initial_state.index_select(0, condition).matmul(basis) + self.initial_offset.index_select(0, condition)
     states = [x]
     h = self.dt / self.substeps
     for t in range(self.n_bins - 1):
@@ -104,7 +105,13 @@ torch::jit::Module to_torchscript(const RnnModel& model) {
   buffer("readout_bias", config.readout_bias ? model->readout_bias : torch::zeros_like(model->readout_bias));
   buffer("bias", config.recurrent_bias ? model->bias : torch::zeros_like(model->bias));
   buffer("initial_state", model->initial_state);
+  // e_c [C, N], the free initial states' part outside span(A) (zeros without them).
+  buffer("initial_offset", model->initial_offset.defined()
+                               ? model->initial_offset
+                               : torch::zeros({structure.n_conditions, config.hidden}, model->initial_state.options()));
   buffer("inputs", model->inputs);
+  // v_c * c[k] for every trial [K, R_in] (zeros without trial inputs): the trial inputs' drive.
+  buffer("trial_drive", model->trial_drive(torch::arange(structure.n_trials(), torch::kInt64)));
 
   // 2. What the dynamics and a user need to know.
   buffer("condition", structure.condition);

@@ -51,6 +51,7 @@ struct TrialPriorConfig {
   double alpha = 1.0;            // rational-quadratic shape
   double observation_std = 0.1;  // s_obs
   bool discontinuous_epochs = false;
+  bool discontinuous_sessions = false;
 };
 
 // The model: tau dx/dt = -x + W(k) phi(x) + A u_c(t) + b (docs/design.md section 1).
@@ -68,16 +69,20 @@ struct ModelConfig {
   bool readout_bias = true;              // d: per-neuron baseline
   bool recurrent_bias = false;           // b in span(A)
   bool inputs_during_execution = false;  // inputs also act at times >= 0 (else only t < 0)
+  bool trial_inputs = false;             // inputs also vary over trials with the trial factors (tensor_rank)
+  bool free_initial_states = false;      // initial states anywhere in the state space, not only in span(A)
   TrialPrior trial_prior = TrialPrior::GaussianProcess;
   KernelKind kernel = KernelKind::RationalQuadratic;
-  double gp_length = 20.0;            // l: kernel length, in trials (units of trial_id)
-  double gp_scale = 1.0;              // sigma: kernel standard deviation
-  double gp_alpha = 1.0;              // rational-quadratic shape parameter
-  double gp_observation_std = 0.1;    // s_obs: c = chol(Kgp + s_obs^2 I) z + mu
-  bool discontinuous_epochs = false;  // block-diagonal kernel across epochs
+  double gp_length = 20.0;              // l: kernel length, in trials (units of trial_id)
+  double gp_scale = 1.0;                // sigma: kernel standard deviation
+  double gp_alpha = 1.0;                // rational-quadratic shape parameter
+  double gp_observation_std = 0.1;      // s_obs: c = chol(Kgp + s_obs^2 I) z + mu
+  bool discontinuous_epochs = false;    // block-diagonal kernel across epochs
+  bool discontinuous_sessions = false;  // block-diagonal kernel across recording sessions
 
   TrialPriorConfig trial_prior_config() const {
-    return {trial_prior, kernel, gp_length, gp_scale, gp_alpha, gp_observation_std, discontinuous_epochs};
+    return {trial_prior,           kernel, gp_length, gp_scale, gp_alpha, gp_observation_std, discontinuous_epochs,
+            discontinuous_sessions};
   }
 
   template <class Self, class Visitor>
@@ -98,6 +103,13 @@ struct ModelConfig {
     v.field("recurrent_bias", c.recurrent_bias, "a constant bias b in the input subspace");
     v.field("inputs_during_execution", c.inputs_during_execution,
             "inputs act in every bin, not only in preparatory bins (times < 0)");
+    v.field("trial_inputs", c.trial_inputs,
+            "inputs that also vary over trials with the trial factors: where inputs act, component r is driven "
+            "along a_r by v[c,r] c[k,r], so each trial reaches its own state at t = 0 and a preparatory period "
+            "in which the state holds still can be represented (tensor_rank; other families have no trial factors)");
+    v.field("free_initial_states", c.free_initial_states,
+            "initial states anywhere in the N-dimensional state space, x(0) = A s_c + e_c (one e_c per condition), "
+            "not only in the span of the input basis; the part outside span(A) decays with tau");
     v.field("trial_prior", c.trial_prior,
             "per-trial parameters: gp (Gaussian-process smoothing over trial_id) or free");
     v.field("kernel", c.kernel, "GP kernel over trial_id: rational_quadratic or squared_exponential");
@@ -107,6 +119,8 @@ struct ModelConfig {
     v.field("gp_observation_std", c.gp_observation_std, "s_obs: values = chol(Kgp + s_obs^2 I) z + mu");
     v.field("discontinuous_epochs", c.discontinuous_epochs,
             "block-diagonal kernel: no smoothing across epoch boundaries");
+    v.field("discontinuous_sessions", c.discontinuous_sessions,
+            "block-diagonal kernel: no smoothing across the boundaries of recording sessions (a dataset of several)");
   }
 };
 

@@ -23,6 +23,9 @@ TrialStructure TrialStructure::from_dataset(const Dataset& ds, const ModelConfig
   s.condition = ds.condition;
   s.epoch = ds.epoch;
   s.trial_id = ds.trial_id;
+  s.session = torch::zeros({ds.n_trials()}, torch::kInt64);
+  for (std::size_t i = 0; i < ds.sessions.size(); ++i)
+    s.session.narrow(0, ds.sessions[i].first_trial, ds.sessions[i].trials).fill_(static_cast<int64_t>(i));
   s.times = ds.times.to(torch::kFloat64);
   s.n_conditions = ds.n_conditions();
   s.n_neurons = ds.n_neurons();
@@ -43,6 +46,17 @@ RnnModelImpl::RnnModelImpl(ModelConfig config, TrialStructure structure)
   weights_ = register_module("weights", make_recurrent_weights(config_, structure_));
   initial_state = register_parameter("initial_state", torch::randn({C, R}, f64));
   inputs = register_parameter("inputs", torch::zeros({C, structure_.n_input_bins(), R}, f64));
+  // Trial inputs (docs/design.md section 1, "Trial inputs"): where inputs act, the drive along
+  // a_r also grows with c[k,r]. With W(k) = sum_r c[k,r] a_r b_r^T, a state held still at x_c
+  // needs exactly the input x_c - W(k) phi(x_c), whose trial-varying part is
+  // -sum_r c[k,r] (b_r . phi(x_c)) a_r: one value per condition and component, v[c,r]. They start
+  // at zero, so a fit begins as the model without them.
+  // Free initial states (docs/design.md section 1, "Trial inputs"): a recorded state at the
+  // first bin need not lie in span(A); its part outside decays as exp(-t / tau), since W(k)
+  // and the inputs act in span(A) only.
+  if (config_.free_initial_states) initial_offset = register_parameter("initial_offset", torch::zeros({C, N}, f64));
+  if (config_.trial_inputs && weights_->trial_scales(torch::zeros({0}, torch::kInt64)).has_value())
+    trial_inputs = register_parameter("trial_inputs", torch::zeros({C, R}, f64));
   bias = register_parameter("bias", torch::zeros({R}, f64), /*requires_grad=*/config_.recurrent_bias);
   readout = register_parameter("readout", torch::randn({D, N}, f64) / std::sqrt(static_cast<double>(N)));
   readout_scale = register_parameter("readout_scale", torch::ones({}, f64),
@@ -72,6 +86,13 @@ torch::Tensor RnnModelImpl::input_penalty() const {
   return inputs.matmul(weights_->input_basis().t()).pow(2).mean();
 }
 
+torch::Tensor RnnModelImpl::trial_drive(const torch::Tensor& trials) const {
+  const torch::Tensor on_device = trials.to(inputs.device());
+  if (!has_trial_inputs()) return torch::zeros({on_device.size(0), inputs.size(2)}, inputs.options());
+  const torch::Tensor cond = structure_.condition.to(inputs.device()).index_select(0, on_device);
+  return trial_inputs.index_select(0, cond) * *weights_->trial_scales(on_device);  // [k, R]
+}
+
 void RnnModelImpl::set_readout_bias(const torch::Tensor& d) {
   torch::NoGradGuard no_grad;
   readout_bias.copy_(d);
@@ -91,15 +112,17 @@ RnnModelImpl::Output RnnModelImpl::simulate(const torch::Tensor& requested_trial
   const torch::Tensor A = weights_->input_basis();
   const torch::Tensor cond = structure_.condition.to(inputs.device()).index_select(0, trials);  // [k]
 
-  // 2. Drive in span(A) per bin, A (u_c(t) + b): inputs are held constant within a bin.
+  // 2. Drive in span(A) per bin, A (u_c(t) + v_c * c[k] + b): inputs are held constant within a bin.
   const torch::Tensor bias_term = config_.recurrent_bias ? bias : torch::zeros_like(bias);
-  const torch::Tensor drive_in_span = inputs.index_select(0, cond) + bias_term;  // [k, T_in, R]
-  const torch::Tensor drive = drive_in_span.matmul(A.t());                       // [k, T_in, N]
-  const torch::Tensor constant_drive = bias_term.matmul(A.t());                  // [N]
+  torch::Tensor drive_in_span = inputs.index_select(0, cond) + bias_term;  // [k, T_in, R]
+  if (has_trial_inputs()) drive_in_span = drive_in_span + trial_drive(trials).unsqueeze(1);
+  const torch::Tensor drive = drive_in_span.matmul(A.t());       // [k, T_in, N]
+  const torch::Tensor constant_drive = bias_term.matmul(A.t());  // [N]
 
   // 3. Integrate tau dx/dt = -x + W(k) phi(x) + drive from x(0) = A s_c.
   const torch::Tensor inv_tau = torch::exp(-log_tau);
-  const torch::Tensor x0 = initial_state.index_select(0, cond).matmul(A.t());  // [k, N]
+  torch::Tensor x0 = initial_state.index_select(0, cond).matmul(A.t());  // [k, N]
+  if (initial_offset.defined()) x0 = x0 + initial_offset.index_select(0, cond);
   torch::Tensor hidden, rates;
   const auto fused = fused_integration ? weights_->fused_weights(trials) : std::nullopt;
   if (fused) {

@@ -1,6 +1,8 @@
 // The low-tensor-rank RNN (docs/design.md section 1), for every trial k:
-//   tau dx_k/dt = -x_k + W(k) phi(x_k) + A u_c(t) + b,  W(k) = sum_r c[k,r] a_r b_r^T,
-//   x_k(0) = A s_c,  yhat_k(t) = C phi(x_k(t)) + d,  phi = tanh.
+//   tau dx_k/dt = -x_k + W(k) phi(x_k) + A (u_c(t) + v_c * c[k]) + b,  W(k) = sum_r c[k,r] a_r b_r^T,
+//   x_k(0) = A s_c (+ e_c),  yhat_k(t) = C phi(x_k(t)) + d,  phi = tanh;
+// the inputs act in the preparatory bins; v_c * c[k] (the trial inputs) and e_c (free initial
+// states) only when enabled.
 // Pellegrino, Cayco-Gajic & Chadwick, NeurIPS 2023, section 2.
 #pragma once
 #include <torch/torch.h>
@@ -17,6 +19,7 @@ struct TrialStructure {
   torch::Tensor condition;          // [K] int64 in 0..C-1
   torch::Tensor epoch;              // [K] int64
   torch::Tensor trial_id;           // [K] int64
+  torch::Tensor session;            // [K] int64: each trial's recording session (all 0 for one)
   torch::Tensor times;              // [T] float64, the data's bin times
   std::vector<int64_t> input_slot;  // [T]: index into the input values acting in bin t, or -1
   int64_t n_conditions = 1;
@@ -48,6 +51,10 @@ class RnnModelImpl : public torch::nn::Module {
 
   torch::Tensor readout_matrix() const;  // C [D, N]
   torch::Tensor input_penalty() const;   // mean over (condition, input bin, unit) of (A u_c(t))^2
+  // The trial inputs' part of the drive for these trials [k], v_c * c[k] in span(A) [k, R_in]
+  // (zeros without trial inputs): constant over a trial's input bins.
+  torch::Tensor trial_drive(const torch::Tensor& trials) const;
+  bool has_trial_inputs() const { return trial_inputs.defined(); }
   torch::Tensor weights(const torch::Tensor& trials) const { return weights_->dense_weights(trials); }  // [k, N, N]
   // The family's fitted weight parameters under their exported names.
   std::vector<std::pair<std::string, torch::Tensor>> named_factors() const { return weights_->named_factors(); }
@@ -62,7 +69,9 @@ class RnnModelImpl : public torch::nn::Module {
   // Registered parameters (names are checkpoint keys).
   std::shared_ptr<RecurrentWeightsImpl> weights_;  // registered as "weights"
   torch::Tensor initial_state;                     // s [C, R_in]: x_k(0) = A s_c
+  torch::Tensor initial_offset;                    // e [C, N] (when free_initial_states): x_k(0) = A s_c + e_c
   torch::Tensor inputs;                            // u [C, T_in, R_in]: free per-bin input values, in span(A)
+  torch::Tensor trial_inputs;                      // v [C, R] (when trial_inputs): input along a_r per unit of c[k,r]
   torch::Tensor bias;                              // b [R_in] in span(A) (when recurrent_bias)
   torch::Tensor readout;                           // C [D, N] (orthonormal: the raw matrix before orthonormalisation)
   torch::Tensor readout_scale;                     // [] (orthonormal readout only)

@@ -44,6 +44,10 @@ class RecurrentWeightsImpl : public torch::nn::Module {
   // fresh random draw rather than starting at zero: normalised directions, which zero would
   // leave without one.
   virtual std::vector<std::string> drawn_directions() const { return {}; }
+  // Families whose W(k) is a sum of components along the input basis' columns, each scaled
+  // per trial, return those scales c [k, R] for these trials [k]: the trial inputs
+  // (ModelConfig::trial_inputs) drive component r along a_r in proportion to c[k,r].
+  virtual std::optional<torch::Tensor> trial_scales(const torch::Tensor& /*trials*/) const { return std::nullopt; }
 };
 
 // Columns scaled to unit Euclidean norm: a_r = a_raw_r / ||a_raw_r||.

@@ -26,8 +26,8 @@ using nlohmann::json;
 namespace {
 
 // The experiment file of one teacher: the panel's ranks of the reference family at the
-// teacher's hidden size, every other setting at its default (or options.train), no per-run
-// outputs.
+// teacher's hidden size, every other setting at its default (or options.train and
+// options.model), no per-run outputs.
 json teacher_experiment(const PanelTeacher& t, const RecoveryOptions& options) {
   json experiment{
       {"name", "recovery-" + t.name},
@@ -39,6 +39,7 @@ json teacher_experiment(const PanelTeacher& t, const RecoveryOptions& options) {
                              {"hidden", t.teacher.hidden}}})},
       {"outputs", {{"predictions", false}, {"factors", false}, {"export", false}, {"report", false}}}};
   if (!options.train.empty()) experiment["train"] = options.train;
+  if (!options.model.empty()) experiment["runs"][0]["overrides"] = options.model;
   return experiment;
 }
 

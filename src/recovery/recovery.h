@@ -23,6 +23,8 @@ struct RecoveryOptions {
   bool progress = true;                        // a line per teacher as it is decided
   // Training fields every teacher's experiment sets (its top-level "train"); empty: defaults.
   nlohmann::json train = nlohmann::json::object();
+  // Model fields every teacher's run group sets (its "overrides"); empty: defaults.
+  nlohmann::json model = nlohmann::json::object();
 };
 
 // One teacher's decision.

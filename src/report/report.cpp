@@ -88,6 +88,9 @@ std::string dataset_description(const Experiment& experiment) {
   } else if (const auto* nwb = std::get_if<NwbImportOptions>(&experiment.dataset)) {
     source = "NWB recording " + html_escape(nwb->file.string()) + " (aligned to " + html_escape(nwb->align) +
              ", bins of " + number(nwb->bin_width) + " s; binned copy: dataset.npz)";
+  } else if (const auto* sessions = std::get_if<DatasetSessions>(&experiment.dataset)) {
+    source = std::to_string(sessions->sessions.size()) + " recording sessions, each preprocessed alone, side by side " +
+             "in dataset.npz (" + std::to_string(sessions->gap_trials) + " unrecorded trials between sessions)";
   } else {
     source = "generator <b>" + html_escape(dataset.value("generator", "")) + "</b>";
   }
@@ -144,6 +147,24 @@ std::string runs_table(const std::vector<RunRecord>& runs, const std::vector<Sel
   return out.str();
 }
 
+// The highlighted fits' scores in each recording session (a dataset of several sessions).
+std::string session_scores_table(const std::vector<RunRecord>& runs, const std::vector<SelectedFit>& fits) {
+  std::ostringstream out;
+  for (const RunRecord& run : runs) {
+    const bool selected = std::any_of(fits.begin(), fits.end(), [&](const SelectedFit& f) { return f.id == run.id; });
+    if (!selected || run.sessions.empty()) continue;
+    out << "<p>" << html_escape(run.id) << " in each recording session (its trials and neurons alone):</p>\n"
+        << "<table>\n<tr><th>session</th><th>validation loss</th><th>test NMSE</th><th>test R²</th>"
+        << "<th>test bits/spike</th></tr>\n";
+    for (const SessionScores& s : run.sessions)
+      out << "<tr><td>" << html_escape(s.session) << "</td><td class=\"num\">" << number(s.validation_loss, 4)
+          << "</td><td class=\"num\">" << number(s.test_nmse, 4) << "</td><td class=\"num\">" << number(s.test_r2, 4)
+          << "</td><td class=\"num\">" << number(s.test_bits_per_spike, 4) << "</td></tr>\n";
+    out << "</table>\n";
+  }
+  return out.str();
+}
+
 // The mask's kind and sizes, as the Experiment table states them.
 std::string cross_validation_description(const MaskConfig& mask) {
   const std::string seed = " (mask seed " + std::to_string(mask.seed) + ")";
@@ -194,7 +215,7 @@ ReportSection experiment_section(const Experiment& experiment, const ResultsFile
                                     " finished, " + std::to_string(failed) + " not finished"},
                        {"fitting time", fixed(fit_seconds, 1) + " s (sum over runs)"},
                        {"wall time", html_escape(wall)}}) +
-      runs_table(results.runs, fits);
+      runs_table(results.runs, fits) + session_scores_table(results.runs, fits);
   return section;
 }
 

@@ -42,7 +42,9 @@ DatasetView load_dataset_view(const Experiment& experiment, const fs::path& out_
   view.path = dataset_file(experiment) ? *dataset_file(experiment) : out_dir / "dataset.npz";
   try {
     const Dataset raw = load_dataset(view.path, experiment.preprocess.nan);
-    view.data = preprocess(raw, experiment.preprocess);
+    // Sessions were preprocessed one by one before dataset.npz was written.
+    view.data =
+        std::holds_alternative<DatasetSessions>(experiment.dataset) ? raw : preprocess(raw, experiment.preprocess);
     view.activity_unit = experiment.preprocess.zscore ? "z-score" : raw.counts ? "spike count per bin" : "data units";
     if (view.path.extension() == ".npz") {
       std::map<std::string, NpyArray> arrays = read_npz(view.path);
@@ -57,13 +59,22 @@ DatasetView load_dataset_view(const Experiment& experiment, const fs::path& out_
   return view;
 }
 
-// The epoch label of each trial: the dataset's labels, or "epoch <index>" without them.
+// The epoch label of each trial: the dataset's labels, or "epoch <index>" without them; with
+// several recording sessions prefixed by the session's file name, so that the charts over
+// trials shade (and label) each session's epochs apart.
 std::vector<std::string> epoch_of_trial(const torch::Tensor& epoch, const DatasetView& view) {
   std::vector<std::string> labels;
   for (int64_t e : int64s(epoch))
     labels.push_back(view.loaded && e < static_cast<int64_t>(view.data.epoch_labels.size())
                          ? view.data.epoch_labels[e]
                          : "epoch " + std::to_string(e));
+  if (!view.loaded) return labels;
+  for (const SessionSpan& span : view.data.sessions) {
+    const std::string session = fs::path(span.name).stem().string();
+    for (int64_t k = span.first_trial; k < span.first_trial + span.trials && k < static_cast<int64_t>(labels.size());
+         ++k)
+      labels[k] = session + " " + labels[k];
+  }
   return labels;
 }
 

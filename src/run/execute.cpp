@@ -100,6 +100,8 @@ NpzContents factor_arrays(RnnModel& model) {
   arrays.emplace_back("readout", to_npy(model->readout_matrix()));
   arrays.emplace_back("initial_state", to_npy(model->initial_state));
   arrays.emplace_back("inputs", to_npy(model->inputs));
+  if (model->has_trial_inputs()) arrays.emplace_back("trial_inputs", to_npy(model->trial_inputs));
+  if (model->initial_offset.defined()) arrays.emplace_back("initial_offset", to_npy(model->initial_offset));
   if (model->config().readout_bias) arrays.emplace_back("readout_bias", to_npy(model->readout_bias));
   if (model->config().recurrent_bias) arrays.emplace_back("bias", to_npy(model->bias));
   arrays.emplace_back("tau", to_npy(model->log_tau.exp()));  // the fitted time constant (or the fixed one)
@@ -193,6 +195,35 @@ double validation_loss_with_double_substeps(const RnnModel& model, const FitTarg
   return score_predictions(out.prediction, out.linear, target).validation_loss;
 }
 
+// The held-out scores of each recording session of `dataset` (none for one session): the
+// scores of score_predictions over the session's trials and neurons alone.
+std::vector<SessionScores> session_scores(const torch::Tensor& prediction, const torch::Tensor& linear,
+                                          const Dataset& dataset, const FitTarget& target) {
+  using torch::indexing::Slice;
+  std::vector<SessionScores> scores;
+  for (const SessionSpan& span : dataset.sessions) {
+    const auto block =
+        std::vector<torch::indexing::TensorIndex>{Slice(), Slice(span.first_trial, span.first_trial + span.trials),
+                                                  Slice(span.first_neuron, span.first_neuron + span.neurons)};
+    Masks masks;
+    masks.train = target.train.index(block).cpu();
+    masks.validation = target.validation.index(block).cpu();
+    masks.test = target.test.index(block).cpu();
+    SessionScores s{span.name};
+    if (masks.test.any().item<bool>() && masks.train.any().item<bool>()) {
+      const FitTarget own = make_fit_target(target.data.index(block).cpu(), masks, target.loss,
+                                            target.loss == LossKind::Poisson, linear.scalar_type());
+      const Scores session = score_predictions(prediction.index(block), linear.index(block), own);
+      s.test_nmse = session.test_nmse;
+      s.test_r2 = session.test_r2;
+      s.test_bits_per_spike = session.test_bits_per_spike;
+      s.validation_loss = session.validation_loss;
+    }
+    scores.push_back(s);
+  }
+  return scores;
+}
+
 // 3. Predictions of the fitted model for every trial and the held-out scores, written with
 // the arrays the experiment asks for. train_loss and test_loss describe the saved parameters
 // (the history's last record was computed before the last Adam step).
@@ -230,6 +261,7 @@ void score_and_write(RnnModel& model, const Dataset& dataset, const FitTarget& t
   record.test_bits_per_spike = scores.test_bits_per_spike;
   record.validation_bits_per_spike = scores.validation_bits_per_spike;
   record.test_deviance_explained = scores.test_deviance_explained;
+  record.sessions = session_scores(prediction, linear, dataset, target);
   if (target.has_validation())
     record.validation_loss_double_substeps = validation_loss_with_double_substeps(model, target);
   if (!std::isfinite(record.test_nmse) || (record.validated() && !std::isfinite(record.validation_loss)))

@@ -48,11 +48,30 @@ RunOutcome RunOutcome::parse(const std::string& status, const std::string& reaso
 
 void to_json(json& j, const RunOutcome& outcome) { j = enum_name(outcome.status); }
 
+namespace {
+
+// JSON has no NaN: a score that is not a number is written as null, and read back as NaN.
+json number_or_null(double value) { return std::isfinite(value) ? json(value) : json(nullptr); }
+double number_or_nan(const json& j, const char* key) {
+  return j.contains(key) && j.at(key).is_number() ? j.at(key).get<double>() : std::nan("");
+}
+
+}  // namespace
+
+void to_json(json& j, const SessionScores& s) {
+  j = {{"session", s.session},
+       {"test_nmse", number_or_null(s.test_nmse)},
+       {"test_r2", number_or_null(s.test_r2)},
+       {"test_bits_per_spike", number_or_null(s.test_bits_per_spike)},
+       {"validation_loss", number_or_null(s.validation_loss)}};
+}
+
 void to_json(json& j, const RunRecord& record) {
   j = json::object();
   JsonFieldWriter writer(j);
   RunRecord::fields(record, writer);
   if (!record.outcome.reason.empty()) j["status_reason"] = record.outcome.reason;
+  if (!record.sessions.empty()) j["sessions"] = record.sessions;
 }
 
 namespace {
@@ -108,6 +127,10 @@ RunRecord run_record_from_json(const json& j, const std::string& where) {
   RunRecord record;
   RecordReader reader(j, where);
   RunRecord::fields(record, reader);
+  if (j.contains("sessions") && j.at("sessions").is_array())
+    for (const json& s : j.at("sessions"))
+      record.sessions.push_back({s.value("session", ""), number_or_nan(s, "test_nmse"), number_or_nan(s, "test_r2"),
+                                 number_or_nan(s, "test_bits_per_spike"), number_or_nan(s, "validation_loss")});
   return record;
 }
 

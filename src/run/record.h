@@ -47,6 +47,16 @@ enum class RunStart { Seed, Up, Down };
 template <>
 const std::vector<std::pair<RunStart, std::string>>& EnumNames<RunStart>::table();
 
+// One recording session's held-out scores, of a run on a dataset of several (the scores of
+// RunRecord restricted to the session's trials and neurons; NaN where the session has no such
+// entries, or for bits per spike on rates).
+struct SessionScores {
+  std::string session;  // its name (data/sessions.h)
+  double test_nmse = NAN, test_r2 = NAN, test_bits_per_spike = NAN;
+  double validation_loss = NAN;
+};
+void to_json(nlohmann::json& j, const SessionScores& scores);
+
 struct RunRecord {
   std::string id;                      // "<model>-r<rank>-n<hidden>-s<seed>", or "-up"/"-down" (run/execute.h)
   ModelKind model = kReferenceFamily;  // the family (its name in JSON and CSV)
@@ -68,6 +78,9 @@ struct RunRecord {
   // The saved model's validation loss with its ODE substeps doubled: the discretisation
   // check (docs/design.md section 5; NaN without a validation set).
   double validation_loss_double_substeps = NAN;
+  // Per session, on a dataset of several (else empty); in JSON as "sessions", not in
+  // results.csv (results_sessions.csv holds them).
+  std::vector<SessionScores> sessions;
 
   bool finished() const { return outcome.status == RunStatus::Finished; }
   bool validated() const { return validation_entries > 0; }

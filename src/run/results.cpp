@@ -1,6 +1,7 @@
 // results.json and results.csv.
 #include "run/results.h"
 
+#include <algorithm>
 #include <iomanip>
 #include <sstream>
 
@@ -65,6 +66,26 @@ struct CsvHeader {
   }
 };
 
+// results_sessions.csv: a row per run and recording session, on a dataset of several.
+void write_session_scores(const fs::path& out_dir, const std::vector<RunRecord>& runs) {
+  const bool any = std::any_of(runs.begin(), runs.end(), [](const RunRecord& r) { return !r.sessions.empty(); });
+  if (!any) return;
+  std::ostringstream csv;
+  csv << "id,session,test_nmse,test_r2,test_bits_per_spike,validation_loss\n" << std::setprecision(9);
+  for (const RunRecord& r : runs)
+    for (const SessionScores& s : r.sessions) {
+      CsvLine line(csv);
+      line.field("id", r.id);
+      line.field("session", s.session);
+      line.field("test_nmse", s.test_nmse);
+      line.field("test_r2", s.test_r2);
+      line.field("test_bits_per_spike", s.test_bits_per_spike);
+      line.field("validation_loss", s.validation_loss);
+      csv << '\n';
+    }
+  write_file_atomic(out_dir / "results_sessions.csv", csv.str());
+}
+
 }  // namespace
 
 void write_results(const fs::path& out_dir, const json& experiment, const std::vector<RunRecord>& runs,
@@ -91,6 +112,7 @@ void write_results(const fs::path& out_dir, const json& experiment, const std::v
     csv << '\n';
   }
   write_file_atomic(out_dir / "results.csv", csv.str());
+  write_session_scores(out_dir, runs);
 }
 
 ResultsFile read_results(const fs::path& path) {

@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "data/sessions.h"
 #include "model/families/tensor_rank.h"
 #include "model/ltrnn_model.h"
 #include "util/errors.h"
@@ -43,12 +44,23 @@ void check_teacher(const TeacherConfig& c) {
   require(!(c.spikes && c.saturation > 0), "saturation", "applies to rates; a spiking teacher's rates are exp(...)");
   require(!(c.spikes && !c.readout_offset), "readout-offset",
           "false applies to rates; a spiking teacher's offsets set its neurons' baseline rates");
+  require(c.sessions >= 1 && c.sessions <= 3 * c.trials_per_epoch, "sessions",
+          "must be in [1, the number of trials (3 x trials-per-epoch)]");
+  require(c.turnover >= 0 && c.turnover <= 1, "turnover", "must be in [0, 1]");
 }
+
+// Neurons of another session that replace some of the previous session's.
+int64_t replaced_per_session(const TeacherConfig& c) {
+  return static_cast<int64_t>(std::llround(c.turnover * static_cast<double>(c.neurons)));
+}
+
+// The teacher's neurons: those every session records from, D + (S - 1) x replaced.
+int64_t pool_neurons(const TeacherConfig& c) { return c.neurons + (c.sessions - 1) * replaced_per_session(c); }
 
 Dataset teacher_skeleton(const TeacherConfig& c) {
   const int64_t K = 3 * c.trials_per_epoch;
   Dataset ds;
-  ds.data = torch::zeros({c.bins, K, c.neurons}, torch::kFloat64);
+  ds.data = torch::zeros({c.bins, K, pool_neurons(c)}, torch::kFloat64);
   ds.condition = torch::arange(K, torch::kInt64).remainder(c.conditions);
   for (int64_t i = 0; i < std::min(c.conditions, K); ++i) ds.condition_labels.push_back(i);
   ds.epoch = torch::arange(K, torch::kInt64).div(c.trials_per_epoch, "floor");
@@ -108,6 +120,51 @@ torch::Tensor learning_curves(const TeacherConfig& c) {
   return curves;
 }
 
+// The neurons of the pool each session records: the first session 0..D-1; each later one
+// replaces round(turnover x D) of the previous session's, drawn at random, with neurons not
+// recorded before (electrodes drift, units appear and vanish).
+std::vector<torch::Tensor> recorded_neurons(const TeacherConfig& c) {
+  std::vector<torch::Tensor> recorded{torch::arange(c.neurons, torch::kInt64)};
+  const int64_t replaced = replaced_per_session(c);
+  int64_t next_new = c.neurons;
+  for (int64_t s = 1; s < c.sessions; ++s) {
+    torch::Tensor now = recorded.back().clone();
+    const torch::Tensor slots = torch::randperm(c.neurons, torch::kInt64).narrow(0, 0, replaced);
+    now.index_put_({slots}, torch::arange(next_new, next_new + replaced, torch::kInt64));
+    next_new += replaced;
+    recorded.push_back(now);
+  }
+  return recorded;
+}
+
+// The pool's activity as recording sessions (docs/design.md section 7, "Sessions"): session s
+// gets an equal consecutive share of the trials and its own columns, one per neuron it
+// records, and every other entry is missing; `unit` says which pool neuron each column is, so
+// a neuron recorded in two sessions has two columns (the sessions' units are not matched).
+void split_into_sessions(TeacherData& t, const TeacherConfig& c) {
+  using torch::indexing::Slice;
+  const std::vector<torch::Tensor> recorded = recorded_neurons(c);
+  const int64_t T = t.dataset.n_bins(), K = t.dataset.n_trials(), S = c.sessions, D = c.neurons;
+  Dataset& ds = t.dataset;
+  torch::Tensor data = torch::zeros({T, K, S * D}, ds.data.options());
+  torch::Tensor rates = torch::zeros({T, K, S * D}, t.rates.options());
+  torch::Tensor missing = torch::ones({T, K, S * D}, torch::kBool);
+  t.unit = torch::cat(recorded);
+  for (int64_t s = 0; s < S; ++s) {
+    const int64_t first = s * K / S, trials = (s + 1) * K / S - first;
+    const auto rows = Slice(first, first + trials), columns = Slice(s * D, (s + 1) * D);
+    data.index_put_({Slice(), rows, columns}, ds.data.index({Slice(), rows}).index_select(2, recorded[s]));
+    rates.index_put_({Slice(), rows, columns}, t.rates.index({Slice(), rows}).index_select(2, recorded[s]));
+    missing.index_put_({Slice(), rows, columns}, false);
+    ds.sessions.push_back({"session " + std::to_string(s + 1), first, trials, s * D, D});
+  }
+  ds.data = data;
+  ds.missing = missing;
+  t.rates = rates;
+  t.readout = t.readout.index_select(0, t.unit);
+  if (t.baseline.defined()) t.baseline = t.baseline.index_select(0, t.unit);
+}
+
 }  // namespace
 
 TeacherData simulate_teacher(const TeacherConfig& c) {
@@ -139,8 +196,9 @@ TeacherData simulate_teacher(const TeacherConfig& c) {
     weights.trial_prior->set_free_values(learning_curves(c));
     model->initial_state.copy_(torch::randn_like(model->initial_state));
     model->inputs.copy_(torch::randn({c.conditions, 1, c.rank}, torch::kFloat64).expand_as(model->inputs));
-    model->readout.copy_(torch::randn({c.neurons, c.hidden}, torch::kFloat64) * (2.0 / std::sqrt(double(c.hidden))));
-    const torch::Tensor offset = 0.1 * torch::randn({c.neurons}, torch::kFloat64);
+    const int64_t D = pool_neurons(c);
+    model->readout.copy_(torch::randn({D, c.hidden}, torch::kFloat64) * (2.0 / std::sqrt(double(c.hidden))));
+    const torch::Tensor offset = 0.1 * torch::randn({D}, torch::kFloat64);
     model->set_readout_bias(c.readout_offset ? offset : torch::zeros_like(offset));
     const int64_t K = teacher.dataset.n_trials();
     if (c.spikes) {
@@ -148,14 +206,14 @@ TeacherData simulate_teacher(const TeacherConfig& c) {
       // over time and trials, and its bias set so that the log rate's mean is the log of a
       // baseline drawn log-uniformly in [min_rate, max_rate] Hz (times the bin width: an
       // expected count per bin). The baseline is then each neuron's geometric-mean rate.
-      model->set_readout_bias(torch::zeros({c.neurons}, torch::kFloat64));
+      model->set_readout_bias(torch::zeros({D}, torch::kFloat64));
       const torch::Tensor linear = simulate_linear(model, c, K);
       const torch::Tensor centre = linear.mean(torch::IntArrayRef{0, 1});
       const torch::Tensor scale =
           c.modulation / linear.std(torch::IntArrayRef{0, 1}, /*unbiased=*/false).clamp_min(1e-9);
       model->readout.mul_(scale.unsqueeze(1));
-      const torch::Tensor log_rate = std::log(c.min_rate) + (std::log(c.max_rate) - std::log(c.min_rate)) *
-                                                                torch::rand({c.neurons}, torch::kFloat64);
+      const torch::Tensor log_rate =
+          std::log(c.min_rate) + (std::log(c.max_rate) - std::log(c.min_rate)) * torch::rand({D}, torch::kFloat64);
       teacher.baseline = log_rate.exp() * c.bin_width;
       model->set_readout_bias(teacher.baseline.log() - centre * scale);
       model->exp_link = true;
@@ -173,6 +231,7 @@ TeacherData simulate_teacher(const TeacherConfig& c) {
     teacher.truth = weights.factors();
     teacher.readout = model->readout_matrix().clone();
   }
+  if (c.sessions > 1) split_into_sessions(teacher, c);
   return teacher;
 }
 
@@ -183,6 +242,21 @@ NpzContents teacher_arrays(const TeacherData& t) {
   arrays.emplace_back("true_trial_factors", to_npy(t.truth.trial));
   arrays.emplace_back("true_readout", to_npy(t.readout));
   arrays.emplace_back("true_rates", to_npy(t.rates));
+  if (t.unit.defined()) arrays.emplace_back("true_unit", to_npy(t.unit));
+  return arrays;
+}
+
+NpzContents teacher_session_arrays(const TeacherData& t, const SessionSpan& span) {
+  using torch::indexing::Slice;
+  const auto rows = Slice(span.first_trial, span.first_trial + span.trials);
+  const auto columns = Slice(span.first_neuron, span.first_neuron + span.neurons);
+  NpzContents arrays = dataset_arrays(session_dataset(t.dataset, span));
+  arrays.emplace_back("true_column_factors", to_npy(t.truth.column));
+  arrays.emplace_back("true_row_factors", to_npy(t.truth.row));
+  arrays.emplace_back("true_trial_factors", to_npy(t.truth.trial.index({rows})));
+  arrays.emplace_back("true_readout", to_npy(t.readout.index({columns})));
+  arrays.emplace_back("true_rates", to_npy(t.rates.index({Slice(), rows, columns})));
+  arrays.emplace_back("true_unit", to_npy(t.unit.index({columns})));
   return arrays;
 }
 

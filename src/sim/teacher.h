@@ -44,6 +44,8 @@ struct TeacherConfig {
   // Rates: the noiseless activity y of each neuron passed through m + s tanh((y - m) / s),
   // m its mean and s this multiple of the signal's std (0: no saturation).
   double saturation = 0.0;
+  int64_t sessions = 1;   // recording sessions the trials are split into, each with its own neurons
+  double turnover = 0.0;  // fraction of a session's neurons that the next replaces with new ones
 
   // The parameters of `ltrnn simulate teacher` and of an experiment's teacher generator.
   template <class Self, class Visitor>
@@ -72,6 +74,11 @@ struct TeacherConfig {
     v.field("saturation", c.saturation,
             "rates: each neuron's noiseless activity y passed through m + s tanh((y - m) / s), m its mean and s "
             "this multiple of the signal's std (0: none)");
+    v.field("sessions", c.sessions,
+            "recording sessions: the trials are split into this many consecutive equal shares, each recorded from "
+            "`neurons` neurons of the teacher with columns of its own (the rest of its columns missing)");
+    v.field("turnover", c.turnover,
+            "fraction of one session's neurons that the next session replaces with neurons not recorded before");
   }
 };
 
@@ -81,6 +88,7 @@ struct TeacherData {
   torch::Tensor rates;      // noiseless activity [T, K, D] (spiking: expected counts per bin)
   torch::Tensor baseline;   // spiking: each neuron's baseline expected count per bin [D]
   torch::Tensor readout;    // true C [D, N]
+  torch::Tensor unit;       // several sessions: the teacher's neuron each column records [D] (else undefined)
 };
 
 // The true trial factors follow a learning curve: constant in baseline, an exponential
@@ -92,5 +100,9 @@ TeacherData simulate_teacher(const TeacherConfig& config);
 // The dataset's arrays plus true_* arrays (true_column_factors, true_row_factors,
 // true_trial_factors, true_readout, true_rates).
 NpzContents teacher_arrays(const TeacherData& teacher);
+// One session of a teacher of several: data_sessions.h session_dataset's arrays, with the
+// truth of its trials (true_trial_factors) and its neurons (true_readout, true_unit,
+// true_rates).
+NpzContents teacher_session_arrays(const TeacherData& teacher, const SessionSpan& span);
 
 }  // namespace ltrnn

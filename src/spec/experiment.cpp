@@ -49,6 +49,16 @@ json dataset_json(const DatasetSpec& dataset) {
   json j;
   if (const auto* file = std::get_if<DatasetFile>(&dataset)) j["file"] = file->path.string();
   if (const auto* nwb = std::get_if<NwbImportOptions>(&dataset)) j["nwb"] = nwb_options_json(*nwb);
+  if (const auto* sessions = std::get_if<DatasetSessions>(&dataset)) {
+    j["sessions"] = json::array();
+    for (const SessionSource& session : sessions->sessions) {
+      if (const auto* file = std::get_if<DatasetFile>(&session))
+        j["sessions"].push_back({{"file", file->path.string()}});
+      if (const auto* nwb = std::get_if<NwbImportOptions>(&session))
+        j["sessions"].push_back({{"nwb", nwb_options_json(*nwb)}});
+    }
+    j["gap"] = {{"trials", sessions->gap_trials}};
+  }
   if (const auto* teacher = std::get_if<TeacherConfig>(&dataset)) {
     j["generator"] = "teacher";
     j["parameters"] = fields_to_json(*teacher);
@@ -75,6 +85,17 @@ json analyses_json(const AnalysesConfig& a) {
 namespace {
 
 DatasetSpec dataset_from_json(const json& j) {
+  if (j.contains("sessions")) {
+    DatasetSessions sessions;
+    for (const json& session : j.at("sessions")) {
+      if (session.contains("file"))
+        sessions.sessions.push_back(DatasetFile{session.at("file").get<std::string>()});
+      else
+        sessions.sessions.push_back(nwb_options_from_json(session.at("nwb"), fs::path()));
+    }
+    sessions.gap_trials = j.at("gap").at("trials").get<int64_t>();
+    return sessions;
+  }
   if (j.contains("file")) return DatasetFile{j.at("file").get<std::string>()};
   if (j.contains("nwb")) return nwb_options_from_json(j.at("nwb"), fs::path());
   const std::string generator = j.at("generator").get<std::string>();

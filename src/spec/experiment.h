@@ -25,9 +25,21 @@ struct DatasetFile {
   std::filesystem::path path;
 };
 
+// One recording session of several: a data file or an NWB recording to import.
+using SessionSource = std::variant<DatasetFile, NwbImportOptions>;
+
+// Several recording sessions fitted as one (docs/design.md section 7, "Sessions"): each
+// preprocessed alone, then laid side by side (data/sessions.h); each session's trial ids
+// continue the previous session's after `gap_trials` unrecorded trials (the trial prior's
+// distance).
+struct DatasetSessions {
+  std::vector<SessionSource> sessions;
+  int64_t gap_trials = 0;
+};
+
 // Where an experiment's data come from: a file, an NWB recording to import (its file
-// absolute, like a DatasetFile's), or an in-process generator; exactly one.
-using DatasetSpec = std::variant<DatasetFile, NwbImportOptions, TeacherConfig, ReachConfig>;
+// absolute, like a DatasetFile's), an in-process generator, or several sessions; exactly one.
+using DatasetSpec = std::variant<DatasetFile, NwbImportOptions, TeacherConfig, ReachConfig, DatasetSessions>;
 
 // One entry of "runs": a family at some ranks and hidden sizes, with overrides.
 struct RunGroup {

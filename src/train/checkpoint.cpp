@@ -40,6 +40,7 @@ void save_checkpoint(const std::filesystem::path& path, RnnModel& model, torch::
   archive.write("structure_condition", s.condition);
   archive.write("structure_epoch", s.epoch);
   archive.write("structure_trial_id", s.trial_id);
+  archive.write("structure_session", s.session);
   archive.write("structure_times", s.times);
   archive.write("structure_input_slot", torch::tensor(s.input_slot, torch::kInt64));
   archive.write("structure_sizes", torch::tensor({s.n_conditions, s.n_neurons}, torch::kInt64));
@@ -74,6 +75,8 @@ RnnModel model_from_checkpoint(const std::filesystem::path& path) {
   s.condition = read("structure_condition");
   s.epoch = read("structure_epoch");
   s.trial_id = read("structure_trial_id");
+  // Written since datasets have sessions; before, every trial was in one.
+  if (!archive.try_read("structure_session", s.session)) s.session = torch::zeros_like(s.trial_id);
   s.times = read("structure_times");
   const torch::Tensor slots = read("structure_input_slot");
   s.input_slot.assign(slots.data_ptr<int64_t>(), slots.data_ptr<int64_t>() + slots.numel());

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <map>
 #include <string>
 
 #include "util/errors.h"
@@ -79,6 +80,78 @@ TEST(Sessions, RefuseSessionsThatCannotShareOneFitNamingTheSession) {
       << message(counts);
   EXPECT_THROW(merge_sessions({}, 0), InputError);
   EXPECT_THROW(merge_sessions({{"day1", session_data(3, 2, {0, 1}, 0.0)}}, -1), InputError);
+}
+
+MergedSessions three_sessions() {
+  return merge_sessions({{"day1", session_data(20, 6, {0, 1}, 0.0, 12)},
+                         {"day2", session_data(12, 5, {0, 1}, 500.0, 12)},
+                         {"day3", session_data(16, 4, {0, 1}, 900.0, 12)}},
+                        0);
+}
+
+// Each session gets its own draw of held-out entries, inside its own block: every session has
+// test and validation entries, and no set reaches another session's (missing) entries.
+TEST(Sessions, MasksAreDrawnPerSessionInsideItsBlock) {
+  const MergedSessions merged = three_sessions();
+  const Dataset& d = merged.dataset;
+  ASSERT_EQ(d.sessions.size(), 3u);
+  MaskConfig config;
+  config.test_fraction = 0.1;
+  config.validation_fraction = 0.1;
+  const Masks masks = make_dataset_masks(d, config);
+  using torch::indexing::Slice;
+  for (const SessionSpan& span : d.sessions) {
+    const auto block =
+        std::vector<torch::indexing::TensorIndex>{Slice(), Slice(span.first_trial, span.first_trial + span.trials),
+                                                  Slice(span.first_neuron, span.first_neuron + span.neurons)};
+    EXPECT_GT(masks.test.index(block).sum().item<int64_t>(), 0) << span.name;
+    EXPECT_GT(masks.validation.index(block).sum().item<int64_t>(), 0) << span.name;
+    EXPECT_GT(masks.train.index(block).sum().item<int64_t>(), 0) << span.name;
+    // The session's block is its own draw (seed + its index) of make_masks.
+    MaskConfig own = config;
+    own.seed = config.seed + (&span - d.sessions.data());
+    const Masks alone = make_masks(d.n_bins(), span.trials, span.neurons, own);
+    EXPECT_TRUE(torch::equal(masks.test.index(block), alone.test)) << span.name;
+  }
+  const torch::Tensor any_set = masks.train | masks.validation | masks.test;
+  EXPECT_FALSE((any_set & d.missing).any().item<bool>());
+}
+
+TEST(Sessions, SessionDatasetIsTheSessionsBlockAndSessionsSurviveAFile) {
+  const MergedSessions merged = three_sessions();
+  const Dataset& d = merged.dataset;
+  const Dataset second = session_dataset(d, d.sessions[1]);
+  EXPECT_TRUE(torch::equal(second.data, session_data(12, 5, {0, 1}, 500.0, 12).data));
+  EXPECT_FALSE(second.missing.defined());
+  EXPECT_TRUE(torch::equal(second.trial_id, d.trial_id.narrow(0, 20, 12)));
+  // Written and read back: the same sessions, named by position.
+  std::map<std::string, NpyArray> arrays;
+  for (auto& [key, array] : dataset_arrays(d)) arrays.emplace(key, array);
+  const Dataset back = dataset_from_arrays(arrays, "merged.npz");
+  ASSERT_EQ(back.sessions.size(), 3u);
+  for (std::size_t s = 0; s < 3; ++s) {
+    EXPECT_EQ(back.sessions[s].first_trial, d.sessions[s].first_trial);
+    EXPECT_EQ(back.sessions[s].trials, d.sessions[s].trials);
+    EXPECT_EQ(back.sessions[s].first_neuron, d.sessions[s].first_neuron);
+    EXPECT_EQ(back.sessions[s].neurons, d.sessions[s].neurons);
+  }
+  EXPECT_EQ(back.sessions[2].name, "day3");
+  arrays.erase("session_names");
+  EXPECT_EQ(dataset_from_arrays(arrays, "merged.npz").sessions[2].name, "session 3");
+  // A file whose sessions are out of order or whose neuron counts do not add up is refused.
+  std::map<std::string, NpyArray> shuffled = arrays;
+  std::vector<int64_t> session(48, 0);
+  session[5] = 1;
+  shuffled.at("session") = NpyArray::from_int64s({48}, session);
+  try {
+    dataset_from_arrays(shuffled, "merged.npz");
+    ADD_FAILURE() << "accepted sessions out of order";
+  } catch (const InputError& error) {
+    EXPECT_NE(std::string(error.what()).find("merged.npz, key 'session'"), std::string::npos) << error.what();
+  }
+  std::map<std::string, NpyArray> wrong_count = arrays;
+  wrong_count.at("session_neurons") = NpyArray::from_int64s({3}, {6, 5, 5});
+  EXPECT_THROW(dataset_from_arrays(wrong_count, "merged.npz"), InputError);
 }
 
 }  // namespace

@@ -193,9 +193,9 @@ TEST(Experiment, ResolvedFormWithoutAnalysesIsUnchangedSoOldOutputsResume) {
   // The spiking teacher's parameters (spikes, min_rate, max_rate, modulation) and the
   // validation set resolve too: outputs written before the validation set existed have
   // other masks and numbers, and --resume refuses them as a changed experiment. The
-  // teacher's later variants (preparatory, readout_offset, solver, substeps, saturation)
-  // resolve as well; --resume fills them in with their defaults (runner_test).
-  EXPECT_EQ(resolved["dataset"]["parameters"].size(), 20u);
+  // teacher's later variants (preparatory, readout_offset, solver, substeps, saturation,
+  // sessions, turnover) resolve as well; --resume fills them in with their defaults (runner_test).
+  EXPECT_EQ(resolved["dataset"]["parameters"].size(), 22u);
   EXPECT_EQ(resolved["mask"]["validation_fraction"], 0.1);
   const Experiment reach = load_experiment(fs::path(LTRNN_SOURCE_DIR) / "experiments/paper_reach_small.json");
   EXPECT_TRUE(resolved_json(reach)["analyses"]["compare_trial_factors"].get<bool>());

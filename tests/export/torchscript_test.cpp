@@ -34,6 +34,8 @@ class Export : public ::testing::TestWithParam<ModelKind> {
     config.kind = GetParam();
     config.input_rank = GetParam() == ModelKind::TensorRank ? 0 : 3;
     config.recurrent_bias = true;
+    config.trial_inputs = true;  // tensor_rank's; the other families have no trial factors
+    config.free_initial_states = true;
     config.solver = GetParam() == ModelKind::Static ? Solver::RK4 : Solver::Heun;
     config.substeps = 2;
     RnnModel model(config, TrialStructure::from_dataset(ds, config));

@@ -109,6 +109,21 @@ TEST(TrialKernel, RationalQuadraticWithEpochDiscontinuity) {
   EXPECT_NEAR(k[0][1].item<double>(), 2.25 * std::exp(-1.0 / 8.0), 1e-12);
 }
 
+TEST(TrialKernel, SessionDiscontinuityZeroesOnlyAcrossSessions) {
+  ModelConfig config;
+  const torch::Tensor ids = torch::tensor({0, 1, 2, 3}, torch::kInt64);
+  const torch::Tensor epoch = torch::zeros({4}, torch::kInt64);
+  const torch::Tensor session = torch::tensor({0, 0, 1, 1}, torch::kInt64);
+  const torch::Tensor continuous = trial_kernel(config.trial_prior_config(), ids, epoch, session);
+  EXPECT_GT(continuous[1][2].item<double>(), 0.0);  // neighbours across the boundary, smoothed
+  config.discontinuous_sessions = true;
+  const torch::Tensor broken = trial_kernel(config.trial_prior_config(), ids, epoch, session);
+  EXPECT_EQ(broken[1][2].item<double>(), 0.0);
+  EXPECT_EQ(broken[0][3].item<double>(), 0.0);
+  EXPECT_EQ(broken[0][1].item<double>(), continuous[0][1].item<double>());
+  EXPECT_EQ(broken[2][3].item<double>(), continuous[2][3].item<double>());
+}
+
 // Central differences of the objective for a sample of entries of every parameter.
 void expect_gradients_match_finite_differences(ModelConfig config, LossKind loss) {
   torch::manual_seed(3);
@@ -154,6 +169,44 @@ TEST(TensorRankModel, GradientsMatchFiniteDifferencesGpPriorLinearReadout) {
   ModelConfig config = tiny_config(2, 4);
   config.recurrent_bias = true;
   expect_gradients_match_finite_differences(config, LossKind::MSE);
+}
+
+TEST(TensorRankModel, GradientsMatchFiniteDifferencesWithTrialInputsAndFreeInitialStates) {
+  ModelConfig config = tiny_config(2, 4);
+  config.trial_inputs = true;
+  config.free_initial_states = true;
+  expect_gradients_match_finite_differences(config, LossKind::MSE);
+}
+
+// docs/design.md section 1, "Trial inputs": with x_c = A s_c, the inputs u_c = s_c and
+// v[c,r] = -(b_r . phi(x_c)) hold every trial's state at x_c through the preparatory bins,
+// whatever its trial factors; per-condition inputs alone cannot.
+TEST(TensorRankModel, TrialInputsHoldAPreparatoryStateStillOnEveryTrial) {
+  torch::manual_seed(12);
+  const Dataset ds = tiny_dataset(8, 6, 3);  // bins 0-2 have t < 0
+  ModelConfig config = tiny_config(2, 5);
+  config.trial_prior = TrialPrior::Free;
+  config.trial_inputs = true;
+  RnnModel model(config, TrialStructure::from_dataset(ds, config));
+  randomise_parameters(model);
+  auto& weights = dynamic_cast<TensorRankWeightsImpl&>(*model->weights_);
+  torch::NoGradGuard no_grad;
+  weights.trial_prior->set_free_values(1 + torch::randn({6, 2}, torch::kFloat64));  // W(k) differs per trial
+  const torch::Tensor A = weights.column_factors(), B = weights.row_factors();
+  const torch::Tensor x_c = model->initial_state.matmul(A.t());  // [C, N]
+  const torch::Tensor held_input = model->initial_state.unsqueeze(1).expand_as(model->inputs);
+  model->inputs.copy_(held_input);
+  model->trial_inputs.copy_(-torch::tanh(x_c).matmul(B));  // [C, R]
+
+  const torch::Tensor trials = torch::arange(6, torch::kInt64);
+  const torch::Tensor start = x_c.index_select(0, ds.condition);  // [K, N]
+  const auto drift_in_preparation = [&](RnnModel& m) {
+    const torch::Tensor hidden = m->simulate(trials).hidden;                          // [T, K, N]
+    return (hidden.narrow(0, 0, 4) - start.unsqueeze(0)).abs().max().item<double>();  // states up to t = 0
+  };
+  EXPECT_LT(drift_in_preparation(model), 1e-12);
+  model->trial_inputs.zero_();
+  EXPECT_GT(drift_in_preparation(model), 1e-3);
 }
 
 TEST(TensorRankModel, GradientsMatchFiniteDifferencesOrthonormalReadoutRk4) {

@@ -44,6 +44,45 @@ TEST(Teacher, HeldPreparatoryPeriodRepeatsTheStateAtTimeZero) {
   EXPECT_GT((d[1] - d[0]).abs().max().item<double>(), 1e-6);
 }
 
+// Sessions record from one pool of neurons: each session's columns are the pool's neurons it
+// records (on its trials), consecutive sessions share all but the replaced fraction, and the
+// rest of each column is missing.
+TEST(Teacher, SessionsRecordTheirOwnNeuronsOfOnePool) {
+  TeacherConfig c = small_teacher();
+  c.sessions = 3;
+  c.turnover = 0.5;  // 6 of 12 neurons replaced per session: a pool of 12 + 2 x 6 = 24
+  const TeacherData sessions = simulate_teacher(c);
+  TeacherConfig pool_config = small_teacher();
+  pool_config.neurons = 24;
+  const TeacherData pool = simulate_teacher(pool_config);  // the same draws: the same pool
+  const Dataset& d = sessions.dataset;
+  ASSERT_EQ(d.data.sizes(), (std::vector<int64_t>{c.bins, 18, 36}));
+  ASSERT_EQ(d.sessions.size(), 3u);
+  ASSERT_EQ(sessions.unit.size(0), 36);
+  using torch::indexing::Slice;
+  torch::Tensor expected_missing = torch::ones({c.bins, 18, 36}, torch::kBool);
+  for (int64_t s = 0; s < 3; ++s) {
+    const SessionSpan& span = d.sessions[s];
+    EXPECT_EQ(span.first_trial, 6 * s);
+    EXPECT_EQ(span.trials, 6);
+    EXPECT_EQ(span.first_neuron, 12 * s);
+    const torch::Tensor units = sessions.unit.narrow(0, 12 * s, 12);
+    const auto rows = Slice(6 * s, 6 * s + 6);
+    EXPECT_TRUE(torch::equal(d.data.index({Slice(), rows, Slice(12 * s, 12 * s + 12)}),
+                             pool.dataset.data.index({Slice(), rows}).index_select(2, units)))
+        << span.name;
+    EXPECT_TRUE(torch::equal(sessions.readout.narrow(0, 12 * s, 12), pool.readout.index_select(0, units)));
+    expected_missing.index_put_({Slice(), rows, Slice(12 * s, 12 * s + 12)}, false);
+    if (s == 0) continue;
+    // Half of the previous session's neurons stay; the others are new to the pool.
+    const torch::Tensor previous = sessions.unit.narrow(0, 12 * (s - 1), 12);
+    EXPECT_EQ(torch::isin(units, previous).sum().item<int64_t>(), 6) << span.name;
+    EXPECT_EQ(torch::isin(units, sessions.unit.narrow(0, 0, 12 * s)).sum().item<int64_t>(), 6) << span.name;
+  }
+  EXPECT_TRUE(torch::equal(d.missing, expected_missing));
+  EXPECT_EQ(sessions.unit.max().item<int64_t>(), 23);
+}
+
 TEST(Teacher, WithoutReadoutOffsetDiffersByAConstantPerNeuron) {
   TeacherConfig c = small_teacher();
   c.noise = 0;

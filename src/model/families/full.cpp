@@ -17,7 +17,8 @@ class FullWeightsImpl : public RecurrentWeightsImpl {
     // Mean weights W0 ~ N(0, 0.25 / N): spectral radius about 0.5, decaying dynamics at the start.
     const torch::Tensor w0 = 0.5 * torch::randn({N * N}, torch::kFloat64) / std::sqrt(static_cast<double>(N));
     trial_weights = register_module("trial_weights", TrialValues(config.trial_prior_config(), structure.trial_id,
-                                                                 structure.epoch, w0, /*latent_scale=*/0.0));
+                                                                 structure.epoch, structure.session, w0,
+                                                                 /*latent_scale=*/0.0));
     input_raw = register_parameter("input_basis", torch::randn({N, input_rank_of(config)}, torch::kFloat64));
   }
 

@@ -18,9 +18,9 @@ class MatrixRankWeightsImpl : public RecurrentWeightsImpl {
     // Columns of norm about 1, as the tensor-rank factors start.
     const double scale = 1.0 / std::sqrt(static_cast<double>(N));
     const TrialPriorConfig prior = config.trial_prior_config();
-    left = register_module("left_factors", TrialValues(prior, structure.trial_id, structure.epoch,
+    left = register_module("left_factors", TrialValues(prior, structure.trial_id, structure.epoch, structure.session,
                                                        scale * torch::randn({N * R}, torch::kFloat64), 0.0));
-    right = register_module("right_factors", TrialValues(prior, structure.trial_id, structure.epoch,
+    right = register_module("right_factors", TrialValues(prior, structure.trial_id, structure.epoch, structure.session,
                                                          scale * torch::randn({N * R}, torch::kFloat64), 0.0));
     input_raw = register_parameter("input_basis", torch::randn({N, input_rank_of(config)}, torch::kFloat64));
   }

@@ -16,9 +16,9 @@ TensorRankWeightsImpl::TensorRankWeightsImpl(const ModelConfig& config, const Tr
   column_raw = register_parameter("column_factors", torch::randn({N, R}, torch::kFloat64));
   row_raw = register_parameter("row_factors", torch::randn({N, R}, torch::kFloat64));
   // Start near c = 1 for every trial: a modest, shared gain that the fit then shapes over trials.
-  trial_prior =
-      register_module("trial_factors", TrialValues(config.trial_prior_config(), structure.trial_id, structure.epoch,
-                                                   torch::ones({R}, torch::kFloat64), /*latent_scale=*/0.01));
+  trial_prior = register_module(
+      "trial_factors", TrialValues(config.trial_prior_config(), structure.trial_id, structure.epoch, structure.session,
+                                   torch::ones({R}, torch::kFloat64), /*latent_scale=*/0.01));
 }
 
 torch::Tensor TensorRankWeightsImpl::recurrent_term(const torch::Tensor& rates, const torch::Tensor& A,

@@ -26,6 +26,9 @@ class TensorRankWeightsImpl : public RecurrentWeightsImpl {
     return trial_factors().detach().square().mean(0).sqrt();
   }
   std::vector<std::string> drawn_directions() const override { return {"column_factors", "row_factors"}; }
+  std::optional<torch::Tensor> trial_scales(const torch::Tensor& trials) const override {
+    return trial_prior->values(trials);
+  }
 
   torch::Tensor column_factors() const { return unit_columns(column_raw); }  // A [N, R]
   torch::Tensor row_factors() const { return unit_columns(row_raw); }        // B [N, R]
