@@ -51,7 +51,7 @@ RnnModelImpl::RnnModelImpl(ModelConfig config, TrialStructure structure)
   // needs exactly the input x_c - W(k) phi(x_c), whose trial-varying part is
   // -sum_r c[k,r] (b_r . phi(x_c)) a_r: one value per condition and component, v[c,r]. They start
   // at zero, so a fit begins as the model without them.
-  // Free initial states (docs/design.md section 1, "Trial inputs"): a recorded state at the
+  // Free initial states (docs/design.md section 1, "Free initial states"): a recorded state at the
   // first bin need not lie in span(A); its part outside decays as exp(-t / tau), since W(k)
   // and the inputs act in span(A) only.
   if (config_.free_initial_states) initial_offset = register_parameter("initial_offset", torch::zeros({C, N}, f64));
