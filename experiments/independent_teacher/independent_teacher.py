@@ -8,8 +8,8 @@ initial states lie in that plane, the state holds still during the preparatory b
 input acts at all), the readout is C tanh(x) without a per-neuron offset, the dynamics are
 integrated with one Heun step per bin, and tau is 1 s in bins of 45 ms (22 bins).
 
-    /usr/bin/python3 experiments/independent_teacher.py --seed 0 --out experiments/independent_teacher.npz
-    ltrnn run experiments/independent_teacher.json --out runs/independent_teacher
+    /usr/bin/python3 experiments/independent_teacher/independent_teacher.py --seed 0 --out experiments/independent_teacher/independent_teacher.npz
+    ltrnn run experiments/independent_teacher/independent_teacher.json --out runs/independent_teacher
 
 The .npz holds the dataset keys ltrnn reads (data, condition, epoch, trial_id, times) and the
 truth (true_trial_factors [K, 2], true_tau, noise_floor: the test nMSE of a perfect model).
@@ -35,7 +35,7 @@ def trial_factors(K_epoch):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="experiments/independent_teacher.npz")
+    p.add_argument("--out", default="experiments/independent_teacher/independent_teacher.npz")
     p.add_argument("--tau", type=float, default=1.0, help="time constant (s)")
     p.add_argument("--bin-width", type=float, default=0.045, help="s")
     p.add_argument("--bins", type=int, default=45)
