@@ -1,4 +1,4 @@
-// One job: the .npy/.npz formats. Long (462 lines) on purpose: both formats share header and dtype code; see below.
+// One job: the .npy/.npz formats. Long (463 lines) on purpose: both formats share header and dtype code; see below.
 // NumPy .npy / .npz I/O. The zip container is handled by libzip (Debian's libzip-dev);
 // only the small .npy header (a Python dict literal) is parsed here. Over 450 lines (about 460)
 // because .npz is a zip of .npy entries: both formats' readers and writers share the

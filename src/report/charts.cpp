@@ -1,4 +1,4 @@
-// One job: the report's chart specs. Long (634 lines) on purpose: one declarative function per chart; see below.
+// One job: the report's chart specs. Long (635 lines) on purpose: one declarative function per chart; see below.
 // The report's Vega-Lite charts (see charts.h). Conventions: x and y titles carry units;
 // colours of model families are fixed across charts (`families` gives the domain); charts
 // over trials shade the epochs (BL, AD, WO, ...) behind the data.

@@ -1,4 +1,4 @@
-// One job: the fit loop. Long (545 lines) on purpose: Adam and the polish share one FitLoop's state; see below.
+// One job: the fit loop. Long (546 lines) on purpose: Adam and the polish share one FitLoop's state; see below.
 // The training loop: Adam on the masked objective, then the L-BFGS polish (docs/design.md
 // section 4). Over 450 lines (about 550) because the loop's two phases share
 // one FitLoop: its record, best iterate, reducer (one process or a distributed group),
