@@ -28,6 +28,8 @@ const std::vector<Command>& commands() {
       {"simulate reach", "simulate reach [options] --out FILE.npz     an RNN learning to reach in a curl field",
        simulate_reach_command, true},
       {"fit", "fit --data FILE.npz --model tensor_rank --rank R [options] --out DIR", fit_command, true},
+      {"refit", "refit RUN_DIR --data NEW.npz --out DIR    new trials, the fitted latent network frozen", refit_command,
+       true},
       {"import nwb", "import nwb FILE.nwb --align EVENT [options] --out FILE.npz   bin an NWB recording's spikes",
        import_nwb_command, false},
       {"validate", "validate EXPERIMENT.json                    check an experiment file and print its plan",

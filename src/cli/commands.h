@@ -9,6 +9,7 @@ namespace ltrnn {
 int simulate_teacher_command(int argc, const char* const* argv);
 int simulate_reach_command(int argc, const char* const* argv);
 int fit_command(int argc, const char* const* argv);
+int refit_command(int argc, const char* const* argv);
 int validate_command(int argc, const char* const* argv);
 int run_command(int argc, const char* const* argv);
 int collect_command(int argc, const char* const* argv);

@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/single_run.h"
 #include "data/dataset.h"
 #include "data/masks.h"
 #include "data/preprocess.h"
@@ -42,8 +43,15 @@ void apply_settings(ModelConfig& model, const std::vector<std::string>& assignme
   }
 }
 
-// The single run as an experiment: the data file, preprocessing, mask and one run group
-// whose overrides are the model's every field.
+// The command as typed, to print how to continue it.
+std::string command_line(const std::string& program, int argc, const char* const* argv) {
+  std::string line = program;
+  for (int i = 0; i < argc; ++i) line += std::string(" ") + argv[i];
+  return line;
+}
+
+}  // namespace
+
 Experiment single_run_experiment(const fs::path& data_path, const fs::path& out, const ModelConfig& model,
                                  const TrainConfig& train, const MaskConfig& mask,
                                  const PreprocessConfig& preprocess_config) {
@@ -64,15 +72,6 @@ Experiment single_run_experiment(const fs::path& data_path, const fs::path& out,
   e.runs = {group};
   return e;
 }
-
-// The command as typed, to print how to continue it.
-std::string command_line(const std::string& program, int argc, const char* const* argv) {
-  std::string line = program;
-  for (int i = 0; i < argc; ++i) line += std::string(" ") + argv[i];
-  return line;
-}
-
-}  // namespace
 
 int fit_command(int argc, const char* const* argv) {
   const TrainConfig train_defaults;

@@ -18,6 +18,7 @@
 #include "model/components.h"
 #include "model/family.h"
 #include "model/ltrnn_model.h"
+#include "model/refit.h"
 #include "run/comparison.h"
 #include "train/checkpoint.h"
 #include "train/device.h"
@@ -305,6 +306,20 @@ void start_from_neighbouring_rank(RnnModel& model, const fs::path& source_dir, c
   start_from_neighbouring_rank(model, source, best_kept);
 }
 
+// A refit's start: `model` (built for the new trials) from the fitted run's checkpoint, its
+// latent network frozen. Returns the names of the parameters the refit fits.
+std::vector<std::string> start_from_fitted_run(RnnModel& model, const RefitSource& refit) {
+  require(fs::exists(refit.checkpoint), refit.checkpoint.string(), "the refit starts from this checkpoint; missing");
+  RnnModel fitted{nullptr};
+  {
+    const std::lock_guard<std::mutex> lock(global_generator());
+    fitted = model_from_checkpoint(refit.checkpoint);
+  }
+  std::optional<ReadoutRows> rows;
+  if (refit.readout) rows = ReadoutRows{refit.readout->first_neuron, refit.readout->neurons};
+  return start_refit(model, fitted, rows);
+}
+
 }  // namespace
 
 RunRecord execute_run(const Dataset& dataset, const Masks& masks, const ModelConfig& model_config,
@@ -338,6 +353,9 @@ RunRecord execute_run(const Dataset& dataset, const Masks& masks, const ModelCon
   const bool resumes = options.resume && fs::exists(checkpoint);
   if (options.ladder_source && !resumes)
     start_from_neighbouring_rank(model, *options.ladder_source, target, train_config);
+  // A refit freezes what it does not fit even on a resume (the checkpoint then sets the values).
+  std::vector<std::string> refitted;
+  if (options.refit) refitted = start_from_fitted_run(model, *options.refit);
   record.n_params = model->n_params();
   // The fit on its device; what follows it (scores, files, export) on the CPU.
   model->to(device);
@@ -361,7 +379,7 @@ RunRecord execute_run(const Dataset& dataset, const Masks& masks, const ModelCon
     start->polish_only = true;
   }
   const PilotOutcome pilot = tau_pilot_for(model, fit_target, model_config, train_config, run_dir, options,
-                                           start.has_value(), writes, record.id);
+                                           start.has_value() || options.refit.has_value(), writes, record.id);
   const FitResult result =
       fit(model, fit_target, train_config, termination, hooks, start ? &*start : nullptr, options.distributed);
   if (progress) printer.finish();
@@ -372,11 +390,15 @@ RunRecord execute_run(const Dataset& dataset, const Masks& masks, const ModelCon
   if (!writes) return record;
 
   score_and_write(model, dataset, target, run_dir, options, options.export_model && !result.diverged(), record);
-  write_run_record(run_dir, record,
-                   json{{"stop_reason", result.stop_text()},
-                        {"saved_steps", result.saved_steps},
-                        {"tau", model->tau()},
-                        {"tau_pilot", pilot.record}});
+  json details{{"stop_reason", result.stop_text()},
+               {"saved_steps", result.saved_steps},
+               {"tau", model->tau()},
+               {"tau_pilot", pilot.record}};
+  if (options.refit)
+    details["refit"] = json{{"from", options.refit->checkpoint.string()},
+                            {"readout", options.refit->readout ? options.refit->readout->description : "new, fitted"},
+                            {"fitted_parameters", refitted}};
+  write_run_record(run_dir, record, details);
   return record;
 }
 

@@ -20,6 +20,20 @@ std::string run_id(const ModelConfig& model, const TrainConfig& train);
 // The record of a run before it ran: id, model, rank, hidden size and seed filled in.
 RunRecord planned_record(const ModelConfig& model, const TrainConfig& train);
 
+// The rows of a fitted readout that a refit's neurons are (one session's, or all).
+struct ReadoutSpan {
+  int64_t first_neuron = 0, neurons = 0;
+  std::string description;  // how messages name them ("the readout of session day1.npz")
+};
+
+// A refit (model/refit.h, docs/design.md section 7): the fitted run's checkpoint the new
+// trials' model starts from, its latent network frozen, and the readout rows the new neurons
+// are (none: a new readout, fitted).
+struct RefitSource {
+  std::filesystem::path checkpoint;
+  std::optional<ReadoutSpan> readout;
+};
+
 struct RunOptions {
   bool progress = true;      // a progress line (terminal) or periodic lines (otherwise)
   bool resume = false;       // continue from run_dir/checkpoint.pt when it exists
@@ -37,6 +51,8 @@ struct RunOptions {
   // The run's id in its records (summary.json, config.json); empty: run_id(model, train).
   // A plan's ids differ from it for a rank-ladder start and a group planned twice.
   std::string id;
+  // A refit: only the new trials' own parameters are fitted (no tau pilot).
+  std::optional<RefitSource> refit;
 };
 
 // Fits one model on a (preprocessed) dataset with the given masks and writes
