@@ -1,4 +1,5 @@
 // `ltrnn simulate teacher` and `ltrnn simulate reach`: the generators, to an .npz file.
+#include <algorithm>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -11,6 +12,20 @@
 namespace ltrnn {
 namespace fs = std::filesystem;
 
+namespace {
+
+void print_nwb_summary(const fs::path& nwb, const TeacherNwbSummary& s, const TeacherConfig& c) {
+  std::cout << "wrote " << nwb.string() << ": " << s.units << " units, " << s.spikes << " spikes, " << s.trials
+            << " trials (" << s.failed_trials << " failed, result F)";
+  if (s.dropout_time > 0) std::cout << "; the last unit is observed until " << s.dropout_time << " s";
+  std::cout << "\n"
+            << "import it with: ltrnn import nwb " << nwb.string() << " --align go_cue_time --window=" << s.window_start
+            << "," << s.window_stop << " --bin " << c.bin_width
+            << " --condition target --epoch epoch --where result=R --out DATA.npz\n";
+}
+
+}  // namespace
+
 int simulate_teacher_command(int argc, const char* const* argv) {
   TeacherConfig c;
   cxxopts::Options options("ltrnn simulate teacher",
@@ -21,14 +36,16 @@ int simulate_teacher_command(int argc, const char* const* argv) {
                            "With --sessions S, OUT holds the sessions side by side and OUT_session1.npz ... each\n"
                            "session alone (its trials, its neurons, its truth).");
   options.add_options()("out", "output .npz file", cxxopts::value<std::string>())(
-      "nwb", "also write the spike times as this NWB file (needs --spikes)", cxxopts::value<std::string>());
+      "nwb",
+      "also write the spike times as this NWB file (needs --spikes; with --sessions, NWB_session1.nwb, ... one per "
+      "session)",
+      cxxopts::value<std::string>());
   declare_field_options(options, c);
   cxxopts::ParseResult r;
   if (!parse_options(options, argc, argv, r)) return kExitOk;
   const fs::path out = required_string(r, "out");
   read_field_options(r, c);
   if (r.count("nwb") && !c.spikes) throw InputError("--nwb: NWB files hold spike times; add --spikes");
-  if (r.count("nwb") && c.sessions > 1) throw InputError("--nwb: one session per NWB file; use --sessions 1");
   const TeacherData teacher = simulate_teacher(c);
   write_npz(out, teacher_arrays(teacher));
   std::cout << "wrote " << out.string() << ": " << (c.spikes ? "spike counts " : "data ") << teacher.dataset.n_bins()
@@ -42,15 +59,16 @@ int simulate_teacher_command(int argc, const char* const* argv) {
               << " neurons)\n";
   }
   if (r.count("nwb")) {
+    // One NWB file per recording session: NWB_session1.nwb, ... with several.
     const fs::path nwb = r["nwb"].as<std::string>();
-    const TeacherNwbSummary s = write_teacher_nwb(nwb, teacher, c);
-    std::cout << "wrote " << nwb.string() << ": " << s.units << " units, " << s.spikes << " spikes, " << s.trials
-              << " trials (" << s.failed_trials << " failed, result F)";
-    if (s.dropout_time > 0) std::cout << "; unit " << s.units - 1 << " is observed until " << s.dropout_time << " s";
-    std::cout << "\n"
-              << "import it with: ltrnn import nwb " << nwb.string()
-              << " --align go_cue_time --window=" << s.window_start << "," << s.window_stop << " --bin " << c.bin_width
-              << " --condition target --epoch epoch --where result=R --out DATA.npz\n";
+    const auto& sessions = teacher.dataset.sessions;
+    for (std::size_t s = 0; s < std::max<std::size_t>(1, sessions.size()); ++s) {
+      const fs::path file =
+          sessions.empty() ? nwb
+                           : nwb.parent_path() / (nwb.stem().string() + "_session" + std::to_string(s + 1) + ".nwb");
+      const TeacherData recorded = sessions.empty() ? teacher : teacher_session(teacher, sessions[s]);
+      print_nwb_summary(file, write_teacher_nwb(file, recorded, c), c);
+    }
   }
   return kExitOk;
 }

@@ -246,17 +246,29 @@ NpzContents teacher_arrays(const TeacherData& t) {
   return arrays;
 }
 
-NpzContents teacher_session_arrays(const TeacherData& t, const SessionSpan& span) {
+TeacherData teacher_session(const TeacherData& t, const SessionSpan& span) {
   using torch::indexing::Slice;
   const auto rows = Slice(span.first_trial, span.first_trial + span.trials);
   const auto columns = Slice(span.first_neuron, span.first_neuron + span.neurons);
-  NpzContents arrays = dataset_arrays(session_dataset(t.dataset, span));
-  arrays.emplace_back("true_column_factors", to_npy(t.truth.column));
-  arrays.emplace_back("true_row_factors", to_npy(t.truth.row));
-  arrays.emplace_back("true_trial_factors", to_npy(t.truth.trial.index({rows})));
-  arrays.emplace_back("true_readout", to_npy(t.readout.index({columns})));
-  arrays.emplace_back("true_rates", to_npy(t.rates.index({Slice(), rows, columns})));
-  arrays.emplace_back("true_unit", to_npy(t.unit.index({columns})));
+  TeacherData session;
+  session.dataset = session_dataset(t.dataset, span);
+  session.truth = {t.truth.column, t.truth.row, t.truth.trial.index({rows})};
+  session.rates = t.rates.index({Slice(), rows, columns});
+  if (t.baseline.defined()) session.baseline = t.baseline.index({columns});
+  session.readout = t.readout.index({columns});
+  if (t.unit.defined()) session.unit = t.unit.index({columns});
+  return session;
+}
+
+NpzContents teacher_session_arrays(const TeacherData& t, const SessionSpan& span) {
+  const TeacherData session = teacher_session(t, span);
+  NpzContents arrays = dataset_arrays(session.dataset);
+  arrays.emplace_back("true_column_factors", to_npy(session.truth.column));
+  arrays.emplace_back("true_row_factors", to_npy(session.truth.row));
+  arrays.emplace_back("true_trial_factors", to_npy(session.truth.trial));
+  arrays.emplace_back("true_readout", to_npy(session.readout));
+  arrays.emplace_back("true_rates", to_npy(session.rates));
+  arrays.emplace_back("true_unit", to_npy(session.unit));
   return arrays;
 }
 

@@ -100,6 +100,9 @@ TeacherData simulate_teacher(const TeacherConfig& config);
 // The dataset's arrays plus true_* arrays (true_column_factors, true_row_factors,
 // true_trial_factors, true_readout, true_rates).
 NpzContents teacher_arrays(const TeacherData& teacher);
+// One session of a teacher of several as a teacher of its own: its trials and neurons
+// (data/sessions.h session_dataset), their truth, and `unit` the pool neuron of each column.
+TeacherData teacher_session(const TeacherData& teacher, const SessionSpan& span);
 // One session of a teacher of several: data_sessions.h session_dataset's arrays, with the
 // truth of its trials (true_trial_factors) and its neurons (true_readout, true_unit,
 // true_rates).

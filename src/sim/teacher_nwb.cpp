@@ -124,7 +124,9 @@ TeacherNwbSummary write_teacher_nwb(const std::filesystem::path& path, const Tea
     file.string_attribute("/units", "neurodata_type", "Units");
     file.strings_attribute("/units", "colnames", {"spike_times", "obs_intervals"});
     std::vector<int64_t> unit_ids(D);
-    for (int64_t i = 0; i < D; ++i) unit_ids[i] = i;
+    // A session of several: each unit's id is its neuron's in the teacher's pool, so the
+    // files of two sessions name a neuron both recorded by the same id.
+    for (int64_t i = 0; i < D; ++i) unit_ids[i] = teacher.unit.defined() ? teacher.unit[i].item<int64_t>() : i;
     file.int64s("/units/id", unit_ids);
     std::vector<double> flat;
     for (const auto& unit : spikes) flat.insert(flat.end(), unit.begin(), unit.end());

@@ -26,7 +26,8 @@ struct TeacherNwbSummary {
 
 // Writes `teacher` (a spiking teacher: integer counts) as NWB: units (spike_times +
 // index, obs_intervals + index, id) with each bin's spikes placed uniformly within the
-// bin, and baseline spikes outside the bins; a trials table (id, start_time, stop_time,
+// bin, and baseline spikes outside the bins (unit ids 0..D-1, or `teacher.unit`'s pool ids for
+// one session of several: teacher_session); a trials table (id, start_time, stop_time,
 // go_cue_time, target in degrees, epoch, result) with failed trials between the teacher's.
 // Importing with --align go_cue_time --window=window_start,window_stop --bin bin_width
 // --condition target --epoch epoch --where result=R gives back the teacher's counts, with

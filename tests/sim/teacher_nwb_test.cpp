@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <sstream>
 
@@ -102,6 +104,48 @@ TEST(SpikingTeacher, NwbFileReadsBackAsTheTeachersCountsWithH5pyAndWithTheImport
   // Trial ids are the trials table's: the failed trials leave gaps.
   EXPECT_EQ(imported.trial_id[8].item<int64_t>(), 9);
   EXPECT_EQ(imported.trial_id[K - 1].item<int64_t>(), K + 1);
+}
+
+// With several sessions each session is a file of its own (simulate teacher --sessions S
+// --nwb), whose units are named by the teacher's pool neurons: a neuron two sessions
+// recorded has one id in both.
+TEST(SpikingTeacher, EachSessionsNwbFileHoldsItsTrialsAndNamesItsUnitsByTheirPoolNeurons) {
+  TeacherConfig c = small_spiking_teacher();
+  c.sessions = 2;
+  c.turnover = 0.5;
+  const TeacherData teacher = simulate_teacher(c);
+  ASSERT_EQ(teacher.dataset.sessions.size(), 2u);
+  const ScratchDirectory dir;
+  TeacherNwbLayout layout;
+  layout.dropout = false;
+  std::vector<std::vector<int64_t>> ids;
+  for (const SessionSpan& span : teacher.dataset.sessions) {
+    const TeacherData session = teacher_session(teacher, span);
+    const fs::path file = dir / ("day" + std::to_string(ids.size() + 1) + ".nwb");
+    const TeacherNwbSummary summary = write_teacher_nwb(file, session, c, layout);
+    NwbImportOptions o;
+    o.file = file;
+    o.align = "go_cue_time";
+    o.window_start = summary.window_start;
+    o.window_stop = summary.window_stop;
+    o.bin_width = c.bin_width;
+    o.condition = "target";
+    o.epoch = "epoch";
+    o.trials_where = {{"result", "R"}};
+    const NwbImport imported = import_nwb(o);
+    const Dataset dataset = nwb_dataset(imported);
+    const torch::Tensor counts =
+        teacher.dataset.data.narrow(1, span.first_trial, span.trials).narrow(2, span.first_neuron, span.neurons);
+    EXPECT_TRUE(torch::equal(dataset.data, counts)) << span.name;
+    const torch::Tensor pool = teacher.unit.narrow(0, span.first_neuron, span.neurons);
+    EXPECT_EQ(imported.unit_ids,
+              std::vector<int64_t>(pool.data_ptr<int64_t>(), pool.data_ptr<int64_t>() + pool.numel()));
+    ids.push_back(imported.unit_ids);
+  }
+  // Half the first session's neurons are recorded again in the second, under the same ids.
+  int64_t shared = 0;
+  for (int64_t id : ids[1]) shared += std::count(ids[0].begin(), ids[0].end(), id);
+  EXPECT_EQ(shared, c.neurons - static_cast<int64_t>(std::round(c.turnover * c.neurons)));
 }
 
 TEST(SpikingTeacher, OnlyASpikingTeacherIsWrittenAsNwb) {
