@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <sstream>
 
 #include "data/masks.h"
@@ -42,6 +43,35 @@ void check_session(const Session& first, const Session& session) {
                      "; the sessions of one fit share a loss");
 }
 
+// One label, one meaning, over the sessions that say what their labels mean.
+void check_condition_meanings(const std::vector<Session>& sessions) {
+  std::map<int64_t, std::pair<std::string, std::string>> meaning_of;  // label -> (value, session)
+  std::map<std::string, std::pair<int64_t, std::string>> label_of;    // value -> (label, session)
+  const auto quoted = [](const std::string& text) { return "\"" + text + "\""; };
+  for (const Session& session : sessions) {
+    const std::vector<int64_t>& labels = session.dataset.condition_labels;
+    if (session.condition_values.empty()) continue;
+    if (session.condition_values.size() != labels.size())
+      throw InputError(session.name + "/condition_values: " + std::to_string(session.condition_values.size()) +
+                       " values for " + std::to_string(labels.size()) + " condition labels");
+    for (std::size_t c = 0; c < labels.size(); ++c) {
+      const std::string& value = session.condition_values[c];
+      const auto [meaning, fresh] = meaning_of.emplace(labels[c], std::make_pair(value, session.name));
+      if (!fresh && meaning->second.first != value)
+        throw InputError(session.name + ": condition " + std::to_string(labels[c]) + " is " + quoted(value) +
+                         " here but " + quoted(meaning->second.first) + " in " + meaning->second.second +
+                         "; sessions are matched by condition label, so a label must mean one condition in every "
+                         "session (write the files with the same labels for the same conditions)");
+      const auto [label, new_value] = label_of.emplace(value, std::make_pair(labels[c], session.name));
+      if (!new_value && label->second.first != labels[c])
+        throw InputError(session.name + ": condition " + quoted(value) + " has label " + std::to_string(labels[c]) +
+                         " here but " + std::to_string(label->second.first) + " in " + label->second.second +
+                         "; sessions are matched by condition label, so one condition needs one label in every "
+                         "session");
+    }
+  }
+}
+
 // Index of `value` in the sorted `labels`.
 int64_t label_index(const std::vector<int64_t>& labels, int64_t value) {
   return std::lower_bound(labels.begin(), labels.end(), value) - labels.begin();
@@ -53,6 +83,7 @@ MergedSessions merge_sessions(const std::vector<Session>& sessions, int64_t gap_
   if (sessions.empty()) throw InputError("/dataset/sessions: no sessions");
   if (gap_trials < 0) throw InputError("/dataset/session_gap: must be >= 0 trials");
   for (const Session& session : sessions) check_session(sessions.front(), session);
+  check_condition_meanings(sessions);
 
   // 1. Where each session goes, and the merged labels.
   MergedSessions merged;
@@ -112,6 +143,23 @@ MergedSessions merge_sessions(const std::vector<Session>& sessions, int64_t gap_
   }
   out.sessions = merged.spans;
   return merged;
+}
+
+std::vector<std::string> condition_values_of(const std::filesystem::path& file, const Dataset& dataset) {
+  if (file.extension() != ".npz") return {};
+  const std::map<std::string, NpyArray> arrays = read_npz(file);
+  const auto found = arrays.find("condition_values");
+  if (found == arrays.end()) return {};
+  std::vector<std::string> values;
+  try {
+    values = found->second.to_strings();
+  } catch (const std::exception&) {
+    throw InputError(file.string() + "/condition_values: expected text, one per condition label");
+  }
+  if (values.size() != dataset.condition_labels.size())
+    throw InputError(file.string() + "/condition_values: " + std::to_string(values.size()) + " values for " +
+                     std::to_string(dataset.condition_labels.size()) + " condition labels");
+  return values;
 }
 
 Dataset session_dataset(const Dataset& merged, const SessionSpan& span) {

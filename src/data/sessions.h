@@ -9,6 +9,7 @@
 // applies unchanged.
 #pragma once
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,10 @@ namespace ltrnn {
 struct Session {
   std::string name;  // how errors and results name it (e.g. its file)
   Dataset dataset;
+  // What each of the dataset's condition labels stands for ([C], in the order of
+  // condition_labels: an NWB import's condition column values, or a file's
+  // `condition_values`); empty: not known.
+  std::vector<std::string> condition_values;
 };
 
 struct MergedSessions {
@@ -33,8 +38,15 @@ struct MergedSessions {
 // `gap_trials` trials that were not recorded (the trial-factor prior's distance; >= 0).
 // Refused with an InputError naming the session: no sessions, a session without trials or
 // neurons, a time grid (bins, times) other than the first session's, or spike counts beside
-// rates.
+// rates, and conflicting condition labels: one label that two sessions' condition_values
+// give different meanings, or one meaning under two labels (an NWB import numbers
+// non-integer conditions by position, so sessions with different condition sets would
+// otherwise be matched wrongly).
 MergedSessions merge_sessions(const std::vector<Session>& sessions, int64_t gap_trials);
+
+// A data file's `condition_values` [C] (empty without the key). InputError naming the file
+// and key when it is not one text per condition label.
+std::vector<std::string> condition_values_of(const std::filesystem::path& file, const Dataset& dataset);
 
 // One session of a merged dataset: its trials and its neurons' columns, with the merged
 // labels (condition and epoch indices as in the merged dataset) and trial ids.

@@ -16,7 +16,9 @@ using nlohmann::json;
 namespace {
 
 // An NWB recording, imported and summarised (and saved as `saved` unless empty).
-Dataset imported_dataset(const NwbImportOptions& nwb, const fs::path& saved, std::ostream& out, json& notes) {
+// `condition_values`, when given, receives what each condition label stands for.
+Dataset imported_dataset(const NwbImportOptions& nwb, const fs::path& saved, std::ostream& out, json& notes,
+                         std::vector<std::string>* condition_values = nullptr) {
   out << "importing " << nwb.file.string() << "...\n" << std::flush;
   const NwbImport imported = import_nwb(nwb);
   if (!saved.empty()) write_npz(saved, nwb_arrays(imported));
@@ -24,6 +26,7 @@ Dataset imported_dataset(const NwbImportOptions& nwb, const fs::path& saved, std
   notes = {{"units_total", imported.units_total},     {"units_kept", imported.counts.size(2)},
            {"trials_total", imported.trials_total},   {"trials_kept", imported.counts.size(1)},
            {"spikes_binned", imported.spikes_binned}, {"bins_missing", imported.bins_missing}};
+  if (condition_values) *condition_values = imported.condition_values;
   return nwb_dataset(imported);
 }
 
@@ -38,10 +41,11 @@ Dataset sessions_dataset(const Experiment& e, const DatasetSessions& spec, const
     if (const auto* file = std::get_if<DatasetFile>(&source)) {
       session.name = shortened_path(file->path);
       session.dataset = load_dataset(file->path, e.preprocess.nan);
+      session.condition_values = condition_values_of(file->path, session.dataset);
     } else {
       const auto& nwb = std::get<NwbImportOptions>(source);
       session.name = shortened_path(nwb.file);
-      session.dataset = imported_dataset(nwb, {}, out, notes["import"][session.name]);
+      session.dataset = imported_dataset(nwb, {}, out, notes["import"][session.name], &session.condition_values);
     }
     try {
       session.dataset = preprocess(session.dataset, e.preprocess);

@@ -9,6 +9,7 @@
 #include <map>
 #include <string>
 
+#include "scratch_directory.h"
 #include "util/errors.h"
 
 namespace ltrnn {
@@ -91,6 +92,44 @@ MergedSessions three_sessions() {
 
 // Each session gets its own draw of held-out entries, inside its own block: every session has
 // test and validation entries, and no set reaches another session's (missing) entries.
+// Conditions are matched by label: two sessions whose condition_values give one label two
+// meanings (an NWB import's positional labels of sessions with other condition sets), or one
+// meaning two labels, are refused with the session named.
+TEST(Sessions, RefuseConflictingConditionLabelsNamingTheSession) {
+  const Session day1{"day1", session_data(3, 2, {0, 1}, 0.0), {"left", "right"}};
+  const auto refusal = [&](const Session& day2) -> std::string {
+    try {
+      merge_sessions({day1, day2}, 0);
+    } catch (const InputError& e) {
+      return e.what();
+    }
+    return "merged";
+  };
+  EXPECT_EQ(refusal({"day2", session_data(2, 2, {0}, 1000.0), {"right"}}),
+            "day2: condition 0 is \"right\" here but \"left\" in day1; sessions are matched by condition label, so "
+            "a label must mean one condition in every session (write the files with the same labels for the same "
+            "conditions)");
+  EXPECT_NE(refusal({"day2", session_data(2, 2, {5}, 1000.0), {"left"}})
+                .find("day2: condition \"left\" has label 5 here but 0 in day1"),
+            std::string::npos);
+  EXPECT_NE(refusal({"day2", session_data(2, 2, {0, 1}, 1000.0), {"left"}})
+                .find("day2/condition_values: 1 values for 2 condition labels"),
+            std::string::npos);
+  EXPECT_EQ(refusal({"day2", session_data(2, 2, {1}, 1000.0), {"right"}}), "merged");
+  EXPECT_EQ(refusal({"day2", session_data(2, 2, {0, 7}, 1000.0)}), "merged");  // meanings not given
+
+  // A file's condition_values are read with it.
+  const ScratchDirectory dir;
+  NpzContents arrays = dataset_arrays(day1.dataset);
+  arrays.emplace_back("condition_values", NpyArray::from_strings({2}, {"left", "right"}));
+  write_npz(dir.path() / "day1.npz", arrays);
+  const Dataset loaded = load_dataset(dir.path() / "day1.npz");
+  EXPECT_EQ(condition_values_of(dir.path() / "day1.npz", loaded), (std::vector<std::string>{"left", "right"}));
+  arrays.back() = {"condition_values", NpyArray::from_strings({3}, {"left", "right", "up"})};
+  write_npz(dir.path() / "bad.npz", arrays);
+  EXPECT_THROW(condition_values_of(dir.path() / "bad.npz", loaded), InputError);
+}
+
 TEST(Sessions, MasksAreDrawnPerSessionInsideItsBlock) {
   const MergedSessions merged = three_sessions();
   const Dataset& d = merged.dataset;
