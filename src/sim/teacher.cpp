@@ -261,15 +261,7 @@ TeacherData teacher_session(const TeacherData& t, const SessionSpan& span) {
 }
 
 NpzContents teacher_session_arrays(const TeacherData& t, const SessionSpan& span) {
-  const TeacherData session = teacher_session(t, span);
-  NpzContents arrays = dataset_arrays(session.dataset);
-  arrays.emplace_back("true_column_factors", to_npy(session.truth.column));
-  arrays.emplace_back("true_row_factors", to_npy(session.truth.row));
-  arrays.emplace_back("true_trial_factors", to_npy(session.truth.trial));
-  arrays.emplace_back("true_readout", to_npy(session.readout));
-  arrays.emplace_back("true_rates", to_npy(session.rates));
-  arrays.emplace_back("true_unit", to_npy(session.unit));
-  return arrays;
+  return teacher_arrays(teacher_session(t, span));
 }
 
 }  // namespace ltrnn

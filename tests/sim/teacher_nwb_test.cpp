@@ -32,6 +32,20 @@ TeacherConfig small_spiking_teacher() {
   return c;
 }
 
+// The import of a teacher's NWB file, with the options the writer prints.
+NwbImportOptions import_options(const fs::path& file, const TeacherNwbSummary& summary, const TeacherConfig& c) {
+  NwbImportOptions o;
+  o.file = file;
+  o.align = "go_cue_time";
+  o.window_start = summary.window_start;
+  o.window_stop = summary.window_stop;
+  o.bin_width = c.bin_width;
+  o.condition = "target";
+  o.epoch = "epoch";
+  o.trials_where = {{"result", "R"}};
+  return o;
+}
+
 TEST(SpikingTeacher, CountsArePoissonDrawsOfRatesWithinTheBaselineRange) {
   TeacherConfig c = small_spiking_teacher();
   c.trials_per_epoch = 40;
@@ -85,16 +99,7 @@ TEST(SpikingTeacher, NwbFileReadsBackAsTheTeachersCountsWithH5pyAndWithTheImport
   EXPECT_TRUE(torch::equal(numpy_counts, observed_counts));
 
   // 2. ltrnn's import, with the command the writer prints.
-  NwbImportOptions o;
-  o.file = dir / "teacher.nwb";
-  o.align = "go_cue_time";
-  o.window_start = summary.window_start;
-  o.window_stop = summary.window_stop;
-  o.bin_width = c.bin_width;
-  o.condition = "target";
-  o.epoch = "epoch";
-  o.trials_where = {{"result", "R"}};
-  const Dataset imported = nwb_dataset(import_nwb(o));
+  const Dataset imported = nwb_dataset(import_nwb(import_options(dir / "teacher.nwb", summary, c)));
   ASSERT_EQ(imported.data.sizes(), (torch::IntArrayRef{T, K, D}));
   EXPECT_TRUE(torch::equal(imported.missing, expected_missing));
   EXPECT_TRUE(torch::equal(imported.data, observed_counts));
@@ -123,16 +128,7 @@ TEST(SpikingTeacher, EachSessionsNwbFileHoldsItsTrialsAndNamesItsUnitsByTheirPoo
     const TeacherData session = teacher_session(teacher, span);
     const fs::path file = dir / ("day" + std::to_string(ids.size() + 1) + ".nwb");
     const TeacherNwbSummary summary = write_teacher_nwb(file, session, c, layout);
-    NwbImportOptions o;
-    o.file = file;
-    o.align = "go_cue_time";
-    o.window_start = summary.window_start;
-    o.window_stop = summary.window_stop;
-    o.bin_width = c.bin_width;
-    o.condition = "target";
-    o.epoch = "epoch";
-    o.trials_where = {{"result", "R"}};
-    const NwbImport imported = import_nwb(o);
+    const NwbImport imported = import_nwb(import_options(file, summary, c));
     const Dataset dataset = nwb_dataset(imported);
     const torch::Tensor counts =
         teacher.dataset.data.narrow(1, span.first_trial, span.trials).narrow(2, span.first_neuron, span.neurons);
