@@ -79,6 +79,18 @@ int64_t label_index(const std::vector<int64_t>& labels, int64_t value) {
 
 }  // namespace
 
+torch::indexing::Slice session_trials(const SessionSpan& span) {
+  return torch::indexing::Slice(span.first_trial, span.first_trial + span.trials);
+}
+
+torch::indexing::Slice session_neurons(const SessionSpan& span) {
+  return torch::indexing::Slice(span.first_neuron, span.first_neuron + span.neurons);
+}
+
+std::vector<torch::indexing::TensorIndex> session_block(const SessionSpan& span) {
+  return {torch::indexing::Slice(), session_trials(span), session_neurons(span)};
+}
+
 MergedSessions merge_sessions(const std::vector<Session>& sessions, int64_t gap_trials) {
   if (sessions.empty()) throw InputError("/dataset/sessions: no sessions");
   if (gap_trials < 0) throw InputError("/dataset/session_gap: must be >= 0 trials");
@@ -120,12 +132,10 @@ MergedSessions merge_sessions(const std::vector<Session>& sessions, int64_t gap_
   for (std::size_t s = 0; s < sessions.size(); ++s) {
     const Dataset& d = sessions[s].dataset;
     const SessionSpan& span = merged.spans[s];
-    using torch::indexing::Slice;
-    const auto rows = Slice(span.first_trial, span.first_trial + span.trials);
-    const auto columns = Slice(span.first_neuron, span.first_neuron + span.neurons);
-    out.data.index_put_({Slice(), rows, columns}, d.data.to(torch::kFloat64));
-    out.missing.index_put_({Slice(), rows, columns},
-                           d.missing.defined() ? d.missing : torch::zeros_like(d.data, torch::kBool));
+    const auto rows = session_trials(span);
+    const auto block = session_block(span);
+    out.data.index_put_(block, d.data.to(torch::kFloat64));
+    out.missing.index_put_(block, d.missing.defined() ? d.missing : torch::zeros_like(d.data, torch::kBool));
     // Labels by value (conditions) or text (epochs), not by the session's own indices.
     torch::Tensor condition = torch::empty({span.trials}, torch::kInt64), epoch = torch::empty_like(condition);
     for (int64_t k = 0; k < span.trials; ++k) {
@@ -163,13 +173,12 @@ std::vector<std::string> condition_values_of(const std::filesystem::path& file, 
 }
 
 Dataset session_dataset(const Dataset& merged, const SessionSpan& span) {
-  using torch::indexing::Slice;
-  const auto rows = Slice(span.first_trial, span.first_trial + span.trials);
-  const auto columns = Slice(span.first_neuron, span.first_neuron + span.neurons);
+  const auto rows = session_trials(span);
+  const auto block = session_block(span);
   Dataset d;
-  d.data = merged.data.index({Slice(), rows, columns}).clone();
+  d.data = merged.data.index(block).clone();
   if (merged.missing.defined()) {
-    d.missing = merged.missing.index({Slice(), rows, columns}).clone();
+    d.missing = merged.missing.index(block).clone();
     if (!d.missing.any().item<bool>()) d.missing = torch::Tensor();
   }
   d.condition = merged.condition.index({rows}).clone();
@@ -203,9 +212,7 @@ Masks make_dataset_masks(const Dataset& dataset, const MaskConfig& config) {
       throw InputError(span.name + ": " + error.what());
     }
     masks.whole_trials = session.whole_trials;
-    const auto block =
-        std::vector<torch::indexing::TensorIndex>{Slice(), Slice(span.first_trial, span.first_trial + span.trials),
-                                                  Slice(span.first_neuron, span.first_neuron + span.neurons)};
+    const auto block = session_block(span);
     masks.train.index_put_(block, session.train);
     masks.validation.index_put_(block, session.validation);
     masks.test.index_put_(block, session.test);

@@ -32,6 +32,12 @@ struct MergedSessions {
   std::vector<SessionSpan> spans;  // in session order
 };
 
+// A session's trials and its neurons' columns as index slices, and its block [:, trials,
+// neurons] of a [T, K, D] array.
+torch::indexing::Slice session_trials(const SessionSpan& span);
+torch::indexing::Slice session_neurons(const SessionSpan& span);
+std::vector<torch::indexing::TensorIndex> session_block(const SessionSpan& span);
+
 // Merges the sessions in the order given. Condition labels are matched by value (the merged
 // labels are their sorted union) and epoch labels by text (in order of first appearance);
 // each session's trial ids are shifted to follow the previous session's last id after

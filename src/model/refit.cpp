@@ -19,7 +19,7 @@ bool is_readout(const std::string& name) {
 
 // The per-trial modules of the weights (trial factors of every family that has them), by
 // their parameter-name prefix ("weights.trial_factors.").
-std::map<std::string, TrialValuesImpl*> trial_value_modules(RnnModel& model) {
+std::map<std::string, TrialValuesImpl*> trial_value_modules(const RnnModel& model) {
   std::map<std::string, TrialValuesImpl*> found;
   for (const auto& item : model->weights_->named_modules("weights"))
     if (auto* values = dynamic_cast<TrialValuesImpl*>(item.value().get())) found[item.key() + "."] = values;
@@ -51,7 +51,7 @@ std::vector<std::string> start_refit(RnnModel& target, const RnnModel& fitted, c
       target->config().kind == fitted->config().kind, kWhere,
       "the new model is " + to_string(target->config().kind) + ", the fitted one " + to_string(fitted->config().kind));
   std::map<std::string, TrialValuesImpl*> new_trials = trial_value_modules(target);
-  std::map<std::string, TrialValuesImpl*> fitted_trials = trial_value_modules(const_cast<RnnModel&>(fitted));
+  std::map<std::string, TrialValuesImpl*> fitted_trials = trial_value_modules(fitted);
   require(!new_trials.empty(), kWhere,
           "the " + to_string(target->config().kind) +
               " family has no per-trial parameters (trial factors) to fit to new trials");

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "data/sessions.h"
 #include "export/torchscript.h"
 #include "model/components.h"
 #include "model/family.h"
@@ -200,12 +201,9 @@ double validation_loss_with_double_substeps(const RnnModel& model, const FitTarg
 // scores of score_predictions over the session's trials and neurons alone.
 std::vector<SessionScores> session_scores(const torch::Tensor& prediction, const torch::Tensor& linear,
                                           const Dataset& dataset, const FitTarget& target) {
-  using torch::indexing::Slice;
   std::vector<SessionScores> scores;
   for (const SessionSpan& span : dataset.sessions) {
-    const auto block =
-        std::vector<torch::indexing::TensorIndex>{Slice(), Slice(span.first_trial, span.first_trial + span.trials),
-                                                  Slice(span.first_neuron, span.first_neuron + span.neurons)};
+    const auto block = session_block(span);
     Masks masks;
     masks.train = target.train.index(block).cpu();
     masks.validation = target.validation.index(block).cpu();

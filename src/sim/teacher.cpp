@@ -247,13 +247,12 @@ NpzContents teacher_arrays(const TeacherData& t) {
 }
 
 TeacherData teacher_session(const TeacherData& t, const SessionSpan& span) {
-  using torch::indexing::Slice;
-  const auto rows = Slice(span.first_trial, span.first_trial + span.trials);
-  const auto columns = Slice(span.first_neuron, span.first_neuron + span.neurons);
+  const auto rows = session_trials(span);
+  const auto columns = session_neurons(span);
   TeacherData session;
   session.dataset = session_dataset(t.dataset, span);
   session.truth = {t.truth.column, t.truth.row, t.truth.trial.index({rows})};
-  session.rates = t.rates.index({Slice(), rows, columns});
+  session.rates = t.rates.index(session_block(span));
   if (t.baseline.defined()) session.baseline = t.baseline.index({columns});
   session.readout = t.readout.index({columns});
   if (t.unit.defined()) session.unit = t.unit.index({columns});
